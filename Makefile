@@ -1,0 +1,32 @@
+# Every target creates .venv on first use; nothing needs to be installed by hand.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo bench check clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+$(VENV)/.bench: $(STAMP)
+	$(PY) -m pip install -e '.[dev,bench]'
+	touch $(VENV)/.bench
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+demo: $(STAMP)
+	$(PY) -m mdptheory.demo
+
+bench: $(VENV)/.bench
+	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-only -p no:cacheprovider --benchmark-columns=min,median,mean,rounds
+
+check: $(STAMP)
+	$(VENV)/bin/mdptheory check
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,115 @@
+"""Finite-horizon Bellman recursions on dense arrays.
+
+Shapes: P (H, S, A, S) (zero-stride stationary views accepted), r (H, S, A), pi (H, S, A),
+V (H + 1, S) with V[H] preset by the caller (normally 0), Q (H, S, A).
+Ties in the max go to the lowest action index.
+"""
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def backward_induction(P, r, V_out, Q_out):
+    """Q_h(s,a) = r_h(s,a) + sum_s' P_h(s'|s,a) V_{h+1}(s');  V_h(s) = max_a Q_h(s,a)."""
+    H, S, A, _ = P.shape
+    for h in range(H - 1, -1, -1):
+        for s in range(S):
+            best = -np.inf
+            for a in range(A):
+                q = r[h, s, a]
+                for t in range(S):
+                    q += P[h, s, a, t] * V_out[h + 1, t]
+                Q_out[h, s, a] = q
+                if q > best:
+                    best = q
+            V_out[h, s] = best
+
+
+@njit(cache=True)
+def evaluate_policy(P, r, pi, V_out, Q_out):
+    """Q^pi_h(s,a) = r_h(s,a) + P_h V^pi_{h+1}(s,a);  V^pi_h(s) = sum_a pi_h(a|s) Q^pi_h(s,a)."""
+    H, S, A, _ = P.shape
+    for h in range(H - 1, -1, -1):
+        for s in range(S):
+            v = 0.0
+            for a in range(A):
+                q = r[h, s, a]
+                for t in range(S):
+                    q += P[h, s, a, t] * V_out[h + 1, t]
+                Q_out[h, s, a] = q
+                v += pi[h, s, a] * q
+            V_out[h, s] = v
+
+
+@njit(cache=True)
+def soft_backward_induction(P, r, ref, lam, V_out, Q_out, pi_out):
+    """KL-regularised backup towards a reference policy ref[h, s, a] with weight lam > 0:
+
+    V_h(s) = lam log sum_a ref_h(a|s) exp(Q_h(s,a) / lam)
+           = max_pi sum_a pi(a) Q_h(s,a) - lam KL(pi || ref_h(.|s)),
+    pi_h(a|s) proportional to ref_h(a|s) exp(Q_h(s,a) / lam)   (log-sum-exp shifted by max Q).
+    Actions with ref = 0 get probability 0.
+    """
+    H, S, A, _ = P.shape
+    for h in range(H - 1, -1, -1):
+        for s in range(S):
+            m = -np.inf
+            for a in range(A):
+                q = r[h, s, a]
+                for t in range(S):
+                    q += P[h, s, a, t] * V_out[h + 1, t]
+                Q_out[h, s, a] = q
+                if ref[h, s, a] > 0.0 and q > m:
+                    m = q
+            z = 0.0
+            for a in range(A):
+                if ref[h, s, a] > 0.0:
+                    w = ref[h, s, a] * np.exp((Q_out[h, s, a] - m) / lam)
+                    pi_out[h, s, a] = w
+                    z += w
+                else:
+                    pi_out[h, s, a] = 0.0
+            for a in range(A):
+                pi_out[h, s, a] /= z
+            V_out[h, s] = m + lam * np.log(z)
+
+
+@njit(cache=True)
+def soft_evaluate_policy(P, r, pi, ref, lam, V_out, Q_out):
+    """V^pi_h(s) = sum_a pi(a|s) Q^pi_h(s,a) - lam KL(pi_h(.|s) || ref_h(.|s))."""
+    H, S, A, _ = P.shape
+    for h in range(H - 1, -1, -1):
+        for s in range(S):
+            v = 0.0
+            for a in range(A):
+                q = r[h, s, a]
+                for t in range(S):
+                    q += P[h, s, a, t] * V_out[h + 1, t]
+                Q_out[h, s, a] = q
+                p = pi[h, s, a]
+                if p > 0.0:
+                    v += p * q
+                    if ref[h, s, a] > 0.0:
+                        v -= lam * p * np.log(p / ref[h, s, a])
+                    else:
+                        v = -np.inf
+            V_out[h, s] = v
+
+
+@njit(cache=True)
+def occupancy(P, pi, rho0, d_out):
+    """Forward occupancy d_h(s, a) = Pr(s_h = s, a_h = a) under pi from rho0; d_out (H, S, A)."""
+    H, S, A, _ = P.shape
+    mu = rho0.copy()
+    nxt = np.empty(S)
+    for h in range(H):
+        nxt[:] = 0.0
+        for s in range(S):
+            ms = mu[s]
+            for a in range(A):
+                w = ms * pi[h, s, a]
+                d_out[h, s, a] = w
+                if w != 0.0:
+                    for t in range(S):
+                        nxt[t] += w * P[h, s, a, t]
+        mu[:] = nxt

@@ -39,7 +39,8 @@ def shape(name: str, x: np.ndarray, *, ndim: int | None = None, expected: tuple 
     if expected is not None:
         if x.ndim != len(expected) or any(e is not None and e != g
                                           for e, g in zip(expected, x.shape)):
-            want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
+            parts = ["*" if e is None else str(e) for e in expected]
+            want = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
             raise ValueError(f"{name} must have shape {want}, got {x.shape}")
 
 

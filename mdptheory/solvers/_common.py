@@ -1,0 +1,34 @@
+"""Small shared pieces of the solver layer: model coercion and policy checks."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..models import DiscountedMDP, FiniteHorizonMDP, LinearMDP
+from ..models.policies import validate_policy
+
+
+def as_finite(mdp, name: str = "mdp") -> FiniteHorizonMDP:
+    """A FiniteHorizonMDP (a LinearMDP is converted with .to_finite())."""
+    if isinstance(mdp, FiniteHorizonMDP):
+        return mdp
+    if isinstance(mdp, LinearMDP):
+        return mdp.to_finite()
+    raise TypeError(f"{name} must be a FiniteHorizonMDP or LinearMDP, got {type(mdp).__name__}")
+
+
+def finite_policy(mdp: FiniteHorizonMDP, pi, name: str = "pi") -> np.ndarray:
+    """pi validated to shape (H, S, A) with probability rows; an (S, A) policy is broadcast."""
+    arr = np.asarray(pi, dtype=np.float64) if not isinstance(pi, np.ndarray) else pi
+    if arr.ndim == 2:
+        arr = np.broadcast_to(arr, (mdp.H,) + arr.shape)
+    return validate_policy(arr, (mdp.H, mdp.S, mdp.A), name)
+
+
+def check_kind(mdp, kinds: tuple, name: str = "mdp"):
+    if not isinstance(mdp, kinds):
+        want = " or ".join(k.__name__ for k in kinds)
+        raise TypeError(f"{name} must be a {want}, got {type(mdp).__name__}")
+
+
+__all__ = ["as_finite", "finite_policy", "check_kind", "DiscountedMDP", "FiniteHorizonMDP",
+           "LinearMDP"]

@@ -50,7 +50,7 @@ def finite(name: str, x: np.ndarray):
     if bad.any():
         idx = np.unravel_index(int(np.argmax(bad)), x.shape) if x.ndim else ()
         where = f"{name}[{_index(idx)}]" if x.ndim else name
-        raise ValueError(f"{where} is {x[idx] if x.ndim else x}, expected a finite number")
+        raise ValueError(f"{where} is {float(x[idx])}, expected a finite number")
 
 
 def interval(name: str, x: np.ndarray, lo: float, hi: float, *, tol: float = 1e-12):
@@ -107,20 +107,20 @@ def real(name: str, value, *, lo: float | None = None, hi: float | None = None,
 
 def nonnegative_array(name: str, value, shape_: tuple) -> np.ndarray:
     """A scalar or array broadcastable to ``shape_``, finite and >= 0, as a float64 array of
-    exactly ``shape_`` (used for radii and regularization weights)."""
+    exactly ``shape_`` (used for radii and regularization weights). Indices in messages refer to
+    the array the caller passed."""
     arr = as_float_array(name, value)
+    finite(name, arr)
+    neg = arr < 0
+    if neg.any():
+        idx = np.unravel_index(int(np.argmax(neg)), arr.shape) if arr.ndim else ()
+        where = f"{name}[{_index(idx)}]" if arr.ndim else name
+        raise ValueError(f"{where} is {float(arr[idx]):.6g}, expected a value >= 0")
     try:
-        out = np.array(np.broadcast_to(arr, shape_), dtype=np.float64)
+        return np.array(np.broadcast_to(arr, shape_), dtype=np.float64)
     except ValueError as exc:
         raise ValueError(f"{name} must be a scalar or broadcastable to shape {shape_}, "
                          f"got shape {arr.shape}") from exc
-    finite(name, out)
-    neg = out < 0
-    if neg.any():
-        idx = np.unravel_index(int(np.argmax(neg)), out.shape)
-        where = f"{name}[{_index(idx)}]" if out.ndim else name
-        raise ValueError(f"{where} is {out[idx]:.6g}, expected a value >= 0")
-    return out
 
 
 def divergence(name) -> str:

@@ -7,8 +7,12 @@ keyword ``rng`` (a ``numpy.random.Generator`` or an integer seed).
 from .classic import chain, combination_lock, river_swim
 from .garnet import garnet
 from .gridworld import grid_world, grid_world_5x5
-from .linear import (SIMULATED_ACTIONS, random_linear_mdp, simulated_linear_mdp,
-                     simulated_linear_mdp_perturbed)
+from .linear import (
+    SIMULATED_ACTIONS,
+    random_linear_mdp,
+    simulated_linear_mdp,
+    simulated_linear_mdp_perturbed,
+)
 
 __all__ = ["garnet", "river_swim", "chain", "combination_lock", "grid_world", "grid_world_5x5",
            "random_linear_mdp", "simulated_linear_mdp", "simulated_linear_mdp_perturbed",

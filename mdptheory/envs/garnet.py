@@ -38,9 +38,7 @@ def _floyd_subsets(u, S, out):
     for i in range(rows):
         for k in range(b):
             j = S - b + k
-            t = int(u[i, k] * (j + 1))          # uniform on 0..j
-            if t > j:                           # round-off guard
-                t = j
+            t = min(int(u[i, k] * (j + 1)), j)  # uniform on 0..j (min: round-off guard)
             if owner[t] == i:                   # taken: j itself is free (all picks so far < j)
                 t = j
             owner[t] = i

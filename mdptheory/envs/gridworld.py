@@ -25,7 +25,6 @@ import numbers
 
 import numpy as np
 
-from ..models import _validate
 from . import _common
 
 COMPASS = ((-1, 0), (1, 0), (0, -1), (0, 1))   # up, down, left, right on (row, col) nodes
@@ -49,20 +48,28 @@ def _as_graph(graph_or_shape):
                     f"integers, got {graph_or_shape!r}")
 
 
-def _node_list(nodes, name: str, G) -> list:
-    """One node or an iterable of nodes, each checked to be in G."""
-    if _hashable(nodes) and nodes in G:
-        out = [nodes]
+def _node_list(value, name: str, G, original) -> list:
+    """One node or an iterable of nodes of ``original``, each checked to be in G.
+
+    A hashable node of ``original`` (e.g. the pair (1, 1)) is one node; a tuple is a tuple of
+    nodes only if all its items are nodes.
+    """
+    if _hashable(value) and value in original:
+        items = [value]
+    elif isinstance(value, tuple):
+        items = list(value) if all(_hashable(v) and v in original for v in value) else [value]
+    elif isinstance(value, str):
+        items = [value]
     else:
         try:
-            out = list(nodes)
+            items = list(value)
         except TypeError:
-            raise ValueError(f"{name} {nodes!r} is not a node of the graph") from None
-    for v in out:
+            items = [value]
+    for v in items:
         if not _hashable(v) or v not in G:
             raise ValueError(f"{name} contains {v!r}, which is not a node of the graph "
                              f"(after removing walls)")
-    return out
+    return items
 
 
 def _hashable(x) -> bool:
@@ -111,10 +118,11 @@ def grid_world(graph_or_shape, *, slip: float = 0.1, walls=(), goal=None, start=
         graphs.
     """
     G = _as_graph(graph_or_shape)
+    original = set(G.nodes)
     slip = _common.probability("slip", slip)
     goal_reward = _common.probability("goal_reward", goal_reward)
     H, gamma = _common.horizon_or_discount(H, gamma)
-    for w in _node_list(walls, "walls", G):
+    for w in _node_list(walls, "walls", G, original):
         G.remove_node(w)
     if G.number_of_nodes() == 0:
         raise ValueError("the graph has no nodes left after removing walls")
@@ -124,13 +132,13 @@ def grid_world(graph_or_shape, *, slip: float = 0.1, walls=(), goal=None, start=
         nodes = list(G.nodes)
     index = {v: i for i, v in enumerate(nodes)}
     S = len(nodes)
-    goals = [nodes[-1]] if goal is None else _node_list(goal, "goal", G)
+    goals = [nodes[-1]] if goal is None else _node_list(goal, "goal", G, original)
     if start is None:
         start = nodes[0]
     elif not _hashable(start) or start not in G:
         raise ValueError(f"start {start!r} is not a node of the graph (after removing walls)")
 
-    neighbours = [sorted((index[u] for u in G.neighbors(v) if u != v)) for v in nodes]
+    neighbours = [sorted(index[u] for u in G.neighbors(v) if u != v) for v in nodes]
     compass = all(_is_int_pair(v) for v in nodes)
     A = 4 if compass else max(1, max(len(n) for n in neighbours))
     P = np.zeros((S, A, S))                        # P[s, a, s_next]

@@ -29,12 +29,10 @@ def river_swim(S: int = 6, *, H: int | None = None, gamma: float | None = None,
     * right in state S - 1:    s-1 0.4, stay 0.6;
     * r[0, left] = small_reward (0.005 = 5/1000), r[S-1, right] = large_reward (1), else 0.
 
-    With S = 1 both actions stay and both rewards apply to the single state (the larger wins).
-
     Parameters
     ----------
     S : int
-        Number of states (>= 2 for a river; default 6, the papers' size).
+        Number of states (>= 2; default 6, the papers' size).
     H, gamma
         Horizon or discount (exactly one).
     small_reward, large_reward : float

@@ -7,7 +7,8 @@ the node of state s.
 Actions. If every node is a pair of integers (as in ``networkx.grid_2d_graph``, node =
 (row, col)) the actions are the compass moves 0 = up (row - 1), 1 = down (row + 1), 2 = left
 (col - 1), 3 = right (col + 1); a move whose target is not a neighbour (off the grid, a wall, a
-missing edge) leaves the agent where it is. On any other graph, A is the largest out-degree and
+missing edge) leaves the agent where it is; other edges of such a graph (e.g. diagonals) are used
+only by the slip noise. On any other graph, A is the largest out-degree and
 action k moves to the k-th neighbour in state order (stay if the node has fewer neighbours).
 
 Dynamics. With probability 1 - slip the chosen move is executed; with probability slip the agent
@@ -16,8 +17,8 @@ deg(s) + 1 outcomes gets slip / (deg(s) + 1). Goal nodes are absorbing and pay `
 per step under every action; every other reward is 0. rho0 is a point mass at ``start``.
 
 This is the tabular grid world of Sutton & Barto (2018), Ch. 3-4, with a "slippery" noise model
-in the spirit of rlberry's GridWorld (which spreads failed moves over the four directions; here
-they are spread over the actual neighbours, so the noise never pushes into a wall).
+like rlberry's GridWorld ``success_probability``; here the failed moves are spread over the
+actual neighbours and staying, so the noise never pushes into a wall.
 """
 from __future__ import annotations
 
@@ -122,8 +123,7 @@ def grid_world(graph_or_shape, *, slip: float = 0.1, walls=(), goal=None, start=
     slip = _common.probability("slip", slip)
     goal_reward = _common.probability("goal_reward", goal_reward)
     H, gamma = _common.horizon_or_discount(H, gamma)
-    for w in _node_list(walls, "walls", G, original):
-        G.remove_node(w)
+    G.remove_nodes_from(_node_list(walls, "walls", G, original))
     if G.number_of_nodes() == 0:
         raise ValueError("the graph has no nodes left after removing walls")
     try:
@@ -165,9 +165,10 @@ def grid_world_5x5(H: int | None = None, *, gamma: float | None = None, slip: fl
                    return_nodes: bool = False):
     """The 5 x 5 benchmark grid: walls at (1, 1) and (2, 2), start (0, 0), goal (4, 4); S = 23.
 
-    Layout as in rlberry's default ``GridWorld`` (5 x 5, walls ((1, 1), (2, 2)), 23 states); the
-    noise model is the one of :func:`grid_world`, not rlberry's. ``H`` defaults to 20 when
-    ``gamma`` is not given.
+    The same number of states (23) as rlberry's default 5 x 5 ``GridWorld``, which the
+    benchmarks compare against; the wall positions and the noise model are those chosen here
+    (:func:`grid_world`), not checked against rlberry's. ``H`` defaults to 20 when ``gamma`` is
+    not given.
     """
     return grid_world((5, 5), slip=slip, walls=[(1, 1), (2, 2)], goal=(4, 4), start=(0, 0),
                       H=H if H is not None or gamma is not None else 20, gamma=gamma,

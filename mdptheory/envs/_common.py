@@ -1,24 +1,17 @@
 """Shared argument checks and model assembly for the instance generators."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ..models import _validate
 from ..models.finite import DiscountedMDP, FiniteHorizonMDP
 
 
-def horizon_or_discount(H, gamma, *, default_H: int | None = None):
-    """Exactly one of ``H`` (episodic) and ``gamma`` (discounted); returns the checked pair.
-
-    With ``default_H`` set, ``H`` falls back to it when neither is given.
-    """
+def horizon_or_discount(H, gamma):
+    """Exactly one of ``H`` (episodic) and ``gamma`` (discounted); returns the checked pair."""
     if H is None and gamma is None:
-        if default_H is None:
-            raise ValueError("give exactly one of H (episodic model) or gamma (discounted "
-                             "model), got neither")
-        H = default_H
+        raise ValueError("give exactly one of H (episodic model) or gamma (discounted model), "
+                         "got neither")
     if H is not None and gamma is not None:
         raise ValueError(f"give exactly one of H (episodic model) or gamma (discounted model), "
                          f"got H={H!r} and gamma={gamma!r}")
@@ -37,15 +30,6 @@ def build(P, r, rho0, H, gamma):
 def probability(name: str, value) -> float:
     """A real number in [0, 1]."""
     return _validate.real(name, value, lo=0.0, hi=1.0)
-
-
-def nonneg_int(name: str, value) -> int:
-    """An integer >= 0 (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return int(value)
 
 
 def point_mass(S: int, s: int) -> np.ndarray:

@@ -10,8 +10,9 @@ class Verdict:
     """Measured quantity vs a theorem's bound and claimed growth exponent.
 
     ``passed`` is True when the measured value sits under the bound (where a bound applies) and
-    the claimed exponent lies in the bootstrap CI of the fitted one, or below its upper end when
-    the claim is an upper rate (``exponent_is_upper``), where an exponent applies.
+    the claimed exponent lies in the bootstrap CI of the fitted one, or, when the claim is an
+    upper rate (``exponent_is_upper``: y = O(x^claimed)), the CI's lower end is at most the
+    claimed exponent (no significantly faster growth), where an exponent applies.
     Fields that do not apply are None (null in verdict.json).
     """
 
@@ -25,6 +26,7 @@ class Verdict:
     exponent_ci: tuple[float, float] | None = None
     claimed_exponent: float | None = None
     note: str = ""
+    exponent_is_upper: bool = False
 
     def to_dict(self) -> dict:
         """JSON-ready dict with the keys of verdict.json's "claims" entries (NaN -> None)."""

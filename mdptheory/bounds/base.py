@@ -1,0 +1,86 @@
+"""The ``Bound`` record and the registry of theorem bounds.
+
+A bound is a plain function of the problem's parameters (vectorised over the swept one)
+wrapped with its provenance: paper, theorem, the quantity it bounds, the rate it implies in
+the swept variable, whether its constants are the paper's or only the rate is, and the
+assumptions under which it holds. ``register`` adds one to ``REGISTRY`` by name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A theorem's bound as a callable with metadata.
+
+    Attributes
+    ----------
+    name : str
+        Registry key, e.g. ``"ucbvi_ch_regret"``.
+    fn : callable
+        The bound as a function of the problem's parameters.
+    paper, theorem : str
+        Citation and theorem number as printed in the paper.
+    quantity : str
+        What is bounded (e.g. "Regret(K) = sum_k V*(rho0) - V^{pi_k}(rho0)").
+    variable : str
+        The swept variable the claimed rate refers to (e.g. "K").
+    exponent : float
+        Growth exponent in ``variable`` of the leading term (ignoring logs), e.g. 0.5.
+    constants : {"paper", "rate-only"}
+        Whether the numerical constants are the paper's or the function only has the right rate.
+    probability : str
+        "w.p. >= 1 - delta", "in expectation", "deterministic" ...
+    assumptions : tuple of str
+        Conditions under which the bound holds, including our reading of the paper.
+    """
+
+    name: str
+    fn: Callable
+    paper: str
+    theorem: str
+    quantity: str
+    variable: str
+    exponent: float
+    constants: str = "paper"
+    probability: str = ""
+    assumptions: tuple = field(default_factory=tuple)
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def describe(self) -> str:
+        """One paragraph for reports."""
+        lines = [f"{self.paper}, {self.theorem}: {self.quantity} "
+                 f"(rate {self.variable}^{self.exponent}, constants: {self.constants}"
+                 + (f", {self.probability}" if self.probability else "") + ")."]
+        lines += [f"  - {a}" for a in self.assumptions]
+        return "\n".join(lines)
+
+
+REGISTRY: dict[str, Bound] = {}
+
+
+def register(name: str, **meta) -> Callable[[Callable], Bound]:
+    """Decorator: wrap ``fn`` in a :class:`Bound` named ``name`` and add it to ``REGISTRY``."""
+    def wrap(fn: Callable) -> Bound:
+        if name in REGISTRY:
+            raise ValueError(f"bound {name!r} is already registered")
+        b = Bound(name=name, fn=fn, **meta)
+        REGISTRY[name] = b
+        return b
+    return wrap
+
+
+def get(name: str) -> Bound:
+    """The registered bound ``name``; ValueError listing the known names otherwise."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown bound {name!r}; registered: {', '.join(sorted(REGISTRY))}") \
+            from None
+
+
+__all__ = ["Bound", "REGISTRY", "register", "get"]

@@ -1,0 +1,118 @@
+"""Kernels of the online driver: one episode from pre-drawn uniforms, and the exact value of a
+policy (values only, skipping actions the policy never takes).
+
+Randomness: the driver draws uniforms in blocks with ``rng.random`` and hands one row per
+episode to :func:`sample_episode`, which consumes them in the order of
+:func:`mdptheory.kernels.sampling.sample_episodes` (initial state; then per step the action, the
+reward if ``bernoulli_rewards``, the next state). A row of ``2 H + 1`` (or ``3 H + 1``) uniforms
+therefore gives the same episode as ``sample_episodes`` with a Generator in the same state,
+without paying for passing the Generator into numba at every episode.
+Shapes: P (H, S, A, S), r (H, S, A), pi (H, S, A), rho0 (S,), u (2H+1,) or (3H+1,),
+succ (H, S, A, B) int64 / n_succ (H, S, A) int64 (support of P's rows, increasing),
+s_out (H + 1,) int64, a_out (H,) int64, r_out (H,), V_work (H + 1, S) with V_work[H] = 0.
+"""
+import numpy as np
+from numba import njit
+
+from .sampling import draw
+
+
+@njit(cache=True)
+def sample_episode(P, r, pi, rho0, u, bernoulli_rewards, s_out, a_out, r_out):
+    """Roll out pi once using the uniforms u (consumed left to right)."""
+    H = P.shape[0]
+    j = 0
+    s = draw(rho0, u[j])
+    j += 1
+    for h in range(H):
+        s_out[h] = s
+        a = draw(pi[h, s], u[j])
+        j += 1
+        a_out[h] = a
+        if bernoulli_rewards:
+            r_out[h] = 1.0 if u[j] < r[h, s, a] else 0.0
+            j += 1
+        else:
+            r_out[h] = r[h, s, a]
+        s = draw(P[h, s, a], u[j])
+        j += 1
+    s_out[H] = s
+
+
+@njit(cache=True)
+def policy_value(P, r, pi, rho0, V_work):
+    """rho0 . V^pi_0 by backward evaluation; V_work[h] receives V^pi_h (V_work[H] preset 0).
+
+    Actions with pi = 0 are skipped, so a deterministic policy costs O(H S^2).
+    """
+    H, S, A, _ = P.shape
+    for h in range(H - 1, -1, -1):
+        for s in range(S):
+            v = 0.0
+            for a in range(A):
+                p = pi[h, s, a]
+                if p != 0.0:
+                    q = r[h, s, a]
+                    for t in range(S):
+                        q += P[h, s, a, t] * V_work[h + 1, t]
+                    v += p * q
+            V_work[h, s] = v
+    total = 0.0
+    for s in range(S):
+        total += rho0[s] * V_work[0, s]
+    return total
+
+
+@njit(cache=True)
+def policy_value_sparse(P, succ, n_succ, r, pi, rho0, V_work):
+    """:func:`policy_value` summing P[h, s, a, :] V over its support only:
+    succ[h, s, a, :n_succ[h, s, a]] lists the t with P[h, s, a, t] > 0 in increasing order
+    (succ (H, S, A, B) int64, n_succ (H, S, A) int64), so the sums are the dense ones without
+    their zero terms. Cost O(H S B) for a deterministic policy.
+    """
+    H, S, A, _ = P.shape
+    for h in range(H - 1, -1, -1):
+        for s in range(S):
+            v = 0.0
+            for a in range(A):
+                p = pi[h, s, a]
+                if p != 0.0:
+                    q = r[h, s, a]
+                    for i in range(n_succ[h, s, a]):
+                        t = succ[h, s, a, i]
+                        q += P[h, s, a, t] * V_work[h + 1, t]
+                    v += p * q
+            V_work[h, s] = v
+    total = 0.0
+    for s in range(S):
+        total += rho0[s] * V_work[0, s]
+    return total
+
+
+@njit(cache=True)
+def policy_defect(pi, tol):
+    """First (h, s) whose row pi[h, s, :] is not a probability vector (an entry < -tol, not
+    finite, or a sum off 1 by more than tol), encoded as h * S + s; -1 if every row is one."""
+    H, S, A = pi.shape
+    for h in range(H):
+        for s in range(S):
+            tot = 0.0
+            for a in range(A):
+                p = pi[h, s, a]
+                if not np.isfinite(p) or p < -tol:
+                    return h * S + s
+                tot += p
+            if abs(tot - 1.0) > tol:
+                return h * S + s
+    return -1
+
+
+@njit(cache=True)
+def policy_hash(words):
+    """64-bit FNV-1a hash of a uint64 array (the bit patterns of a float64 policy, viewed as
+    uint64). A cache key only: callers resolve collisions by comparing the arrays."""
+    h = np.uint64(14695981039346656037)
+    prime = np.uint64(1099511628211)
+    for i in range(words.shape[0]):
+        h = (h ^ words[i]) * prime
+    return h

@@ -1,0 +1,296 @@
+"""Drivers with exact ground truth: the online loop and the offline evaluation.
+
+``online(learner, mdp, K, rng=...)`` runs any online learner (an object with ``policy()`` ->
+pi (H, S, A) and ``update(episode)``; optionally ``metrics()`` -> dict) for K episodes, sampling
+each episode in a numba kernel, and records the *exact* value of every episode's policy:
+V^{pi_k}_0(rho0) by backward evaluation on the true model (never from sampled returns).
+Evaluations are cached on the policy's bytes, so a policy that did not change is evaluated once.
+Uniforms are drawn from ``rng`` in blocks and consumed in the order of
+:func:`mdptheory.kernels.sampling.sample_episodes`, so the episodes are exactly those that
+``sample_episodes`` would draw from the same Generator, one episode at a time.
+
+``offline(algorithm, mdp, dataset)`` runs a function from a dataset to a policy and records the
+exact suboptimality V*_0(rho0) - V^pi_0(rho0). ``collect`` draws such a dataset.
+
+Records
+-------
+=========  ==========  ==============================================================
+symbol     shape       meaning
+=========  ==========  ==============================================================
+Episode.s  (H + 1,)    states s_0 .. s_H (int64; s_H is the state after the last step)
+Episode.a  (H,)        actions a_0 .. a_{H-1} (int64)
+Episode.r  (H,)        rewards r_0 .. r_{H-1} (float64; mean or Bernoulli, see ``online``)
+Dataset.s  (N, H + 1)  N episodes stacked; Dataset.a (N, H), Dataset.r (N, H)
+=========  ==========  ==============================================================
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..kernels import online as kon
+from ..kernels import sampling as ksamp
+from ..models import _validate
+from ..solvers._common import as_finite
+from ..solvers.finite import backward_induction
+
+_POLICY_TOL = 1e-8
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Episode:
+    """One episode: states ``s`` (H + 1,), actions ``a`` (H,), rewards ``r`` (H,)."""
+
+    s: np.ndarray
+    a: np.ndarray
+    r: np.ndarray
+
+    @property
+    def H(self) -> int:
+        return self.a.shape[0]
+
+    @property
+    def ret(self) -> float:
+        """Sampled return sum_h r_h."""
+        return float(self.r.sum())
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """N episodes: ``s`` (N, H + 1) int64, ``a`` (N, H) int64, ``r`` (N, H) float64."""
+
+    s: np.ndarray
+    a: np.ndarray
+    r: np.ndarray
+
+    def __len__(self) -> int:
+        return self.a.shape[0]
+
+    @property
+    def H(self) -> int:
+        return self.a.shape[1]
+
+    def episode(self, i: int) -> Episode:
+        return Episode(self.s[i], self.a[i], self.r[i])
+
+    def __iter__(self):
+        return (self.episode(i) for i in range(len(self)))
+
+    def head(self, n: int) -> "Dataset":
+        """The first n episodes (views), e.g. for a sweep over the dataset size."""
+        return Dataset(self.s[:n], self.a[:n], self.r[:n])
+
+
+def _check_policy(pi, H: int, S: int, A: int, where: str) -> np.ndarray:
+    """pi as float64 (H, S, A) with probability rows; ``where`` names it in errors."""
+    if not isinstance(pi, np.ndarray) or pi.dtype != np.float64:
+        pi = np.asarray(pi, dtype=np.float64)
+    if pi.shape != (H, S, A):
+        raise ValueError(f"{where} has shape {pi.shape}, expected (H, S, A) = "
+                         f"{(H, S, A)}")
+    if not np.all(np.isfinite(pi)) or pi.min() < -_POLICY_TOL:
+        idx = np.unravel_index(int(np.argmin(np.where(np.isfinite(pi), pi, -np.inf))), pi.shape)
+        raise ValueError(f"{where}: pi[{idx[0]}, {idx[1]}, {idx[2]}] is "
+                         f"{pi[idx]}, expected a probability")
+    err = np.abs(pi.sum(axis=-1) - 1.0)
+    if err.max() > _POLICY_TOL:
+        h, s = np.unravel_index(int(np.argmax(err)), err.shape)
+        raise ValueError(f"{where}: pi[{h}, {s}] sums to "
+                         f"{pi[h, s].sum():.10g}, expected 1 (tolerance {_POLICY_TOL})")
+    return pi
+
+
+def _support(P):
+    """succ (H, S, A, B), n_succ (H, S, A): the positive entries of each row of P, increasing
+    (B = the largest support; padding 0)."""
+    pos = P > 0
+    n_succ = pos.sum(axis=-1).astype(np.int64)
+    B = max(int(n_succ.max()), 1)
+    order = np.argsort(~pos, axis=-1, kind="stable")[..., :B]
+    succ = np.where(np.arange(B) < n_succ[..., None], order, 0)
+    return np.ascontiguousarray(succ, dtype=np.int64), n_succ
+
+
+class _Evaluator:
+    """V^pi_0(rho0) on a fixed model, cached on the policy's bytes (FIFO, bounded).
+
+    A policy equal (bit for bit) to the previous one costs one comparison; otherwise a 64-bit
+    hash of its bits finds a cached value (confirmed by comparing the stored bytes), and only a
+    new policy is checked and evaluated.
+    """
+
+    def __init__(self, P, r, rho0, check: bool = True):
+        self.P, self.r, self.rho0 = P, r, rho0
+        self.H, self.S, self.A = r.shape
+        self.succ, self.n_succ = _support(P)              # sparse rows of P
+        self.V = np.zeros((self.H + 1, self.S))        # V[h, s], V[H] = 0
+        self.cache: dict[int, tuple[bytes, float]] = {}
+        self.last_key = b""
+        self.last_value = np.nan
+        self.evaluations = 0
+        self.check = check
+
+    def value(self, pi: np.ndarray, k: int) -> float:
+        if not pi.flags.c_contiguous:
+            pi = np.ascontiguousarray(pi)
+        key = pi.tobytes()
+        if key == self.last_key:
+            return self.last_value
+        h = int(kon.policy_hash(pi.reshape(-1).view(np.uint64)))
+        hit = self.cache.get(h)
+        if hit is not None and hit[0] == key:
+            v = hit[1]
+        else:
+            if self.check:
+                if pi.shape != (self.H, self.S, self.A) or \
+                        kon.policy_defect(pi, _POLICY_TOL) >= 0:
+                    _check_policy(pi, self.H, self.S, self.A, f"policy of episode {k}")
+            v = kon.policy_value_sparse(self.P, self.succ, self.n_succ, self.r, pi, self.rho0,
+                                        self.V)
+            self.evaluations += 1
+            if len(self.cache) >= _CACHE_SIZE:
+                del self.cache[next(iter(self.cache))]
+            self.cache[h] = (key, v)
+        self.last_key, self.last_value = key, v
+        return v
+
+
+def _checkpoint_set(checkpoints, K: int) -> np.ndarray:
+    if checkpoints is None:
+        from ..analysis.stats import log_spaced
+        return log_spaced(K)
+    c = np.unique(np.asarray(checkpoints, dtype=np.int64))
+    if c.size == 0 or c[0] < 1 or c[-1] > K:
+        raise ValueError(f"checkpoints must lie in [1, K={K}], got min {c.min() if c.size else None}"
+                         f", max {c.max() if c.size else None}")
+    return c
+
+
+def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bool = False,
+           check_policies: bool = True) -> pd.DataFrame:
+    """Run ``learner`` for K episodes on ``mdp`` and record exact regret at checkpoints.
+
+    Parameters
+    ----------
+    learner
+        Object with ``policy()`` -> pi (H, S, A) (rows sum to 1) for the next episode and
+        ``update(episode: Episode)`` after it; optionally ``metrics()`` -> dict of scalars,
+        called at each checkpoint and added as columns.
+    mdp : FiniteHorizonMDP or LinearMDP
+        The true environment (a LinearMDP is converted with ``.to_finite()``).
+    K : int
+        Number of episodes.
+    rng : numpy.random.Generator or int
+        The only source of randomness of the episodes.
+    checkpoints : array of int in [1, K], optional
+        Episode counts k at which a row is recorded (default ``analysis.log_spaced(K)``).
+    bernoulli_rewards : bool
+        Observed rewards are the means r_h(s, a) (default) or Bernoulli draws with that mean.
+    check_policies : bool
+        Validate each *new* policy (shape, probability rows) before evaluating it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per checkpoint k: ``k``; ``regret`` = sum_{j<=k} (V* - V^{pi_j})(rho0) over
+        every episode j (not only checkpoints); ``episode_regret`` = V* - V^{pi_k}; ``value``
+        = V^{pi_k}_0(rho0); ``optimal_value`` = V*_0(rho0); ``wall_time`` (s since start,
+        after episode k's update); ``evaluations`` (distinct policies evaluated so far); and
+        the learner's ``metrics()``.
+    """
+    K = _validate.positive_int("K", K)
+    rng = _validate.rng(rng)
+    fin = as_finite(mdp)
+    H, S, A = fin.H, fin.S, fin.A
+    P = np.ascontiguousarray(fin.P)          # (H, S, A, S); materialised once (fast rows)
+    r = np.ascontiguousarray(fin.r)          # (H, S, A)
+    rho0 = np.ascontiguousarray(fin.rho0)    # (S,)
+    v_star = backward_induction(fin).value(rho0)
+    cps = _checkpoint_set(checkpoints, K)
+    evaluator = _Evaluator(P, r, rho0, check=check_policies)
+    metrics = getattr(learner, "metrics", None)
+    bern = bool(bernoulli_rewards)
+    n_u = (3 if bern else 2) * H + 1                 # uniforms per episode
+    block = max(1, min(K, 4096))
+    rows = []
+    cum = 0.0
+    next_i = 0
+    next_cp = int(cps[0])
+    t0 = time.perf_counter()
+    for k in range(1, K + 1):
+        j = (k - 1) % block
+        if j == 0:
+            U = rng.random((min(block, K - k + 1), n_u))  # same stream as sample_episodes
+        pi = learner.policy()
+        if type(pi) is not np.ndarray or pi.dtype != np.float64:
+            pi = np.asarray(pi, dtype=np.float64)
+        v = evaluator.value(pi, k)
+        cum += v_star - v
+        s_ep = np.empty(H + 1, dtype=np.int64)       # fresh: learners may keep episodes
+        a_ep = np.empty(H, dtype=np.int64)
+        r_ep = np.empty(H)
+        kon.sample_episode(P, r, pi, rho0, U[j], bern, s_ep, a_ep, r_ep)
+        learner.update(Episode(s_ep, a_ep, r_ep))
+        if k == next_cp:
+            row = {"k": k, "regret": cum, "episode_regret": v_star - v, "value": v,
+                   "optimal_value": v_star, "wall_time": time.perf_counter() - t0,
+                   "evaluations": evaluator.evaluations}
+            if metrics is not None:
+                row.update(metrics())
+            rows.append(row)
+            next_i += 1
+            next_cp = int(cps[next_i]) if next_i < cps.size else -1
+    return pd.DataFrame(rows)
+
+
+def collect(mdp, pi, N: int, *, rng, bernoulli_rewards: bool = False) -> Dataset:
+    """N episodes of the behaviour policy pi (H, S, A) on ``mdp`` (one numba call)."""
+    N = _validate.positive_int("N", N)
+    rng = _validate.rng(rng)
+    fin = as_finite(mdp)
+    H, S, A = fin.H, fin.S, fin.A
+    pi = np.asarray(pi, dtype=np.float64)
+    if pi.ndim == 2:
+        pi = np.broadcast_to(pi, (H, S, A))
+    pi = np.ascontiguousarray(_check_policy(pi, H, S, A, "behaviour policy pi"))
+    s = np.empty((N, H + 1), dtype=np.int64)
+    a = np.empty((N, H), dtype=np.int64)
+    rew = np.empty((N, H))
+    ksamp.sample_episodes(np.ascontiguousarray(fin.P), np.ascontiguousarray(fin.r), pi,
+                          np.ascontiguousarray(fin.rho0), rng, bool(bernoulli_rewards), s, a, rew)
+    return Dataset(s, a, rew)
+
+
+def offline(algorithm, mdp, dataset: Dataset, **kwargs) -> pd.DataFrame:
+    """Run an offline algorithm on ``dataset`` and record the exact suboptimality of its output.
+
+    ``algorithm(dataset, **kwargs)`` (or ``algorithm.fit(dataset, **kwargs)``) returns a policy
+    pi (H, S, A), or a pair ``(pi, metrics: dict)`` whose metrics become columns.
+
+    Returns a one-row DataFrame: ``N`` (episodes in the dataset), ``suboptimality`` =
+    V*_0(rho0) - V^pi_0(rho0), ``value``, ``optimal_value``, ``wall_time`` (s spent in the
+    algorithm), and the metrics.
+    """
+    fin = as_finite(mdp)
+    fit = algorithm.fit if hasattr(algorithm, "fit") else algorithm
+    t0 = time.perf_counter()
+    out = fit(dataset, **kwargs)
+    wall = time.perf_counter() - t0
+    pi, extra = (out if isinstance(out, tuple) else (out, {}))
+    pi = _check_policy(np.asarray(pi, dtype=np.float64), fin.H, fin.S, fin.A,
+                       "policy returned by the offline algorithm")
+    evaluator = _Evaluator(np.ascontiguousarray(fin.P), np.ascontiguousarray(fin.r),
+                           np.ascontiguousarray(fin.rho0), check=False)
+    v = evaluator.value(np.ascontiguousarray(pi), 0)
+    v_star = backward_induction(fin).value(fin.rho0)
+    row = {"N": len(dataset), "suboptimality": v_star - v, "value": v, "optimal_value": v_star,
+           "wall_time": wall}
+    row.update(extra)
+    return pd.DataFrame([row])
+
+
+__all__ = ["Episode", "Dataset", "online", "offline", "collect"]

@@ -190,3 +190,34 @@ def test_robust_input_errors(finite_mdp_factory):
         robust_backward_induction(mdp, "chi2", np.nan)
     with pytest.raises(TypeError, match="model must be a FiniteHorizonMDP or LinearMDP"):
         robust_backward_induction(object(), "tv", 0.1)
+
+
+# spec robust_linear §2.7 [COMPUTED] reference values on the simulated linear MDP (delta = 0.3)
+@pytest.mark.parametrize("radius, want", [(0.1, 1.5243), (0.3, 1.3243), (0.5, 1.2237)])
+def test_simulated_mdp_tv_radius_on_factor_4_at_step_1(radius, want):
+    from mdptheory.envs import simulated_linear_mdp
+    lin = simulated_linear_mdp(delta=0.3, xi_norm=0.2)
+    rad = np.zeros((lin.H, lin.d))
+    rad[0, 3] = radius                      # spec: factor 4, step 1 (1-based)
+    sol = robust_backward_induction(lin, "tv", rad)
+    assert abs(sol.V[0, 0] - want) < 5e-5
+
+
+@pytest.mark.parametrize("radius, want", [(0.1, 1.3830), (0.3, 0.9531)])
+def test_simulated_mdp_tv_radius_on_all_factors(radius, want):
+    from mdptheory.envs import simulated_linear_mdp
+    sol = robust_backward_induction(simulated_linear_mdp(delta=0.3, xi_norm=0.2), "tv", radius)
+    # we get 1.383050 / 0.953150: the spec's 4-decimal figures are truncated here, hence 1e-4
+    assert abs(sol.V[0, 0] - want) < 1e-4
+    assert np.argmax(sol.Q[0, 0]) == 15     # first action stays (1, 1, 1, 1)
+
+
+@pytest.mark.parametrize("div, lam, want", [
+    ("tv", 0.1, 0.0999), ("tv", 0.3, 0.2998), ("tv", 1.0, 0.9995),
+    ("kl", 0.1, 1.3452), ("kl", 0.2, 1.5830), ("kl", 0.6, 1.6227),
+    ("chi2", 0.1, 1.6221), ("chi2", 0.3, 1.6235), ("chi2", 1.0, 1.6240),
+])
+def test_simulated_mdp_regularized_optimum_table(div, lam, want):
+    from mdptheory.envs import simulated_linear_mdp
+    sol = regularized_robust_backward_induction(simulated_linear_mdp(delta=0.3, xi_norm=0.2), div, lam)
+    assert abs(sol.V[0, 0] - want) < 5e-5

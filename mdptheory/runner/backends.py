@@ -1,0 +1,280 @@
+"""Where the runs of a sweep execute: ``serial``, ``process`` (local pool, the default) or ``ray``.
+
+A backend maps a picklable module-level function over argument tuples and yields
+``(index, result)`` pairs as runs finish, in completion order; the sweep puts results back in
+a fixed order, so the backend never changes the numbers (every run draws its randomness from its
+own seed only).
+
+* ``serial``: in this process, one run after another (debugging, profiling, tiny sweeps).
+* ``process``: a local pool of ``workers`` processes (default: all cores this process may use),
+  started with the ``forkserver`` context: a fresh server interpreter imports, once, the
+  libraries and mdptheory modules this process has loaded (the experiment's imports) and
+  initialises numba, then forks every worker from itself. Workers so start in milliseconds,
+  without inheriting this process's threads (Ray, tqdm, numba's pool, Arrow) — a plain ``fork``
+  of a threaded parent can deadlock — and the server stays up for later pools of this process.
+  Kernels load from numba's on-disk cache (``cache=True``; ~3 ms each once numba is
+  initialised). Workers run with ``NUMBA_NUM_THREADS=1`` and one BLAS thread: the pool already
+  uses every core. ``MDPTHEORY_START_METHOD=fork|spawn`` overrides the start method.
+* ``ray``: Ray tasks of one CPU each. ``address=None`` starts a local Ray with one CPU per core
+  (and shuts it down afterwards); ``"auto"`` or ``"HOST:PORT"`` (or ``"ray://HOST:PORT"``)
+  joins a running cluster, after checking that the address answers (Ray itself would retry
+  for minutes). If Ray is already initialised in this process it is used as it is. Workers must
+  see the experiment files at the same path (a shared file system, or the same checkout).
+  Ray is optional (``pip install 'mdptheory[distributed]'``) and imported only here.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+
+BACKENDS = ("serial", "process", "ray")
+#: Environment of worker processes: one thread each, the pool uses the cores.
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "MKL_NUM_THREADS": "1"}
+#: Modules the forkserver always imports before forking workers; it also imports the
+#: libraries below and the mdptheory modules that this process has imported when it starts.
+FORKSERVER_PRELOAD = ["numpy", "pandas", "pyarrow.parquet", "mdptheory.runner.sweep"]
+_HEAVY_LIBRARIES = ("scipy", "numba", "matplotlib", "matplotlib.pyplot", "cvxpy", "networkx")
+_WARM_FLAG = "_MDPTHEORY_WARM_NUMBA"
+
+
+class BackendError(RuntimeError):
+    """A backend that cannot be used as asked (Ray missing, address unreachable ...)."""
+
+
+def available_cpus() -> int:
+    """Cores this process may run on (affinity-aware)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def limit_worker_threads() -> None:
+    """Make the current (worker) process single-threaded in numba and, where possible, BLAS."""
+    os.environ.update(WORKER_ENV)
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        try:
+            numba.set_num_threads(1)
+        except Exception:  # a threading layer that cannot be resized keeps its default
+            pass
+
+
+def _warm_numba() -> None:
+    """Pay numba's one-time initialisation (~0.5 s: LLVM, typing registry) in this process."""
+    try:
+        import numba
+        numba.njit(lambda x: x + 1)(1)
+    except Exception:  # numba missing or broken: workers will report it when they need it
+        pass
+
+
+def forkserver_preload() -> list[str]:
+    """What the forkserver should import: the fixed list, the heavy libraries this process has
+    imported, and every mdptheory module it has imported."""
+    names = list(FORKSERVER_PRELOAD)
+    names += [m for m in _HEAVY_LIBRARIES if m in sys.modules]
+    names += sorted(m for m in list(sys.modules)
+                    if m.startswith("mdptheory.") and m not in names)
+    return names
+
+
+# The forkserver starts with _WARM_FLAG set and imports this module (through the preload): it
+# then initialises numba once, and the workers forked from it inherit that.
+if os.environ.pop(_WARM_FLAG, None) == "1":
+    _warm_numba()
+
+
+class SerialBackend:
+    name = "serial"
+
+    def __init__(self):
+        self.workers = 1
+
+    def imap_unordered(self, fn, args_list):
+        for i, args in enumerate(args_list):
+            yield i, fn(*args)
+
+    def close(self):
+        pass
+
+
+@contextmanager
+def _environ(values: dict):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+class ProcessBackend:
+    """A local process pool (see the module docstring for the start method)."""
+
+    name = "process"
+
+    def __init__(self, workers: int | None = None, start_method: str | None = None):
+        self.workers = int(workers) if workers else available_cpus()
+        if self.workers < 1:
+            raise BackendError(f"workers must be >= 1, got {self.workers}")
+        start_method = start_method or os.environ.get("MDPTHEORY_START_METHOD") or "forkserver"
+        if start_method not in multiprocessing.get_all_start_methods():
+            raise BackendError(f"start method {start_method!r} is not available here "
+                               f"({', '.join(multiprocessing.get_all_start_methods())})")
+        self.start_method = start_method
+        self._ctx = multiprocessing.get_context(start_method)
+        self._pool = None
+
+    def imap_unordered(self, fn, args_list):
+        args_list = list(args_list)
+        if not args_list:
+            return
+        # Children inherit the environment at start: set it before the pool (or the
+        # forkserver) starts, so numba and BLAS read one thread when they are first imported.
+        env = dict(WORKER_ENV)
+        if self.start_method == "forkserver":
+            env[_WARM_FLAG] = "1"        # read by the server only (it is started in here)
+            self._ctx.set_forkserver_preload(forkserver_preload())
+        elif self.start_method == "fork":
+            _warm_numba()                 # forked workers inherit numba's initialisation
+        with _environ(env):
+            self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(args_list)),
+                                             mp_context=self._ctx,
+                                             initializer=limit_worker_threads)
+            try:
+                futures = {self._pool.submit(fn, *args): i for i, args in enumerate(args_list)}
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield futures[fut], fut.result()
+            finally:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError as exc:
+        raise BackendError("the ray backend needs Ray: pip install 'mdptheory[distributed]'") \
+            from exc
+    return ray
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    addr = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = addr.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise BackendError(f"Ray address {address!r} is not 'auto' or HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """BackendError unless a TCP connection to ``address`` (HOST:PORT) opens within timeout."""
+    host, port = _host_port(address)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BackendError(f"cannot reach Ray at {address}: {reason}") from None
+
+
+def _resolve_auto(ray) -> str:
+    """The address 'auto' stands for (RAY_ADDRESS, else the latest local cluster)."""
+    env = os.environ.get("RAY_ADDRESS")
+    if env and env != "auto":
+        return env
+    try:
+        from ray._private import services
+        found = services.get_ray_address_from_environment("auto", None)
+    except Exception:
+        found = None
+    if not found:
+        raise BackendError("no running Ray cluster found for --address auto "
+                           "(start one with `ray start --head`, or pass HOST:PORT)")
+    return found
+
+
+class RayBackend:
+    """Ray tasks of one CPU each (see the module docstring for addresses)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None):
+        ray = _import_ray()
+        self._ray = ray
+        self._owns = False
+        if ray.is_initialized():
+            self.workers = int(ray.cluster_resources().get("CPU", 1))
+            return
+        init = dict(include_dashboard=False, log_to_driver=False,
+                    runtime_env={"env_vars": dict(WORKER_ENV)})
+        if address is None:
+            self.workers = int(workers) if workers else available_cpus()
+            init["num_cpus"] = self.workers
+        else:
+            target = _resolve_auto(ray) if address == "auto" else address
+            check_reachable(target)
+            init["address"] = target
+        try:
+            ray.init(**init)
+        except Exception as exc:
+            raise BackendError(f"cannot start Ray ({address or 'local'}): "
+                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                               ) from None
+        self._owns = True
+        if address is not None:
+            self.workers = int(ray.cluster_resources().get("CPU", 1))
+
+    def imap_unordered(self, fn, args_list):
+        ray = self._ray
+        remote = ray.remote(num_cpus=1, max_retries=0)(fn)
+        refs = {remote.remote(*args): i for i, args in enumerate(args_list)}
+        try:
+            while refs:
+                done, _ = ray.wait(list(refs), num_returns=1)
+                for ref in done:
+                    yield refs.pop(ref), ray.get(ref)
+        finally:
+            for ref in refs:
+                ray.cancel(ref, force=True)
+
+    def close(self):
+        if self._owns:
+            self._ray.shutdown()
+            self._owns = False
+
+
+def make_backend(name: str = "process", *, address: str | None = None,
+                 workers: int | None = None):
+    """A backend by name: "serial", "process" or "ray" (``address`` only for Ray)."""
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})")
+    if address is not None and name != "ray":
+        raise BackendError("--address applies only to --backend ray")
+    if name == "serial":
+        return SerialBackend()
+    if name == "process":
+        return ProcessBackend(workers)
+    return RayBackend(address, workers)
+
+
+__all__ = ["make_backend", "SerialBackend", "ProcessBackend", "RayBackend", "BackendError",
+           "available_cpus", "check_reachable", "limit_worker_threads", "WORKER_ENV", "BACKENDS"]

@@ -350,6 +350,47 @@ def test_tv_constrained_with_tied_values_at_the_cut():
     check_minimizer(0, False, p, v, 0.25, value, q)
 
 
+def awkward_value_vectors(rng, S):
+    """Values that stress the bucket search: clustered with one outlier (one bucket holds
+    almost everything), values one ulp apart, heavy ties, a huge range."""
+    base = rng.uniform(0, 1, S)
+    clustered = 5.0 + 1e-9 * base
+    clustered[0] = 1000.0
+    ulps = 3.0 + np.arange(S) * np.spacing(3.0)
+    rng.shuffle(ulps)
+    ties = np.floor(base * 3)
+    wide = np.where(base < 0.5, base * 1e-6, 1e3 * base)
+    return {"clustered": clustered, "ulps": ulps, "ties": ties, "wide": wide}
+
+
+@pytest.mark.parametrize("div,reg", PROBLEMS)
+def test_awkward_values_match_the_reference(div, reg):
+    rng = np.random.default_rng(77)
+    S = 400
+    for label, v in awkward_value_vectors(rng, S).items():
+        p = rng.dirichlet(np.full(S, 0.3))
+        p[rng.choice(S, size=40, replace=False)] = 0.0
+        p /= p.sum()
+        for param in (1e-3, 0.2, 0.9):
+            q = np.empty(S)
+            value = KERNELS[div, reg](p, v, param, q)
+            ref = REFS[div, reg](p, v, param)
+            scale = max(1.0, np.abs(v).max())
+            assert value == pytest.approx(ref, abs=1e-9 * scale), (label, param)
+            check_minimizer(div, reg, p, v, param, value, q)
+
+
+def test_exp_nonpositive_is_within_two_ulp_of_numpy():
+    x = -np.concatenate([np.linspace(0, 1e-3, 1000), np.linspace(0, 745, 100001)])
+    out = np.empty_like(x)
+    K.exp_nonpositive(x, out)
+    ref = np.exp(x)
+    normal = ref > 1e-300
+    assert np.all(np.abs(out[normal] - ref[normal]) <= 2 * np.spacing(ref[normal]))
+    assert np.all(out[x < -708] == 0.0)
+    assert out[0] == 1.0
+
+
 @st.composite
 def instances(draw):
     S = draw(st.integers(1, 12))

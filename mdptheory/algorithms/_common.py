@@ -154,6 +154,13 @@ class CountStatistics:
         ko.record_episode(episode.s, episode.a, episode.r, self.n_sa, self.n_sas, self.r_sum,
                           self.n_s, self.P_hat, self.r_hat, self.succ, self.n_succ)
 
+    def add_dataset(self, dataset) -> None:
+        """Add N episodes at once (``s`` (N, H + 1), ``a`` (N, H), ``r`` (N, H))."""
+        ko.record_episodes(np.ascontiguousarray(dataset.s), np.ascontiguousarray(dataset.a),
+                           np.ascontiguousarray(dataset.r, dtype=np.float64), self.n_sa,
+                           self.n_sas, self.r_sum, self.n_s, self.P_hat, self.r_hat, self.succ,
+                           self.n_succ)
+
 
 __all__ = ["log_term", "empirical_model", "hoeffding_bonus", "bernstein_correction_weights",
            "bernstein_bonus", "support_lists", "step_caps", "optimistic_backward_induction", "CountStatistics"]

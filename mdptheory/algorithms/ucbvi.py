@@ -140,11 +140,24 @@ class UCBVI:
     def update(self, episode) -> None:
         """Add the episode's counts, re-plan optimistically, refresh the greedy policy."""
         self.stats.add(episode)
-        st = self.stats
         if self.bonus == "hoeffding":
             # b = 7 H L / sqrt(n) on the pairs just visited (unvisited ones are clipped anyway)
-            ko.refresh_hoeffding_bonus(episode.s, episode.a, st.n_sa, self._coef_ch,
+            ko.refresh_hoeffding_bonus(episode.s, episode.a, self.stats.n_sa, self._coef_ch,
                                        self.bonus_values_ch)
+        self._plan()
+        self.episodes += 1
+
+    def warm_start(self, dataset) -> None:
+        """Add a batch of prior episodes (``s`` (N, H + 1), ``a``, ``r`` (N, H), e.g. a
+        :class:`mdptheory.runner.Dataset`) to the statistics and re-plan once. Not part of the
+        paper's algorithm (which starts from no data); the episode count is unchanged."""
+        self.stats.add_dataset(dataset)
+        self.bonus_values_ch[:] = self._coef_ch / np.sqrt(np.maximum(self.stats.n_sa, 1.0))
+        self._plan()
+
+    def _plan(self) -> None:
+        st = self.stats
+        if self.bonus == "hoeffding":
             changed = ko.optimistic_backward_induction(
                 st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ, self.bonus_values_ch,
                 self.v_max, self.monotone, self.V, self.Q, self._act)
@@ -153,7 +166,6 @@ class UCBVI:
                 st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ, st.n_s, float(self.H), self.L,
                 self.c_corr, self.bonus_scale, self.v_max, self.monotone, self.V, self.Q,
                 self._act, self.bonus_values)
-        self.episodes += 1
         if changed:
             pi = np.empty((self.H, self.S, self.A))
             ko.one_hot(self._act, self.A, pi)

@@ -116,3 +116,10 @@ def policy_hash(words):
     for i in range(words.shape[0]):
         h = (h ^ words[i]) * prime
     return h
+
+
+@njit(cache=True)
+def policy_key(pi, words, tol):
+    """(policy_hash(words), policy_defect(pi, tol)) in one call; ``words`` is pi's buffer
+    viewed as uint64."""
+    return policy_hash(words), policy_defect(pi, tol)

@@ -71,6 +71,19 @@ def record_episode(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
 
 
 @njit(cache=True)
+def record_episodes(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ):
+    """:func:`record_episode` for N episodes s (N, H + 1), a (N, H), r (N, H)."""
+    for i in range(a.shape[0]):
+        record_episode(s[i], a[i], r[i], n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
+
+
+@njit(cache=True)
+def hoeffding_bonus(n, H, L, c):
+    """UCBVI-CH bonus c H L sqrt(1 / n) for one visited pair (n >= 1); the paper's c is 7."""
+    return c * H * L / np.sqrt(n)
+
+
+@njit(cache=True)
 def refresh_hoeffding_bonus(s, a, n_sa, coef, bonus):
     """bonus[g, s_h, a_h] = hoeffding_bonus(n_sa[g, s_h, a_h]) with c H L = coef, for the H
     pairs of one episode (call after :func:`record_episode`); other entries are unchanged."""
@@ -91,18 +104,16 @@ def bernstein_bonus(p, v_next, w_next, n, H, L):
     (H^2 where N' = 0). p (S,) is P_hat(. | s, a), v_next (S,) is V_{h+1}.
     """
     m1 = 0.0
-    m2 = 0.0
     corr = 0.0
     for y in range(p.shape[0]):
-        py = p[y]
-        if py != 0.0:
-            v = v_next[y]
-            m1 += py * v
-            m2 += py * v * v
-            corr += py * w_next[y]
-    var = m2 - m1 * m1
-    if var < 0.0:
-        var = 0.0
+        if p[y] != 0.0:
+            m1 += p[y] * v_next[y]
+            corr += p[y] * w_next[y]
+    var = 0.0
+    for y in range(p.shape[0]):
+        if p[y] != 0.0:
+            d = v_next[y] - m1
+            var += p[y] * d * d
     return np.sqrt(8.0 * L * var / n) + 14.0 * H * L / (3.0 * n) + np.sqrt(8.0 * corr / n)
 
 
@@ -211,18 +222,17 @@ def optimistic_backward_induction_bernstein(P_hat, r_hat, n_sa, succ, n_succ, n_
                 n = n_sa[g, s, a]
                 if n > 0.0:
                     m1 = 0.0
-                    m2 = 0.0
                     corr = 0.0
                     for i in range(n_succ[g, s, a]):
                         t = succ[g, s, a, i]
                         p = P_hat[g, s, a, t]
-                        v = v_next[t]
-                        m1 += p * v
-                        m2 += p * v * v
+                        m1 += p * v_next[t]
                         corr += p * w[t]
-                    var = m2 - m1 * m1
-                    if var < 0.0:
-                        var = 0.0
+                    var = 0.0                      # two-pass: no cancellation when V is flat
+                    for i in range(n_succ[g, s, a]):
+                        t = succ[g, s, a, i]
+                        d = v_next[t] - m1
+                        var += P_hat[g, s, a, t] * d * d
                     b = scale * (np.sqrt(8.0 * L * var / n) + 14.0 * H_bonus * L / (3.0 * n)
                                  + np.sqrt(8.0 * corr / n))
                     b_out[h, s, a] = b

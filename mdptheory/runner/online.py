@@ -128,7 +128,7 @@ class _Evaluator:
         self.H, self.S, self.A = r.shape
         self.succ, self.n_succ = _support(P)              # sparse rows of P
         self.V = np.zeros((self.H + 1, self.S))        # V[h, s], V[H] = 0
-        self.cache: dict[int, tuple[bytes, float]] = {}
+        self.cache: dict[int, tuple[bytes, float]] = {}   # hash -> (bytes, value)
         self.last_key = b""
         self.last_value = np.nan
         self.evaluations = 0
@@ -140,15 +140,15 @@ class _Evaluator:
         key = pi.tobytes()
         if key == self.last_key:
             return self.last_value
-        h = int(kon.policy_hash(pi.reshape(-1).view(np.uint64)))
+        if pi.shape != (self.H, self.S, self.A):
+            _check_policy(pi, self.H, self.S, self.A, f"policy of episode {k}")
+        h, defect = kon.policy_key(pi, pi.reshape(-1).view(np.uint64), _POLICY_TOL)
         hit = self.cache.get(h)
         if hit is not None and hit[0] == key:
             v = hit[1]
         else:
-            if self.check:
-                if pi.shape != (self.H, self.S, self.A) or \
-                        kon.policy_defect(pi, _POLICY_TOL) >= 0:
-                    _check_policy(pi, self.H, self.S, self.A, f"policy of episode {k}")
+            if self.check and defect >= 0:
+                _check_policy(pi, self.H, self.S, self.A, f"policy of episode {k}")
             v = kon.policy_value_sparse(self.P, self.succ, self.n_succ, self.r, pi, self.rho0,
                                         self.V)
             self.evaluations += 1

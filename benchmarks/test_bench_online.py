@@ -91,8 +91,9 @@ def test_driver_meets_target_and_reports_overhead(capsys):
     _warm()
     lines = []
     for bonus in ("hoeffding", "bernstein"):
-        t_drv = best_time(lambda: online(_learner(bonus), MDP, K, rng=1))
-        t_bare = best_time(lambda: bare_loop(_learner(bonus), MDP, K, np.random.default_rng(1)))
+        t_drv = best_time(lambda b=bonus: online(_learner(b), MDP, K, rng=1))
+        t_bare = best_time(lambda b=bonus: bare_loop(_learner(b), MDP, K,
+                                                     np.random.default_rng(1)))
         name = {"hoeffding": "UCBVI-CH", "bernstein": "UCBVI-BF"}[bonus]
         lines.append(f"{name}: driver {K / t_drv:,.0f} episodes/s, bare "
                      f"{K / t_bare:,.0f} episodes/s, overhead {t_drv / t_bare - 1:+.0%} "

@@ -162,5 +162,14 @@ class CountStatistics:
                            self.n_succ)
 
 
-__all__ = ["log_term", "empirical_model", "hoeffding_bonus", "bernstein_correction_weights",
-           "bernstein_bonus", "support_lists", "step_caps", "optimistic_backward_induction", "CountStatistics"]
+__all__ = [
+    "CountStatistics",
+    "bernstein_bonus",
+    "bernstein_correction_weights",
+    "empirical_model",
+    "hoeffding_bonus",
+    "log_term",
+    "optimistic_backward_induction",
+    "step_caps",
+    "support_lists",
+]

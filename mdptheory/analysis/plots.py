@@ -10,11 +10,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from .stats import fit_exponent, mean_band  # noqa: E402
+from .stats import fit_exponent, mean_band
 
 
 def figure_paths(path, name: str) -> tuple[Path, Path]:
@@ -103,4 +103,4 @@ def plot_curve_vs_bound(results: pd.DataFrame, *, x: str, y: str, path, bound: s
     return save_figure(fig, path, name)
 
 
-__all__ = ["plot_curve_vs_bound", "save_figure", "figure_paths"]
+__all__ = ["figure_paths", "plot_curve_vs_bound", "save_figure"]

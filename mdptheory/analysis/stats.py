@@ -227,5 +227,11 @@ def verdict(results: pd.DataFrame, *, x: str, y: str, claim: str, paper: str, th
                    note=text)
 
 
-__all__ = ["log_spaced", "mean_band", "fit_exponent", "ExponentFit", "exponent_consistent",
-           "verdict"]
+__all__ = [
+    "ExponentFit",
+    "exponent_consistent",
+    "fit_exponent",
+    "log_spaced",
+    "mean_band",
+    "verdict",
+]

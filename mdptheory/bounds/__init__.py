@@ -6,5 +6,12 @@
 from .base import REGISTRY, Bound, get, register
 from .ucbvi import ucbvi_bf_regret, ucbvi_ch_regret, ucbvi_regret
 
-__all__ = ["Bound", "REGISTRY", "register", "get", "ucbvi_ch_regret", "ucbvi_bf_regret",
-           "ucbvi_regret"]
+__all__ = [
+           "REGISTRY",
+           "Bound",
+           "get",
+           "register",
+           "ucbvi_bf_regret",
+           "ucbvi_ch_regret",
+           "ucbvi_regret",
+]

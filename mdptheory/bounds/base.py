@@ -7,8 +7,8 @@ assumptions under which it holds. ``register`` adds one to ``REGISTRY`` by name.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -83,4 +83,4 @@ def get(name: str) -> Bound:
             from None
 
 
-__all__ = ["Bound", "REGISTRY", "register", "get"]
+__all__ = ["REGISTRY", "Bound", "get", "register"]

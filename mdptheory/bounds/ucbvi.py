@@ -26,14 +26,14 @@ from .base import register
 
 _PAPER = "Azar, Osband & Munos (2017), Minimax Regret Bounds for Reinforcement Learning"
 _COMMON = (
-    "episodic MDP with horizon H, S states, A actions, rewards in [0, 1]; "
-    "the paper's setting is a stationary P with counts pooled over steps",
-    "regret counted from the initial states; here its expectation over rho0 "
-    "(exact V* - V^{pi_k} at rho0), which the same bound covers",
+    ("episodic MDP with horizon H, S states, A actions, rewards in [0, 1]; "
+     "the paper's setting is a stationary P with counts pooled over steps"),
+    ("regret counted from the initial states; here its expectation over rho0 "
+     "(exact V* - V^{pi_k} at rho0), which the same bound covers"),
     "stage_dependent=True: S replaced by H S (UCBVI on the layered MDP, states (h, s))",
     "bound after k episodes uses L = ln(5 H S A T_total / delta) of the whole run",
-    "constants recalled from the paper (Theorems 1-2, arXiv 1703.05449); not re-checked "
-    "against its PDF",
+    ("constants recalled from the paper (Theorems 1-2, arXiv 1703.05449); not re-checked "
+     "against its PDF"),
 )
 
 
@@ -80,4 +80,4 @@ def ucbvi_regret(S: int, A: int, H: int, K, delta: float, *, bonus: str = "hoeff
     return b(S, A, H, K, delta, K_total=K_total, stage_dependent=stage_dependent)
 
 
-__all__ = ["ucbvi_ch_regret", "ucbvi_bf_regret", "ucbvi_regret"]
+__all__ = ["ucbvi_bf_regret", "ucbvi_ch_regret", "ucbvi_regret"]

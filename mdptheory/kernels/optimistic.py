@@ -174,8 +174,7 @@ def optimistic_backward_induction(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max
                 if n_sa[g, s, a] > 0.0:
                     q = r_hat[g, s, a] + bonus[g, s, a]
                     q += _expect(P_hat, succ, n_succ, g, s, a, v_next)
-                    if q > cap:
-                        q = cap
+                    q = min(q, cap)
                 else:
                     q = cap
                 if monotone and Q_out[h, s, a] < q:
@@ -237,8 +236,7 @@ def optimistic_backward_induction_bernstein(P_hat, r_hat, n_sa, succ, n_succ, n_
                                  + np.sqrt(8.0 * corr / n))
                     b_out[h, s, a] = b
                     q = r_hat[g, s, a] + b + m1
-                    if q > cap:
-                        q = cap
+                    q = min(q, cap)
                 else:
                     b_out[h, s, a] = 0.0
                     q = cap

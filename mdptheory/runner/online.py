@@ -43,7 +43,16 @@ _CACHE_SIZE = 256
 
 @dataclass(frozen=True, eq=False, slots=True)
 class Episode:
-    """One episode: states ``s`` (H + 1,), actions ``a`` (H,), rewards ``r`` (H,)."""
+    """One episode of a finite-horizon MDP (steps h = 0..H-1).
+
+    ======  ========  =====================================================================
+    symbol  shape     meaning
+    ======  ========  =====================================================================
+    s       (H + 1,)  int64 states s_0 .. s_H; s_h is where a_h was taken, s_H the final state
+    a       (H,)      int64 actions a_h ~ pi_h(. | s_h)
+    r       (H,)      float64 rewards of (s_h, a_h): the mean r_h(s_h, a_h) or a Bernoulli draw
+    ======  ========  =====================================================================
+    """
 
     s: np.ndarray
     a: np.ndarray
@@ -80,7 +89,7 @@ class Dataset:
     def __iter__(self):
         return (self.episode(i) for i in range(len(self)))
 
-    def head(self, n: int) -> "Dataset":
+    def head(self, n: int) -> Dataset:
         """The first n episodes (views), e.g. for a sweep over the dataset size."""
         return Dataset(self.s[:n], self.a[:n], self.r[:n])
 
@@ -205,7 +214,7 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
     K = _validate.positive_int("K", K)
     rng = _validate.rng(rng)
     fin = as_finite(mdp)
-    H, S, A = fin.H, fin.S, fin.A
+    H = fin.H
     P = np.ascontiguousarray(fin.P)          # (H, S, A, S); materialised once (fast rows)
     r = np.ascontiguousarray(fin.r)          # (H, S, A)
     rho0 = np.ascontiguousarray(fin.rho0)    # (S,)
@@ -293,4 +302,4 @@ def offline(algorithm, mdp, dataset: Dataset, **kwargs) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
-__all__ = ["Episode", "Dataset", "online", "offline", "collect"]
+__all__ = ["Dataset", "Episode", "collect", "offline", "online"]

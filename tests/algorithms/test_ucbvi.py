@@ -140,7 +140,7 @@ def test_optimistic_backward_induction_matches_numpy_twin_and_python():
     np.testing.assert_allclose(outs[0][0], Q_ref, atol=1e-12)
     np.testing.assert_allclose(outs[0][1], V_ref, atol=1e-12)
     np.testing.assert_array_equal(outs[0][2], act_ref)
-    Q2, V2, act2 = C.optimistic_backward_induction(st.P_hat, st.r_hat, st.n_sa, bonus, v_max,
+    Q2, _, act2 = C.optimistic_backward_induction(st.P_hat, st.r_hat, st.n_sa, bonus, v_max,
                                                    Q_prev)
     np.testing.assert_array_equal(Q2, outs[0][0])
     np.testing.assert_array_equal(act2, outs[0][2])
@@ -148,7 +148,6 @@ def test_optimistic_backward_induction_matches_numpy_twin_and_python():
 
 def test_ties_go_to_the_fewest_visited_action():
     # all Q at the clip: the greedy action is the least visited one, then the lowest index
-    H, S, A = 1, 1, 3
     n_sa = np.array([[[5.0, 2.0, 2.0]]])
     P_hat = np.ones((1, 1, 3, 1))
     succ, n_succ = C.support_lists(P_hat)

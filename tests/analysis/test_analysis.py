@@ -4,8 +4,15 @@ import pandas as pd
 import pytest
 
 from mdptheory import analysis
-from mdptheory.analysis import (ExponentFit, Verdict, exponent_consistent, fit_exponent,
-                                log_spaced, mean_band, plot_curve_vs_bound)
+from mdptheory.analysis import (
+    ExponentFit,
+    Verdict,
+    exponent_consistent,
+    fit_exponent,
+    log_spaced,
+    mean_band,
+    plot_curve_vs_bound,
+)
 
 
 def synthetic(exponent, n_seeds=20, K=10_000, c=3.0, noise=0.1, seed=0, bound_factor=None):

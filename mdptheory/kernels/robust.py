@@ -126,10 +126,8 @@ def _support_stats(p, v):
         if p[i] > 0.0:
             vi = v[i]
             mean += p[i] * vi
-            if vi < m:
-                m = vi
-            if vi > M:
-                M = vi
+            m = min(m, vi)
+            M = max(M, vi)
     mass = 0.0
     for i in range(p.shape[0]):
         if p[i] > 0.0 and v[i] == m:
@@ -186,8 +184,7 @@ def _threshold(p, v, m, M, kind, param):
             b1[b] += p[i] * d
             if kind == 2:
                 b2[b] += p[i] * d * d
-            if v[i] < bmin[b]:
-                bmin[b] = v[i]
+            bmin[b] = min(bmin[b], v[i])
         else:
             bidx[i] = -1
     w0 = 0.0

@@ -1,9 +1,11 @@
 """Kernels of mdptheory.kernels.robust against slow, obvious NumPy/SciPy twins.
 
-Each twin uses a different formula from the kernel it checks (sorting instead of quickselect,
+Each twin uses a different formula from the kernel it checks (sorting instead of the bucket search,
 the primal objective or the spec's alpha-dual instead of the kernel's dual, brentq instead of
 Newton), so agreement to 1e-9 is evidence of exactness.
 """
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -107,7 +109,7 @@ def ref_chi2_constrained(p, v, rho):
 
     pts = np.unique(vs)
     best = max(phi(a) for a in pts)
-    for lo, hi in zip(pts[:-1], pts[1:]):
+    for lo, hi in itertools.pairwise(pts):
         r = minimize_scalar(lambda a: -phi(a), bounds=(lo, hi), method="bounded",
                             options={"xatol": 1e-13 * max(1.0, abs(hi))})
         best = max(best, -r.fun)
@@ -193,6 +195,27 @@ def test_compiled_equals_py_func(div, reg):
         assert a == pytest.approx(b, abs=1e-12)
         np.testing.assert_allclose(q1, q2, atol=1e-12)
         assert K.inner_problem.py_func(p, v, div, reg, 0.1, EMPTY) == pytest.approx(a, abs=1e-12)
+
+
+@pytest.mark.parametrize("kind,param", [(0, 0.3), (1, 0.05), (2, 0.4)])
+def test_threshold_search_compiled_equals_py_func_and_sorted_scan(kind, param):
+    rng = np.random.default_rng(13)
+    p, v = random_instance(rng, 200, zeros=True, ties=True)
+    s = p > 0
+    m, M = v[s].min(), v[s].max()
+    got = K._threshold(p, v, m, M, kind, param)
+    assert got == pytest.approx(K._threshold.py_func(p, v, m, M, kind, param), abs=1e-12)
+    # sorted scan: the largest support value whose criterion (sums strictly below) holds
+    expected = m
+    for t in np.unique(v[s]):
+        below = s & (v < t)
+        d = v[below] - m
+        if K._go_up(kind, t, m, p[below].sum(), p[below] @ d, p[below] @ d**2, param):
+            expected = t
+    assert got[0] == expected
+    upto = s & (v <= expected)
+    assert got[1] == pytest.approx(p[upto].sum(), abs=1e-12)
+    assert got[2] == pytest.approx(p[upto] @ (v[upto] - m), abs=1e-10)
 
 
 @pytest.mark.parametrize("div,reg", PROBLEMS)
@@ -283,7 +306,7 @@ def test_tiny_weight_and_large_values_are_stable(div, reg):
     rng = np.random.default_rng(9)
     for _ in range(10):
         p, v = random_instance(rng, 50, zeros=True, scale=1000.0)
-        param = 1e-6 if reg else 1e-6
+        param = 1e-6  # a tiny weight, or a tiny radius
         q = np.empty(50)
         value = KERNELS[div, reg](p, v, param, q)
         assert np.isfinite(value) and np.all(np.isfinite(q))

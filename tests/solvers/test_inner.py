@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from mdptheory.models.uncertainty import Divergence, name, parse
-from mdptheory.solvers.inner import (divergence_value, regularized_worst_case_mean,
-                                     worst_case_mean)
+from mdptheory.solvers.inner import divergence_value, regularized_worst_case_mean, worst_case_mean
 
 CLARABEL_TIGHT = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9}
 

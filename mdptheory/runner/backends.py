@@ -28,6 +28,8 @@ import multiprocessing
 import os
 import socket
 import sys
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 
@@ -90,6 +92,34 @@ if os.environ.pop(_WARM_FLAG, None) == "1":
     _warm_numba()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_driver(pid: int, period: float) -> None:
+    while True:
+        time.sleep(period)
+        if not _pid_alive(pid):
+            os._exit(3)
+
+
+def init_pool_worker(driver_pid: int, period: float = 1.0) -> None:
+    """Initializer of pool workers: one thread for numba/BLAS, and exit when the driver dies.
+
+    A worker blocks on its task queue, of which it holds both ends, so it would never notice a
+    driver killed with SIGKILL; a daemon thread checks the driver's pid every ``period`` s.
+    """
+    limit_worker_threads()
+    threading.Thread(target=_watch_driver, args=(driver_pid, period), daemon=True,
+                     name="mdptheory-driver-watch").start()
+
+
 class SerialBackend:
     name = "serial"
 
@@ -150,7 +180,8 @@ class ProcessBackend:
         with _environ(env):
             self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(args_list)),
                                              mp_context=self._ctx,
-                                             initializer=limit_worker_threads)
+                                             initializer=init_pool_worker,
+                                             initargs=(os.getpid(),))
             try:
                 futures = {self._pool.submit(fn, *args): i for i, args in enumerate(args_list)}
                 pending = set(futures)

@@ -1,0 +1,186 @@
+"""The mdptheory command: list, run (with --set), report, check, and one-line usage errors."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from mdptheory.cli import main, parse_assignment
+
+FAKE = textwrap.dedent('''
+    """Fake claim: y grows like sqrt(k)."""
+    import numpy as np
+    import pandas as pd
+    from mdptheory.analysis.verdict import Verdict
+
+    CONFIG = dict(n=30, scale=1.0, label="a", crash=False, seeds=3)
+    SMALL = dict(CONFIG, n=8, seeds=2)
+
+    def run(config, seed):
+        if config["crash"]:
+            raise RuntimeError("boom")
+        rng = np.random.default_rng(seed)
+        k = np.arange(1, config["n"] + 1)
+        return pd.DataFrame({"k": k, "y": config["scale"] * np.sqrt(k) + 0.01 * rng.random(k.size),
+                             "label": config["label"], "seed": seed})
+
+    def verdict(results):
+        m = float(results.groupby("k")["y"].mean().iloc[-1])
+        b = 2.0 * float(np.sqrt(results["k"].max()))
+        return [Verdict(paper="Fake (2020)", theorem="Thm 1", claim="y <= 2 sqrt(k)",
+                        passed=m <= b, measured=m, bound=b, exponent=0.5,
+                        exponent_ci=(0.45, 0.55), claimed_exponent=0.5),
+                Verdict(paper="Fake (2020)", theorem="Lemma 2", claim="y | label is fine",
+                        passed=False, note="fails on purpose")]
+
+    def plot(results, path):
+        from matplotlib.figure import Figure
+        fig = Figure()
+        fig.subplots().plot(results.groupby("k")["y"].mean())
+        out = [f"{path}.png", f"{path}.pdf"]
+        for p in out:
+            fig.savefig(p)
+        return out
+''')
+
+PROOFS_GOOD = textwrap.dedent('''
+    """Checks that hold."""
+    def test_addition_commutes():
+        assert 1 + 2 == 2 + 1
+''')
+
+PROOFS_BAD = textwrap.dedent('''
+    """One check holds, one breaks."""
+    from hypothesis import given, settings, strategies as st
+
+    def test_holds():
+        assert 2 * 3 == 6
+
+    @settings(max_examples=50, deadline=None, database=None)
+    @given(st.integers(0, 100))
+    def test_breaks_for_large_x(x):
+        assert x < 50, f"x={x}"
+''')
+
+
+@pytest.fixture
+def dirs(tmp_path, monkeypatch):
+    exps, proofs = tmp_path / "exps", tmp_path / "proofs"
+    exps.mkdir()
+    proofs.mkdir()
+    (exps / "fake.py").write_text(FAKE)
+    (exps / "_helper.py").write_text("X = 1\n")
+    (proofs / "good.py").write_text(PROOFS_GOOD)
+    (proofs / "bad.py").write_text(PROOFS_BAD)
+    monkeypatch.setenv("MDPTHEORY_EXPERIMENTS", str(exps))
+    monkeypatch.setenv("MDPTHEORY_PROOFS", str(proofs))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_list_shows_experiments_and_proof_checks_with_their_first_doc_line(dirs, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "fake" in out and "Fake claim: y grows like sqrt(k)." in out
+    assert "good" in out and "bad" in out and "_helper" not in out
+
+
+def test_run_writes_results_verdict_and_figures_and_applies_set(dirs, capsys):
+    rc = main(["run", "fake", "--size", "small", "--seeds", "3", "--backend", "serial",
+               "--set", "scale=1.5", "--set", "label=b c", "--out", "res"])
+    assert rc == 0                                   # a failed claim is a finding, exit 0
+    out = capsys.readouterr().out
+    assert "3 runs computed, 0 reused" in out
+    assert "verified" in out and "FAILED" in out and "fails on purpose" in out
+    d = dirs / "res" / "fake"
+    table = pd.read_parquet(d / "results.parquet")
+    assert len(table) == 3 * 8 and set(table["label"]) == {"b c"}
+    assert table.groupby("seed")["y"].last().gt(1.5 * 8 ** 0.5 - 1e-9).all()
+    v = json.loads((d / "verdict.json").read_text())
+    assert (v["experiment"], v["size"], v["seeds"]) == ("fake", "small", 3)
+    first, second = v["claims"]
+    assert first["exponent_ci"] == [0.45, 0.55] and first["passed"] is True
+    assert second["measured"] is None and second["passed"] is False
+    assert (d / "fake.png").is_file() and (d / "fake.pdf").is_file()
+
+    assert main(["run", "fake", "--size", "small", "--seeds", "3", "--backend", "serial",
+                 "--set", "scale=1.5", "--set", "label=b c", "--out", "res"]) == 0
+    assert "0 runs computed, 3 reused" in capsys.readouterr().out
+
+
+def test_run_defaults_to_the_configs_seeds_and_grid_sweeps_a_key(dirs, capsys):
+    assert main(["run", "fake", "--size", "small", "--backend", "serial", "--out", "res",
+                 "--grid", "scale=[1.0, 2.0]"]) == 0
+    assert "2 seeds, 4 runs computed" in capsys.readouterr().out
+    v = json.loads((dirs / "res" / "fake" / "verdict.json").read_text())
+    assert v["seeds"] == 2 and v["grid"] == {"scale": [1.0, 2.0]}
+
+
+def test_run_that_crashes_exits_1_with_the_traceback(dirs, capsys):
+    rc = main(["run", "fake", "--size", "small", "--backend", "serial", "--set", "crash=True",
+               "--out", "res"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "RuntimeError: boom" in err and "rerun to resume" in err
+
+
+def test_report_gathers_claims_and_copies_figures(dirs, capsys):
+    assert main(["run", "fake", "--size", "small", "--backend", "serial", "--out", "res"]) == 0
+    assert main(["report", "--out", "res", "--figures", "figs"]) == 0
+    report = (dirs / "figs" / "REPORT.md").read_text()
+    assert "1 experiment(s), 2 claim(s), 1 verified, 1 failed" in report
+    assert "| fake (small, 2 seeds) | Fake (2020) | Thm 1 | y <= 2 sqrt(k) |" in report
+    assert "0.5 [0.45, 0.55]" in report and "**FAILED**" in report
+    assert "y \\| label is fine" in report                # pipes escaped in the table
+    assert "![fake: fake](fake.png)" in report
+    assert (dirs / "figs" / "fake.png").read_bytes() == \
+        (dirs / "res" / "fake" / "fake.png").read_bytes()
+
+
+def test_check_reports_each_test_and_exits_nonzero_when_one_breaks(dirs, capsys):
+    assert main(["check", "good"]) == 0
+    out = capsys.readouterr().out
+    assert "held   " in out and "test_addition_commutes" in out and "1 held, 0 broke" in out
+
+    assert main(["check"]) == 1                      # all modules: bad and good
+    out = capsys.readouterr().out
+    assert "BROKE  " in out and "test_breaks_for_large_x" in out and "x=50" in out
+    assert "2 held, 1 broke, 0 skipped (bad, good)" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "nope"], "unknown experiment 'nope'"),
+    (["run", "fake", "--set", "scale"], "malformed --set 'scale': expected key=value"),
+    (["run", "fake", "--set", "=3"], "malformed --set '=3'"),
+    (["run", "fake", "--set", "bogus=1"], "unknown config key 'bogus'"),
+    (["run", "fake", "--size", "huge"], "argument --size: invalid choice: 'huge'"),
+    (["run", "fake", "--seeds", "0"], "--seeds must be >= 1, got 0"),
+    (["run", "fake", "--seeds", "many"], "argument --seeds: invalid int value: 'many'"),
+    (["run", "fake", "--backend", "ray", "--address", "127.0.0.1:1"],
+     "cannot reach Ray at 127.0.0.1:1"),
+    (["run", "fake", "--address", "127.0.0.1:1"], "--address applies only to --backend ray"),
+    (["check", "nope"], "unknown proof check 'nope'"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_arguments_give_one_line_error_and_exit_2(dirs, capsys, argv, message):
+    assert main([*argv, "--out", "res"] if argv[0] == "run" else argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mdptheory: error: ") and message in lines[0]
+    assert "Traceback" not in captured.err + captured.out
+    assert not (dirs / "res").exists()
+
+
+def test_parse_assignment_reads_literals_else_strings():
+    assert parse_assignment("K=1000") == ("K", 1000)
+    assert parse_assignment("eps=1e-3") == ("eps", 1e-3)
+    assert parse_assignment("Ks=[10, 100]") == ("Ks", [10, 100])
+    assert parse_assignment("env=river_swim") == ("env", "river_swim")
+    assert parse_assignment("flag=True") == ("flag", True)
+
+
+def test_module_entry_point_runs_list(dirs):
+    proc = subprocess.run([sys.executable, "-m", "mdptheory.cli", "list"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and "fake" in proc.stdout, proc.stderr

@@ -404,16 +404,34 @@ def exact_linear_gradient(smdp: SubmodularMDP, theta, psi):
     return J, gt, gp
 
 
+def _immediate_gains(g: VisitGraph) -> np.ndarray:
+    """g1[i, a] = sum_s' P_h(s'|s_i, a) F(s' | M_i): expected next marginal gain, (n0, A)."""
+    n0 = g.n_decision_nodes
+    ch = g.child[:n0]
+    gain = np.where(ch >= 0, g.node_F[np.maximum(ch, 0)] - g.node_F[:n0, None], 0.0)  # (n0, K)
+    return np.einsum("nak,nk->na", g.psucc[g.node_h[:n0], g.node_s[:n0]], gain)
+
+
+def exact_myopic_gradient(smdp: SubmodularMDP, pi) -> np.ndarray:
+    """Softmax-logit gradient of the myopic surrogate, E[sum_i grad log pi(a_i|s_i) Delta_i]
+    (immediate marginal gains only) for a Markov pi (H, S, A): the expectation of the released
+    code's "myopic_prefix" estimator (spec C.4), which differs from grad J."""
+    g = visit_graph(smdp)
+    pi = _markov_policy(smdp, pi)
+    d = _occupancy(g, pi, True)
+    n0 = g.n_decision_nodes
+    G1 = np.zeros((g.H, g.S, g.A))
+    np.add.at(G1, (g.node_h[:n0], g.node_s[:n0]), d[:n0, None] * _immediate_gains(g))
+    return pi * (G1 - (pi * G1).sum(-1, keepdims=True))
+
+
 def greedy_policy(smdp: SubmodularMDP) -> np.ndarray:
     """Node policy of the greedy planner (spec C.9 exp. 1): at (h, s, M) take the action with
     the largest expected immediate marginal gain sum_s' P_h(s'|s,a) F(s' | M) (ties -> lowest
     index)."""
     g = visit_graph(smdp)
     n0 = g.n_decision_nodes
-    ch = g.child[:n0]
-    gain = np.where(ch >= 0, g.node_F[np.maximum(ch, 0)] - g.node_F[:n0, None], 0.0)  # (n0, K)
-    h, s = g.node_h[:n0], g.node_s[:n0]
-    qg = np.einsum("nak,nk->na", g.psucc[h, s], gain)
+    qg = _immediate_gains(g)
     pol = np.zeros((n0, g.A))
     pol[np.arange(n0), np.argmax(qg, axis=1)] = 1.0
     return pol
@@ -989,7 +1007,7 @@ def bandit_smoothness(smdp: SubmodularMDP, eps: float) -> tuple:
 __all__ = ["SubPO", "ModPO", "VisitGraph", "visit_graph", "Optimum", "optimum",
            "bruteforce_optimum", "exact_value", "exact_value_history", "exact_gradient",
            "exact_gradient_history", "exact_linear_gradient", "linear_node_policy",
-           "greedy_policy", "modular_optimal_policy", "modular_value_gradient", "Batch",
+           "greedy_policy", "exact_myopic_gradient", "modular_optimal_policy", "modular_value_gradient", "Batch",
            "sample_markov", "sample_history", "sample_linear", "estimator_weights",
            "compact_transitions", "bandit_value_grad", "bandit_policy", "frank_wolfe_bandit",
            "projected_gradient_bandit", "bandit_optimum", "bandit_smoothness", "BanditResult",

@@ -217,7 +217,7 @@ def ell_policy_backup(probs, idx, r, gamma, act, V, V_out):
     """(T_pi V)(s) = r(s, act[s]) + gamma * sum_j probs[s, act[s], j] V(idx[s, act[s], j]).
 
     Returns (lo, hi) of V_out - V."""
-    S, A, m = probs.shape
+    S, _, m = probs.shape
     nc = _num_chunks(S)
     lo = np.empty(nc)
     hi = np.empty(nc)
@@ -264,7 +264,7 @@ def ell_policy_matvec(probs, idx, pi, gamma, x, y_out):
 @njit(cache=True, parallel=True, fastmath=_FM)
 def ell_policy_matvec_det(probs, idx, act, gamma, x, y_out):
     """y = (I - gamma P_pi) x for a deterministic policy act (S,) (reads one row per state)."""
-    S, A, m = probs.shape
+    S, _, m = probs.shape
     nc = _num_chunks(S)
     for c in prange(nc):
         for s in range(c * S // nc, (c + 1) * S // nc):

@@ -371,7 +371,7 @@ def policy_iteration(mdp, max_iter: int | None = None, *, layout: str = "auto") 
             P_pi = np.ascontiguousarray(mdp.P).reshape(S * mdp.A, S)[rows * mdp.A + act]
             V = _dense_solve(P_pi, mdp.r[rows, act], g)
         else:
-            V, its = _krylov_solve(lambda x, y: kd.ell_policy_matvec_det(
+            V, its = _krylov_solve(lambda x, y, act=act: kd.ell_policy_matvec_det(
                 ops.probs, ops.idx, act, g, x, y), mdp.r[rows, act], V, S)
             krylov_iters += its
         lo, hi = ops.bellman(V, TV, new_act)
@@ -488,5 +488,5 @@ def bellman_policy(mdp, pi, V) -> np.ndarray:
     return np.einsum("sa,sa->s", pi, _q_values(mdp, V))
 
 
-__all__ = ["value_iteration", "policy_iteration", "modified_policy_iteration",
-           "evaluate_policy", "bellman", "bellman_policy"]
+__all__ = ["bellman", "bellman_policy", "evaluate_policy", "modified_policy_iteration",
+           "policy_iteration", "value_iteration"]

@@ -565,7 +565,26 @@ def static_worst_case(model_set, pi, *, method: str = "auto", grid_points=None,
     return _cma(ms, pi, best, int(restarts), gen)
 
 
+def _contract_affine(ms: AffineModelSet, pi):
+    """The policy contracted into the affine family: P0_pi (S, S), D_pi (d, S, S), r0_pi (S,),
+    e_pi (d, S), so that P_pi(psi) = P0_pi + sum_i psi_i D_pi[i] (same for rewards)."""
+    return (np.einsum("sa,sat->st", pi, ms.P0), np.einsum("sa,isat->ist", pi, ms.D),
+            np.einsum("sa,sa->s", pi, ms.r0), np.einsum("sa,isa->is", pi, ms.e))
+
+
 def _grid_search(ms, pi, psis, method) -> WorstCase:
+    if isinstance(ms, AffineModelSet):
+        vals = np.empty(psis.shape[0])
+        P0_pi, D_pi, r0_pi, e_pi = _contract_affine(ms, pi)
+        kw.evaluate_affine_many(P0_pi, np.ascontiguousarray(D_pi), r0_pi,
+                                np.ascontiguousarray(e_pi), ms.gamma,
+                                np.ascontiguousarray(psis), ms.rho0, vals)
+        j = int(np.argmin(vals))
+        P, r = ms.kernel(psis[j])
+        V = _evaluate(P, r, ms.gamma, pi)
+        return WorstCase(value=float(ms.rho0 @ V), V=V, P=P, r=r, member=psis[j].copy(),
+                         evaluations=psis.shape[0], method=method, exact=False,
+                         info={"grid_values": vals, "grid": psis})
     vals = np.empty(psis.shape[0])
     best_val, best = np.inf, None
     chunk = max(1, int(2**24 // max(1, ms.S * ms.A * ms.S)))      # ~128 MB of kernels at most
@@ -583,7 +602,19 @@ def _grid_search(ms, pi, psis, method) -> WorstCase:
 
 
 def _objective(ms, pi):
+    """psi -> V^pi_{T_psi}(rho0) by an exact solve (E1); for an affine family the policy is
+    contracted into P0_pi (S, S), D_pi (d, S, S) once, so each call is one S x S solve."""
     count = [0]
+    if isinstance(ms, AffineModelSet):
+        P0_pi, D_pi, r0_pi, e_pi = _contract_affine(ms, pi)
+        eye = np.eye(ms.S)
+
+        def f(x):
+            count[0] += 1
+            psi = np.clip(x, ms.lower, ms.upper)
+            M = eye - ms.gamma * (P0_pi + np.tensordot(psi, D_pi, axes=1))
+            return float(ms.rho0 @ np.linalg.solve(M, r0_pi + psi @ e_pi))
+        return f, count
 
     def f(x):
         count[0] += 1
@@ -615,7 +646,7 @@ def _nelder_mead(ms, pi, best: WorstCase, restarts: int, gen) -> WorstCase:
     x_best, f_best = starts[0], best.value
     for x0 in starts:
         res = minimize(f, x0, method="Nelder-Mead", bounds=bounds,
-                       options={"xatol": 1e-10, "fatol": 1e-13, "maxfev": 400 * ms.d + 400})
+                       options={"xatol": 1e-10, "fatol": 1e-13, "maxfev": 200 * ms.d + 200})
         if res.fun < f_best:
             x_best, f_best = res.x, float(res.fun)
     return _finish(ms, pi, best, x_best, count[0], "nelder-mead", {"starts": len(starts)})

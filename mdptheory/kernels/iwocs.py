@@ -178,3 +178,32 @@ def evaluate_many(Pm, rm, gamma, pi, rho0, V_out, values_out):
             V_out[j, s] = x[s]
             tot += rho0[s] * x[s]
         values_out[j] = tot
+
+
+@njit(cache=True)
+def evaluate_affine_many(P0_pi, D_pi, r0_pi, e_pi, gamma, psis, rho0, values_out):
+    """values_out[j] = rho0 . V, V solving (I - gamma (P0_pi + sum_i psis[j, i] D_pi[i])) V =
+    r0_pi + sum_i psis[j, i] e_pi[i]: exact values of one policy at m parameters of an affine
+    family, with the policy contracted in beforehand (P0_pi (S, S), D_pi (d, S, S), r0_pi (S,),
+    e_pi (d, S), psis (m, d))."""
+    m, d = psis.shape
+    S = P0_pi.shape[0]
+    M = np.empty((S, S))
+    b = np.empty(S)
+    for j in range(m):
+        for s in range(S):
+            acc = r0_pi[s]
+            for i in range(d):
+                acc += psis[j, i] * e_pi[i, s]
+            b[s] = acc
+            for t in range(S):
+                p = P0_pi[s, t]
+                for i in range(d):
+                    p += psis[j, i] * D_pi[i, s, t]
+                M[s, t] = -gamma * p
+            M[s, s] += 1.0
+        x = np.linalg.solve(M, b)
+        tot = 0.0
+        for s in range(S):
+            tot += rho0[s] * x[s]
+        values_out[j] = tot

@@ -438,18 +438,30 @@ class ParametricModelSet:
             P, r = out, self.r
         if r is None:
             raise ValueError("fn returns only kernels, so the reward r (S, A) must be given")
-        P = _validate.as_float_array(f"fn(psi={_psi_text(psi)})", P)
+        try:                                  # copies: fn may reuse its output buffers
+            P = np.array(P, dtype=np.float64)
+        except (TypeError, ValueError):
+            P = _validate.as_float_array(f"fn(psi={_psi_text(psi)})", P)   # raises TypeError
+        try:
+            r = np.array(r, dtype=np.float64)
+        except (TypeError, ValueError):
+            r = _validate.as_float_array(f"r(psi={_psi_text(psi)})", r)    # raises TypeError
         if P.ndim != 3 or P.shape[0] != P.shape[2]:
             raise ValueError(f"fn(psi={_psi_text(psi)}) must return a kernel of shape (S, A, S), "
                              f"got shape {P.shape}")
         if not first and P.shape != self._shape:
             raise ValueError(f"fn(psi={_psi_text(psi)}) returned shape {P.shape}, but the "
                              f"nominal kernel has shape {self._shape}")
-        check_kernel_stack("P_psi", P[None], 1, "model", label=f"the model at "
-                                                             f"psi={_psi_text(psi)}")
-        r = _validate.as_float_array(f"r(psi={_psi_text(psi)})", r)
-        _validate.shape(f"r(psi={_psi_text(psi)})", r, expected=P.shape[:2])
-        _validate.interval(f"r(psi={_psi_text(psi)})", r, 0.0, 1.0)
+        if r.shape != P.shape[:2]:
+            _validate.shape(f"r(psi={_psi_text(psi)})", r, expected=P.shape[:2])
+        # fast test first; the detailed checks (and their messages) only when it fails
+        ok = (np.all(np.isfinite(P)) and P.min() >= 0.0
+              and np.abs(P.sum(axis=-1) - 1.0).max() <= _TOL
+              and np.all(np.isfinite(r)) and r.min() >= -1e-12 and r.max() <= 1.0 + 1e-12)
+        if not ok:
+            check_kernel_stack("P_psi", P[None], 1, "model",
+                               label=f"the model at psi={_psi_text(psi)}")
+            _validate.interval(f"r(psi={_psi_text(psi)})", r, 0.0, 1.0)
         return P, r
 
     def kernel(self, psi):
@@ -581,6 +593,13 @@ class AffineModelSet(ParametricModelSet):
         if self.P0 is None:
             raise TypeError("build an AffineModelSet with AffineModelSet.from_arrays(...)")
         # the whole box was checked exactly in from_arrays
+
+    def kernel(self, psi):
+        """(P_psi, r_psi) without re-validation: the whole box was checked in from_arrays."""
+        psi = self.check_psi(psi)
+        P = np.clip(self.P0 + np.tensordot(psi, self.D, axes=1), 0.0, None)
+        r = np.clip(self.r0 + np.tensordot(psi, self.e, axes=1), 0.0, 1.0)
+        return P, r
 
     def models_at(self, psis):
         """Vectorised: P (m, S, A, S), r (m, S, A) at psis (m, d) (inside the box)."""

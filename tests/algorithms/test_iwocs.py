@@ -517,3 +517,11 @@ def test_kernels_match_their_python_versions():
     fin = FiniteModelSet(Pm, rm, 0.9, rho0)
     np.testing.assert_allclose(vals, [evaluate_policy(fin.model(j), pi).value(rho0)
                                       for j in range(m)], atol=1e-12)
+    psis = rng.uniform(0, 1 / d, size=(4, d))
+    contracted = (np.einsum("sa,sat->st", pi, aff.P0), np.einsum("sa,isat->ist", pi, aff.D),
+                  np.einsum("sa,sa->s", pi, aff.r0), np.einsum("sa,isa->is", pi, aff.e))
+    vals_aff, = both(K.evaluate_affine_many, *contracted, 0.9, psis, rho0, outs=[np.empty(4)])
+    P_all, r_all = aff.models_at(psis)
+    _, vals_ref = both(K.evaluate_many, P_all, r_all, 0.9, pi, rho0,
+                       outs=[np.empty((4, S)), np.empty(4)])
+    np.testing.assert_allclose(vals_aff, vals_ref, atol=1e-12)

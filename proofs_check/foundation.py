@@ -274,12 +274,17 @@ def test_strong_duality_chi2_regularized(instance):      # spec §1.4 (R2PVI, ch
 
 # -------------------------------------------------------------------- robust <= nominal
 
+@st.composite
+def divergence_and_two_radii(draw):
+    div = draw(mst.divergences(), label="divergence")
+    r1, r2 = draw(mst.radii(div), label="radius"), draw(mst.radii(div), label="radius'")
+    return div, min(r1, r2), max(r1, r2)
+
+
 @MANY
-@given(mst.finite_mdps(max_S=5, max_A=3, max_H=4), mst.divergences(), st.data())
-def test_robust_value_is_at_most_nominal_and_decreases_with_radius(mdp, div, data):
-    r1 = data.draw(mst.radii(div), label="radius")
-    r2 = data.draw(mst.radii(div), label="radius'")
-    small, large = sorted((r1, r2))
+@given(mst.finite_mdps(max_S=5, max_A=3, max_H=4), divergence_and_two_radii())
+def test_robust_value_is_at_most_nominal_and_decreases_with_radius(mdp, case):
+    div, small, large = case
     tol = 1e-9 * mdp.H
     V_nominal = backward_induction(mdp).V
     V_small = robust_backward_induction(mdp, div, small).V

@@ -1,0 +1,599 @@
+"""Ridge regression for d-rectangular linear MDPs: the one module every linear algorithm
+(R2PVI, PEVI, DRPVI, DRVI-L, DR-LSVI-UCB, DR-RPO) builds on.
+
+Spec: shared/specs/robust_linear_dr_rpo_r2pvi.md §1.4–1.5, §2.2, §4.
+
+Estimator (spec §1.5). At step h, with transitions (s^t_h, a^t_h, s^t_{h+1}) and any target
+function g of the next state,
+
+    Lambda_h = sum_t phi(s^t_h, a^t_h) phi(s^t_h, a^t_h)^T + gamma I              (Gram matrix)
+    w_hat[g] = Lambda_h^{-1} sum_t phi(s^t_h, a^t_h) g(s^t_{h+1})                  (ridge fit)
+
+estimates the factor means (E_{mu0_{h,i}}[g])_{i=1..d}. Because g depends on the next state
+only, the sum is grouped by next state: with M_h[:, j] = sum_{t: s^t_{h+1} = col_j}
+phi(s^t_h, a^t_h) (d, n_cols), w_hat[g] = Lambda_h^{-1} M_h g(col) exactly. Grouping is an
+algebraic identity (it changes round-off only); ``group_next=False`` keeps one column per
+sample, which is what data with continuous next states would give and what the runtime
+experiment times as the per-sample path. Coefficients C = Lambda^{-1} M (d, n_cols): row i
+holds the weights c_{i,j} of the columns in the estimate of coordinate i.
+
+Robust next-step terms with ridge expectations (spec §1.4, §2.2; kernels in
+:mod:`mdptheory.kernels.linear`):
+
+  regularised (R2PVI)   TV   w_i = (C [V]_{alpha})_i,  alpha = min_S V + lam_i     (Alg. 2)
+                        KL   w_i = -lam_i log max((C e^{-V/lam_i})_i, e^{-H/lam_i})  (Alg. 3)
+                        chi2 w_i = max_{a in [V_min, V_max]} u + u^2/(4 lam) - w/(4 lam),
+                             u = clip(C [V]_a, 0, H)_i, w = clip(C [V]_a^2, 0, H^2)_i (Alg. 4)
+  constrained (DRPVI, DR-LSVI-UCB)
+                        TV   nu_i = max_{a in [lo, hi]} (C [V]_a)_i - rho_i (a - anchor)
+                             (exact breakpoint search; fail-state form lo = anchor = 0,
+                             hi = H; exact form lo = anchor = min_S V, hi = max_S V)
+  constrained (DRVI-L)  KL   nu_i = max_{beta > 0} -beta log((C (e^{-V/beta} - 1))_i + 1)
+                             - beta rho_i (grid + golden section in log beta; no breakpoints
+                             exist for KL)
+
+The d-rectangular penalty (spec §1.5), Gamma_h(s, a) = beta sum_i phi_i(s, a)
+sqrt((Lambda_h^{-1})_{ii}) = <phi(s, a), b_h> (paper, ``form="l1"``, the default), or the
+authors' code's beta sqrt(sum_i phi_i(s, a)^2 (Lambda_h^{-1})_{ii}) (``form="l2diag"``, never
+larger). PEVI's bonus is beta sqrt(phi^T Lambda^{-1} phi) (:func:`elliptical_bonus`).
+
+What the algorithms know is a :class:`FeatureModel`: features phi (S, A, d) on a finite state
+set, the known rewards r (H, S, A) (R2PVI's theta_h are known; r_h = <phi, theta_h> for a
+LinearMDP) and the per-step value caps v_max (H + 1,) (H - h for rewards in [0, 1]; Q_hat_h is
+clipped to [0, v_max[h]], the paper's [0, H - h + 1] with 1-based h). Steps are 0-based here.
+
+Datasets are :class:`mdptheory.runner.online.Dataset` (s (N, H + 1), a (N, H), r (N, H)); they
+are validated by :func:`validate_dataset` with errors naming the field, index and value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.linalg import cho_factor, cho_solve
+
+from ..kernels import linear as klin
+from ..models import LinearMDP, _validate
+from ..models.policies import greedy
+
+PENALTY_FORMS = ("l1", "l2diag")
+Q_CLIPS = ("paper", "upper")
+TV_FORMS = ("exact", "fail_state")
+
+
+# ----------------------------------------------------------------------------------------------
+# what the learner knows
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class FeatureModel:
+    """Known parts of a linear problem: features, rewards and value caps.
+
+    Attributes
+    ----------
+    phi : ndarray of shape (S, A, d)
+        Features. With ``simplex=True`` (default) every phi(s, a) must lie on the probability
+        simplex (Assumption 3.1); with ``simplex=False`` only phi >= 0 and sum_i phi_i <= 1 are
+        required (the put option's hat features, spec §2.5.2).
+    r : ndarray of shape (H, S, A)
+        Known rewards r_h(s, a) (finite; not restricted to [0, 1]).
+    v_max : ndarray of shape (H + 1,)
+        Value caps: Q_hat_h is clipped to [0, v_max[h]]; v_max[H] = 0. Default H - h.
+    simplex : bool
+        Whether the simplex condition is enforced.
+    zero_states : tuple of int
+        States whose estimated Q is forced to 0 (the authors' code does this for the fail
+        state x4 of the simulated MDP; the paper does not). Default none.
+    """
+
+    phi: np.ndarray
+    r: np.ndarray
+    v_max: np.ndarray | None = None
+    simplex: bool = True
+    zero_states: tuple = ()
+
+    def __post_init__(self):
+        phi = _validate.as_float_array("phi", self.phi)
+        _validate.shape("phi", phi, ndim=3)
+        S, A, d = phi.shape
+        if min(S, A, d) < 1:
+            raise ValueError(f"phi must have S, A, d >= 1, got shape {phi.shape}")
+        _validate.finite("phi", phi)
+        if self.simplex:
+            try:
+                _validate.simplex("phi", phi)
+            except ValueError as exc:
+                raise ValueError(f"features must lie on the simplex (d-rectangular linear MDP, "
+                                 f"Assumption 3.1): {exc}; pass simplex=False for "
+                                 f"sub-stochastic features") from None
+        else:
+            neg = phi < 0
+            if neg.any():
+                idx = np.unravel_index(int(np.argmax(neg)), phi.shape)
+                raise ValueError(f"phi[{_validate._index(idx)}] is {phi[idx]:.6g}, expected a "
+                                 f"feature >= 0")
+            sums = phi.sum(-1)
+            if np.any(sums > 1.0 + _validate.SIMPLEX_TOL):
+                idx = np.unravel_index(int(np.argmax(sums)), sums.shape)
+                raise ValueError(f"phi[{_validate._index(idx)}] sums to {sums[idx]:.10g}, "
+                                 f"expected <= 1")
+        r = _validate.as_float_array("r", self.r)
+        _validate.shape("r", r, ndim=3)
+        H = r.shape[0]
+        _validate.shape("r", r, expected=(H, S, A))
+        if H < 1:
+            raise ValueError(f"r must have H >= 1 steps, got shape {r.shape}")
+        _validate.finite("r", r)
+        if self.v_max is None:
+            v_max = np.arange(H, -1, -1, dtype=np.float64)
+        else:
+            v_max = _validate.as_float_array("v_max", self.v_max)
+            _validate.shape("v_max", v_max, expected=(H + 1,))
+            _validate.finite("v_max", v_max)
+            if np.any(v_max < 0):
+                idx = int(np.argmax(v_max < 0))
+                raise ValueError(f"v_max[{idx}] is {v_max[idx]:.6g}, expected >= 0")
+        zs = tuple(int(s) for s in np.atleast_1d(np.asarray(self.zero_states, dtype=np.int64)))
+        for j, s in enumerate(zs):
+            if not 0 <= s < S:
+                raise ValueError(f"zero_states[{j}] is {s}, expected a state in [0, {S})")
+        object.__setattr__(self, "phi", _validate.freeze(phi))
+        object.__setattr__(self, "r", _validate.freeze(r))
+        object.__setattr__(self, "v_max", _validate.freeze(v_max))
+        object.__setattr__(self, "zero_states", zs)
+
+    H = property(lambda self: self.r.shape[0], doc="horizon")
+    S = property(lambda self: self.phi.shape[0], doc="number of states")
+    A = property(lambda self: self.phi.shape[1], doc="number of actions")
+    d = property(lambda self: self.phi.shape[2], doc="feature dimension")
+
+    @property
+    def value_cap(self) -> float:
+        """The largest value cap v_max[0] (H for rewards in [0, 1]): the "H" of the KL clip
+        e^{-H/lam} and of the chi2 clips [0, H], [0, H^2]."""
+        return float(self.v_max[0])
+
+    @classmethod
+    def from_linear_mdp(cls, mdp: LinearMDP, *, zero_states=()) -> FeatureModel:
+        """phi and r_h = <phi, theta_h> of a LinearMDP, caps H - h."""
+        if not isinstance(mdp, LinearMDP):
+            raise TypeError(f"mdp must be a LinearMDP, got {type(mdp).__name__}")
+        return cls(phi=mdp.phi, r=mdp.r, zero_states=zero_states)
+
+
+def feature_model(model, *, zero_states=None) -> FeatureModel:
+    """A FeatureModel from a FeatureModel (returned as is, or with new zero_states), a
+    LinearMDP, or any object with attributes phi, r, v_max, simplex (e.g.
+    :class:`mdptheory.envs.put_option.PutOption`)."""
+    if isinstance(model, FeatureModel):
+        if zero_states is None:
+            return model
+        return FeatureModel(phi=model.phi, r=model.r, v_max=model.v_max, simplex=model.simplex,
+                            zero_states=zero_states)
+    if isinstance(model, LinearMDP):
+        return FeatureModel.from_linear_mdp(model, zero_states=() if zero_states is None
+                                            else zero_states)
+    if all(hasattr(model, k) for k in ("phi", "r", "v_max", "simplex")):
+        zs = getattr(model, "zero_states", ()) if zero_states is None else zero_states
+        return FeatureModel(phi=model.phi, r=model.r, v_max=model.v_max,
+                            simplex=bool(model.simplex), zero_states=zs)
+    raise TypeError(f"model must be a LinearMDP, a FeatureModel or have attributes phi, r, "
+                    f"v_max, simplex; got {type(model).__name__}")
+
+
+# ----------------------------------------------------------------------------------------------
+# input checks
+# ----------------------------------------------------------------------------------------------
+def validate_dataset(dataset, fm: FeatureModel):
+    """(s (N, H + 1), a (N, H), r (N, H)) of ``dataset`` checked against ``fm``.
+
+    Raises TypeError when ``dataset`` lacks the fields or they are not integer/numeric arrays,
+    ValueError for wrong shapes, states/actions out of range, non-finite rewards, or N = 0.
+    """
+    for name in ("s", "a", "r"):
+        if not hasattr(dataset, name):
+            raise TypeError(f"dataset must have fields s, a, r (a runner Dataset), got "
+                            f"{type(dataset).__name__} without '{name}'")
+    H, S, A = fm.H, fm.S, fm.A
+    out = []
+    for name, hi, extra in (("s", S, 1), ("a", A, 0)):
+        x = np.asarray(getattr(dataset, name))
+        if x.ndim != 2 or x.shape[1] != H + extra:
+            want = "(N, H + 1)" if extra else "(N, H)"
+            raise ValueError(f"dataset.{name} must have shape {want} = (*, {H + extra}), got "
+                             f"{x.shape}")
+        if x.shape[0] < 1:
+            raise ValueError(f"dataset.{name} holds no episodes (N = 0)")
+        if not np.issubdtype(x.dtype, np.integer):
+            raise TypeError(f"dataset.{name} must hold integers, got dtype {x.dtype}")
+        bad = (x < 0) | (x >= hi)
+        if bad.any():
+            idx = np.unravel_index(int(np.argmax(bad)), x.shape)
+            what = "state" if name == "s" else "action"
+            raise ValueError(f"dataset.{name}[{idx[0]}, {idx[1]}] is {x[idx]}, expected a "
+                             f"{what} in [0, {hi})")
+        out.append(x.astype(np.int64, copy=False))
+    s, a = out
+    if s.shape[0] != a.shape[0]:
+        raise ValueError(f"dataset.s has {s.shape[0]} episodes but dataset.a has {a.shape[0]}")
+    try:
+        r = np.asarray(dataset.r, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("dataset.r must hold numbers") from exc
+    if r.shape != a.shape:
+        raise ValueError(f"dataset.r must have shape (N, H) = {a.shape}, got {r.shape}")
+    _validate.finite("dataset.r", r)
+    return s, a, r
+
+
+def positive_weights(name: str, value, shape: tuple) -> np.ndarray:
+    """A scalar or array broadcastable to ``shape`` with every entry finite and > 0 (lam)."""
+    arr = _validate.as_float_array(name, value)
+    _validate.finite(name, arr)
+    bad = arr <= 0
+    if bad.any():
+        idx = np.unravel_index(int(np.argmax(bad)), arr.shape) if arr.ndim else ()
+        where = f"{name}[{_validate._index(idx)}]" if arr.ndim else name
+        raise ValueError(f"{where} is {float(arr[idx]):.6g}, expected a value > 0")
+    try:
+        return np.array(np.broadcast_to(arr, shape), dtype=np.float64)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a scalar or broadcastable to shape {shape}, got shape "
+                         f"{arr.shape}") from exc
+
+
+def choice(name: str, value, options: tuple) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------------------------
+# Gram matrices and solves
+# ----------------------------------------------------------------------------------------------
+def gram(Phi, gamma: float, weights=None) -> np.ndarray:
+    """Lambda = sum_t w_t phi_t phi_t^T + gamma I for Phi (N, d) (weights default 1)."""
+    Phi = np.asarray(Phi, dtype=np.float64)
+    d = Phi.shape[1]
+    G = Phi.T @ (Phi if weights is None else Phi * np.asarray(weights)[:, None])
+    G[np.diag_indices(d)] += gamma
+    return G
+
+
+def sherman_morrison_update(Lambda_inv, x, weight: float = 1.0) -> np.ndarray:
+    """In place (A + weight x x^T)^{-1} from Lambda_inv = A^{-1} (symmetric, (d, d))."""
+    klin.sherman_morrison(Lambda_inv, np.ascontiguousarray(x, dtype=np.float64), float(weight))
+    return Lambda_inv
+
+
+def ridge_regression(Phi, Y, gamma: float):
+    """Lambda^{-1} Phi^T Y for Phi (N, d) and targets Y (N,) or (N, m): the ridge fit."""
+    c = cho_factor(gram(Phi, gamma), lower=True, check_finite=False)
+    return cho_solve(c, np.asarray(Phi).T @ np.asarray(Y, dtype=np.float64), check_finite=False)
+
+
+@dataclass(eq=False)
+class RidgeStep:
+    """Sufficient statistics of one step's regression.
+
+    Lambda (d, d) Gram matrix; M (d, n) design grouped by column; cols (n,) next state of each
+    column; counts (n,) samples per column; reward_sum (d,) = sum_t phi_t r_t (for targets that
+    include the observed reward). Either a Cholesky factor (offline) or an explicit inverse
+    (online, Sherman–Morrison) is held.
+    """
+
+    Lambda: np.ndarray
+    M: np.ndarray
+    cols: np.ndarray
+    counts: np.ndarray
+    reward_sum: np.ndarray | None = None
+    Lambda_inv: np.ndarray | None = None
+    _chol: tuple | None = field(default=None, repr=False)
+    _C: np.ndarray | None = field(default=None, repr=False)
+    _inv_diag: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def d(self) -> int:
+        return self.Lambda.shape[0]
+
+    def solve(self, B) -> np.ndarray:
+        """Lambda^{-1} B for B (d,) or (d, m)."""
+        if self.Lambda_inv is not None:
+            return self.Lambda_inv @ B
+        if self._chol is None:
+            self._chol = cho_factor(self.Lambda, lower=True, check_finite=False)
+        return cho_solve(self._chol, B, check_finite=False)
+
+    def fit(self, G) -> np.ndarray:
+        """Ridge estimates Lambda^{-1} M G for column targets G (n,) or (n, m): batched
+        Lambda^{-1} Phi^T g for many targets g at once."""
+        return self.solve(self.M @ G)
+
+    def coefficients(self) -> np.ndarray:
+        """C = Lambda^{-1} M (d, n) (cached)."""
+        if self._C is None:
+            self._C = np.ascontiguousarray(self.solve(self.M))
+        return self._C
+
+    def inv_diag(self) -> np.ndarray:
+        """diag(Lambda^{-1}) (d,) (cached)."""
+        if self._inv_diag is None:
+            inv = self.inverse()
+            self._inv_diag = np.ascontiguousarray(np.diag(inv).copy())
+        return self._inv_diag
+
+    def inverse(self) -> np.ndarray:
+        if self.Lambda_inv is not None:
+            return self.Lambda_inv
+        return self.solve(np.eye(self.d))
+
+    def observed(self) -> np.ndarray:
+        """Boolean mask of the columns with at least one sample."""
+        return self.counts > 0
+
+
+def offline_ridge_steps(dataset, fm: FeatureModel, gamma: float, *, group_next: bool = True,
+                        weights=None) -> list[RidgeStep]:
+    """One :class:`RidgeStep` per step h = 0..H-1 from a dataset (validated).
+
+    ``weights`` (N, H), optional per-sample weights (e.g. 1 / sigma^2 of the variance-aware
+    variant): Lambda = sum_t w_t phi phi^T + gamma I and M sums w_t phi_t.
+    """
+    s, a, r = validate_dataset(dataset, fm)
+    gamma = _validate.real("gamma", gamma, lo=0.0, lo_open=True)
+    N, H = a.shape
+    steps = []
+    for h in range(H):
+        Phi = np.ascontiguousarray(fm.phi[s[:, h], a[:, h]])          # (N, d)
+        w = np.ones(N) if weights is None else np.ascontiguousarray(weights[:, h], np.float64)
+        nxt = s[:, h + 1]
+        Lambda = gram(Phi, gamma, None if weights is None else w)
+        if group_next:
+            cols, col_of = np.unique(nxt, return_inverse=True)
+            M = np.zeros((fm.d, cols.size))
+            klin.design_by_column(Phi, w, col_of.astype(np.int64), M)
+            counts = np.bincount(col_of, minlength=cols.size).astype(np.float64)
+        else:
+            cols = nxt.copy()
+            M = np.ascontiguousarray((Phi * w[:, None]).T)
+            counts = np.ones(N)
+        steps.append(RidgeStep(Lambda=Lambda, M=M, cols=cols, counts=counts,
+                               reward_sum=Phi.T @ (w * r[:, h])))
+    return steps
+
+
+class OnlineRidge:
+    """Running per-step ridge statistics for online learners (DR-LSVI-UCB, DR-RPO).
+
+    Keeps Lambda_h (H, d, d), its inverse updated by Sherman–Morrison after every transition,
+    M_h (H, d, S) grouped by next state and counts (H, S). ``step(h)`` gives a RidgeStep whose
+    columns are the next states observed so far.
+    """
+
+    def __init__(self, phi, H: int, gamma: float):
+        self.phi = np.ascontiguousarray(phi, dtype=np.float64)
+        S, _, d = self.phi.shape
+        self.H = _validate.positive_int("H", H)
+        self.gamma = _validate.real("gamma", gamma, lo=0.0, lo_open=True)
+        self.Lambda = np.broadcast_to(self.gamma * np.eye(d), (H, d, d)).copy()
+        self.Lambda_inv = np.broadcast_to(np.eye(d) / self.gamma, (H, d, d)).copy()
+        self.M = np.zeros((H, d, S))                                  # M[h, :, s']
+        self.counts = np.zeros((H, S))
+        self.reward_sum = np.zeros((H, d))
+        self.n = 0
+
+    def update(self, s, a, r=None):
+        """Add one episode: s (H + 1,), a (H,), r (H,) optional."""
+        for h in range(self.H):
+            x = self.phi[s[h], a[h]]
+            self.Lambda[h] += np.outer(x, x)
+            klin.sherman_morrison(self.Lambda_inv[h], x, 1.0)
+            self.M[h, :, s[h + 1]] += x
+            self.counts[h, s[h + 1]] += 1.0
+            if r is not None:
+                self.reward_sum[h] += x * r[h]
+        self.n += 1
+
+    def step(self, h: int) -> RidgeStep:
+        cols = np.flatnonzero(self.counts[h] > 0)
+        return RidgeStep(Lambda=self.Lambda[h], M=np.ascontiguousarray(self.M[h][:, cols]),
+                         cols=cols, counts=self.counts[h, cols],
+                         reward_sum=self.reward_sum[h], Lambda_inv=self.Lambda_inv[h])
+
+
+# ----------------------------------------------------------------------------------------------
+# penalties / bonuses
+# ----------------------------------------------------------------------------------------------
+def penalty_vector(inv_diag, beta: float) -> np.ndarray:
+    """b_i = beta sqrt((Lambda^{-1})_{ii}): the l1 penalty is <phi(s, a), b>."""
+    return beta * np.sqrt(np.maximum(np.asarray(inv_diag, dtype=np.float64), 0.0))
+
+
+def d_rectangular_penalty(phi, inv_diag, beta: float, form: str = "l1") -> np.ndarray:
+    """Gamma(s, a) for phi (..., d):
+
+    ``"l1"`` (paper):      beta sum_i phi_i sqrt((Lambda^{-1})_{ii}) = <phi, b>;
+    ``"l2diag"`` (code):   beta sqrt(sum_i phi_i^2 (Lambda^{-1})_{ii}) (never larger).
+    """
+    form = choice("penalty", form, PENALTY_FORMS)
+    phi = np.asarray(phi, dtype=np.float64)
+    diag = np.maximum(np.asarray(inv_diag, dtype=np.float64), 0.0)
+    if form == "l1":
+        return phi @ penalty_vector(diag, beta)
+    return beta * np.sqrt(np.maximum((phi * phi) @ diag, 0.0))
+
+
+def elliptical_bonus(phi, Lambda_inv, beta: float) -> np.ndarray:
+    """PEVI's beta sqrt(phi^T Lambda^{-1} phi) for phi (..., d)."""
+    phi = np.asarray(phi, dtype=np.float64)
+    quad = np.einsum("...i,ij,...j->...", phi, Lambda_inv, phi)
+    return beta * np.sqrt(np.maximum(quad, 0.0))
+
+
+# ----------------------------------------------------------------------------------------------
+# next-step terms with ridge expectations
+# ----------------------------------------------------------------------------------------------
+def ridge_mean(step: RidgeStep, v_cols) -> np.ndarray:
+    """Plain ridge estimate of (E_{mu_i} V)_i: Lambda^{-1} M V(cols)."""
+    return step.fit(np.asarray(v_cols, dtype=np.float64))
+
+
+def tv_regularized_estimate(step: RidgeStep, v_cols, lam, v_min: float) -> np.ndarray:
+    """R2PVI-TV (Alg. 2): w_i = (Lambda^{-1} M [V]_{alpha_i})_i, alpha_i = v_min + lam_i.
+
+    lam (d,); one regression per distinct lam (one in the paper)."""
+    lam = np.asarray(lam, dtype=np.float64)
+    v = np.asarray(v_cols, dtype=np.float64)
+    uniq, which = np.unique(lam, return_inverse=True)
+    T = np.minimum(v[:, None], v_min + uniq[None, :])                 # (n, n_lam)
+    W = step.fit(T)                                                   # (d, n_lam)
+    return W[np.arange(step.d), which]
+
+
+def kl_regularized_estimate(step: RidgeStep, v_cols, lam, v_cap: float) -> np.ndarray:
+    """R2PVI-KL (Alg. 3): w_i = -lam_i log max((Lambda^{-1} M e^{-V/lam_i})_i, e^{-v_cap/lam_i}),
+    computed with the exact shift by min V (no underflow)."""
+    lam = np.asarray(lam, dtype=np.float64)
+    v = np.ascontiguousarray(v_cols, dtype=np.float64)
+    out = np.empty(step.d)
+    if np.all(lam == lam[0]) and v.size:
+        m = v.min()
+        y = step.fit(np.exp(-(v - m) / lam[0]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            val = np.where(y > 0, m - lam[0] * np.log(np.where(y > 0, y, 1.0)), v_cap)
+        return np.minimum(val, v_cap)
+    klin.kl_reg_ridge(step.coefficients(), v, lam, float(v_cap), out)
+    return out
+
+
+def chi2_regularized_estimate(step: RidgeStep, v_cols, lam, lo: float, hi: float, *,
+                              clip: bool = True, v_cap: float | None = None):
+    """R2PVI-chi2 (Alg. 4): max over alpha in [lo, hi] of u + u^2/(4 lam) - w/(4 lam) with the
+    ridge estimates u of E[V]_alpha and w of E[V]_alpha^2, clipped to [0, v_cap] and
+    [0, v_cap^2] when ``clip`` (exact piecewise-quadratic search). Returns (w (d,), alpha (d,))."""
+    lam = np.asarray(lam, dtype=np.float64)
+    out = np.empty(step.d)
+    alpha = np.empty(step.d)
+    cap1 = np.inf if v_cap is None else float(v_cap)
+    klin.chi2_reg_dual_ridge(step.coefficients(), np.ascontiguousarray(v_cols, np.float64), lam,
+                             float(lo), float(max(hi, lo)), bool(clip), cap1, cap1 * cap1,
+                             out, alpha)
+    return out, alpha
+
+
+def tv_constrained_estimate(step: RidgeStep, v_cols, radius, lo: float, hi: float,
+                            anchor: float):
+    """DRPVI / DR-LSVI-UCB TV dual: max_{alpha in [lo, hi]} (C [V]_alpha)_i - rho_i (alpha -
+    anchor), exact breakpoint search. Returns (nu (d,), alpha (d,))."""
+    out = np.empty(step.d)
+    alpha = np.empty(step.d)
+    klin.tv_dual_ridge(step.coefficients(), np.ascontiguousarray(v_cols, np.float64),
+                       np.ascontiguousarray(radius, np.float64), float(lo), float(max(hi, lo)),
+                       float(anchor), out, alpha)
+    return out, alpha
+
+
+def kl_constrained_estimate(step: RidgeStep, v_cols, radius, v_cap: float, *,
+                            centered: bool = True, n_grid: int = 48, n_golden: int = 60):
+    """DRVI-L KL dual: max_{beta > 0} -beta log max(y_i(beta), e^{-v_cap/beta}) - beta rho_i,
+    y_i(beta) = 1 + (C (e^{-V/beta} - 1))_i (the code's centred regression; ``centered=False``
+    gives (C e^{-V/beta})_i). beta ranges over [1e-4 v_cap, 4 v_cap max(1, rho_i^{-1/2})]
+    (the exact maximiser is <= range(V) / sqrt(2 rho)); rho_i = 0 gives the beta -> inf limit,
+    the ridge mean. Returns (nu (d,), beta (d,))."""
+    radius = np.ascontiguousarray(radius, np.float64)
+    scale = max(float(v_cap), 1e-12)
+    with np.errstate(divide="ignore"):
+        beta_hi = 4.0 * scale * np.maximum(1.0, 1.0 / np.sqrt(np.maximum(radius, 1e-300)))
+    out = np.empty(step.d)
+    beta = np.empty(step.d)
+    klin.kl_dual_ridge(step.coefficients(), np.ascontiguousarray(v_cols, np.float64), radius,
+                       bool(centered), float(v_cap), 1e-4 * scale, beta_hi, int(n_grid),
+                       int(n_golden), out, beta)
+    return out, beta
+
+
+# ----------------------------------------------------------------------------------------------
+# the pessimistic backward pass shared by the offline algorithms
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class LinearVIResult:
+    """Output of a linear value-iteration algorithm.
+
+    pi (H, S, A) greedy in Q (ties -> lowest action index); Q (H, S, A); V (H + 1, S) with
+    V[H] = 0; w (H, d) the estimated next-step term (w_hat^lam_h of R2PVI, nu_hat_h of the
+    constrained methods, the regression of V for PEVI); bonus (H, S, A) the penalty (offline) or
+    bonus (online) Gamma_h(s, a); inv_diag (H, d) diag(Lambda_h^{-1}); beta the penalty scale.
+    """
+
+    pi: np.ndarray
+    Q: np.ndarray
+    V: np.ndarray
+    w: np.ndarray
+    bonus: np.ndarray
+    inv_diag: np.ndarray
+    beta: float
+    info: dict = field(default_factory=dict)
+
+
+def clip_q(q, v_cap: float, mode: str):
+    """Q clipped to [0, v_cap] (paper) or only from above (authors' code)."""
+    if mode == "paper":
+        return np.clip(q, 0.0, v_cap)
+    return np.minimum(q, v_cap)
+
+
+def backward_pass(fm: FeatureModel, steps, next_term, bonus_fn, *, sign: float = -1.0,
+                  q_clip: str = "paper") -> LinearVIResult:
+    """Q_h = clip(r_h + <phi, w_h> + sign * Gamma_h, 0, v_max[h]), V_h = max_a Q_h, h = H-1..0.
+
+    ``next_term(h, step, V_next) -> w_h (d,)``; ``bonus_fn(h, step) -> Gamma_h (S, A)``;
+    sign -1 for pessimism (offline), +1 for optimism (online). States in fm.zero_states get
+    Q = 0.
+    """
+    H, S, A, d = fm.H, fm.S, fm.A, fm.d
+    V = np.zeros((H + 1, S))            # V[h, s], V[H] = 0
+    Q = np.empty((H, S, A))             # Q[h, s, a]
+    W = np.empty((H, d))                # w[h, i]
+    B = np.empty((H, S, A))             # Gamma[h, s, a]
+    D = np.empty((H, d))                # diag Lambda_h^{-1}
+    zs = list(fm.zero_states)
+    for h in range(H - 1, -1, -1):
+        step = steps[h]
+        W[h] = next_term(h, step, V[h + 1])
+        B[h] = bonus_fn(h, step)
+        D[h] = step.inv_diag()
+        q = fm.r[h] + fm.phi @ W[h] + sign * B[h]
+        q = clip_q(q, fm.v_max[h], q_clip)
+        if zs:
+            q[zs] = 0.0
+        Q[h] = q
+        V[h] = q.max(axis=-1)
+    return LinearVIResult(pi=greedy(Q), Q=Q, V=V, w=W, bonus=B, inv_diag=D, beta=np.nan)
+
+
+__all__ = [
+    "PENALTY_FORMS",
+    "Q_CLIPS",
+    "TV_FORMS",
+    "FeatureModel",
+    "LinearVIResult",
+    "OnlineRidge",
+    "RidgeStep",
+    "backward_pass",
+    "chi2_regularized_estimate",
+    "clip_q",
+    "d_rectangular_penalty",
+    "elliptical_bonus",
+    "feature_model",
+    "gram",
+    "kl_constrained_estimate",
+    "kl_regularized_estimate",
+    "offline_ridge_steps",
+    "penalty_vector",
+    "positive_weights",
+    "ridge_mean",
+    "ridge_regression",
+    "sherman_morrison_update",
+    "tv_constrained_estimate",
+    "tv_regularized_estimate",
+    "validate_dataset",
+]

@@ -1,0 +1,411 @@
+"""Numba kernels of the linear (ridge-regression) robust algorithms: R2PVI, DRPVI, DRVI-L,
+DR-LSVI-UCB, DR-RPO (spec robust_linear_dr_rpo_r2pvi §1.4–1.6, §2.2, §3.3).
+
+Plain float64/int64 arrays in, results in ``*_out`` arrays, no validation (callers go through
+:mod:`mdptheory.algorithms.linear_estimation`).
+
+Ridge duals. For one coordinate i, ``C[i]`` (n,) are the ridge weights of the n regression
+columns (c_i = row i of Lambda^{-1} Phi^T W) and ``vals`` (n,) the next-state values of the
+columns, so the ridge estimate of E_{mu_i}[g(V)] is sum_k C[i, k] g(vals[k]). With
+[x]_a = min(x, a):
+
+  z1_i(a) = sum_k C[i,k] [vals_k]_a     piecewise linear in a, breakpoints at the vals
+  z2_i(a) = sum_k C[i,k] [vals_k]_a^2   piecewise quadratic, same breakpoints
+
+* TV constrained (DRPVI / DR-LSVI-UCB):  max_{a in [lo, hi]} z1_i(a) - rho_i (a - anchor).
+  Linear between breakpoints, so the max is at a breakpoint or an endpoint: one sort of vals
+  (shared by all coordinates), then one prefix-sum pass per coordinate (exact; spec §1.4).
+* chi2 regularised (R2PVI-chi2, Algorithm 4): max_{a in [lo, hi]} u + u^2/(4 lam) - w/(4 lam)
+  with u = clip(z1_i(a), 0, cap1), w = clip(z2_i(a), 0, cap2). Between breakpoints z1 is linear
+  and z2 quadratic in a; the clips add at most four kinks per interval (z1 = 0, cap1; z2 = 0,
+  cap2), and on each resulting piece the objective is one quadratic in a: the max is at a piece
+  end or at the vertex of a concave piece. Every such candidate is evaluated (exact).
+* KL constrained (DRVI-L): max_{beta > 0} -beta log(y_i(beta)) - beta rho_i with
+  y_i(beta) = 1 + sum_k C[i,k] (exp(-vals_k/beta) - 1) (the code's centred regression) or
+  sum_k C[i,k] exp(-vals_k/beta); the log is floored at -vcap/beta (E exp(-V/beta) >=
+  exp(-V_max/beta)). There are no breakpoints: a log-spaced grid followed by golden-section
+  refinement in log beta around the best grid point (exact for a unimodal objective, which the
+  exact-expectation dual is: it is concave in beta). Never Nelder-Mead.
+* KL regularised (R2PVI-KL, Algorithm 3): -lam log max(sum_k C[i,k] exp(-vals_k/lam), e^{-vcap/lam})
+  computed with the shift m = min vals: the estimate is linear in the target, so
+  sum_k C exp(-v/lam) = e^{-m/lam} sum_k C exp(-(v - m)/lam) exactly; no underflow.
+
+Robust linear DP with a policy-KL term (DR-RPO ground truth, spec §3.2) and a general reward
+vector (used for the uncertainty function of Theorem 5.2):
+
+  nu_{h,i} = inner(mu_{h,i}, V_{h+1}),  Q_h(s,a) = <phi(s,a), theta_h + nu_h>,
+  V_h(s) = tau log sum_a ref(a|s) exp(Q_h(s,a)/tau)         (optimal, tau > 0)
+         = max_a Q_h(s,a)                                   (optimal, tau = 0)
+         = sum_a pi(a|s) Q_h(s,a) - tau KL(pi(.|s) || ref(.|s))   (evaluation of pi).
+"""
+import numpy as np
+from numba import njit
+
+from .robust import inner_problem
+
+_GOLDEN = 0.3819660112501051  # 2 - golden ratio
+
+
+# ----------------------------------------------------------------------------------------------
+# ridge statistics
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def design_by_column(Phi, w, col, M_out):
+    """M_out[:, col[t]] += w[t] Phi[t]: the regression design grouped by column
+    (M = Phi^T W E with E the one-hot column indicator). Phi (N, d), w (N,), col (N,) int64,
+    M_out (d, n) (not zeroed here)."""
+    N, d = Phi.shape
+    for t in range(N):
+        c = col[t]
+        wt = w[t]
+        for i in range(d):
+            M_out[i, c] += wt * Phi[t, i]
+
+
+@njit(cache=True)
+def sherman_morrison(Ainv, x, weight):
+    """In place: Ainv <- (A + weight x x^T)^{-1} = Ainv - weight Ainv x x^T Ainv / (1 + weight
+    x^T Ainv x), for symmetric Ainv (d, d). Returns x^T Ainv_old x."""
+    d = x.shape[0]
+    u = np.zeros(d)
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += Ainv[i, j] * x[j]
+        u[i] = acc
+    q = 0.0
+    for i in range(d):
+        q += x[i] * u[i]
+    f = weight / (1.0 + weight * q)
+    for i in range(d):
+        for j in range(d):
+            Ainv[i, j] -= f * u[i] * u[j]
+    return q
+
+
+# ----------------------------------------------------------------------------------------------
+# TV constrained dual with ridge expectations
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def tv_dual_ridge(C, vals, radius, lo, hi, anchor, out, alpha_out):
+    """out[i] = max_{a in [lo, hi]} sum_k C[i,k] min(vals_k, a) - radius[i] (a - anchor);
+    alpha_out[i] = the smallest maximiser. C (d, n), vals (n,), radius (d,)."""
+    d, n = C.shape
+    order = np.argsort(vals)
+    for i in range(d):
+        total = 0.0
+        for k in range(n):
+            total += C[i, k]
+        P = 0.0      # sum of C v over processed (v <= a)
+        T = total    # sum of C over unprocessed (v > a)
+        j = 0
+        best = -np.inf
+        best_a = lo
+        # candidate points in increasing order: lo, the vals in (lo, hi), hi
+        a = lo
+        while True:
+            while j < n and vals[order[j]] <= a:
+                k = order[j]
+                P += C[i, k] * vals[k]
+                T -= C[i, k]
+                j += 1
+            f = P + a * T - radius[i] * (a - anchor)
+            if f > best:
+                best = f
+                best_a = a
+            if a >= hi:
+                break
+            if j < n and vals[order[j]] < hi:
+                a = vals[order[j]]
+            else:
+                a = hi
+        out[i] = best
+        alpha_out[i] = best_a
+
+
+# ----------------------------------------------------------------------------------------------
+# chi-square regularised dual with ridge expectations
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _chi2_obj(a, P1, P2, T, lam, cap1, cap2):
+    u = min(max(P1 + T * a, 0.0), cap1)
+    w = min(max(P2 + T * a * a, 0.0), cap2)
+    return u + u * u / (4.0 * lam) - w / (4.0 * lam)
+
+
+@njit(cache=True)
+def _chi2_interval(a0, a1, P1, P2, T, lam, cap1, cap2, best, best_a):
+    """Max of the clipped chi2 objective over [a0, a1] where z1 = P1 + T a, z2 = P2 + T a^2."""
+    knots = np.empty(10)
+    nk = 0
+    knots[nk] = a0
+    nk += 1
+    knots[nk] = a1
+    nk += 1
+    if T != 0.0:
+        for b in (0.0, cap1):
+            if b < np.inf:
+                x = (b - P1) / T
+                if a0 < x < a1:
+                    knots[nk] = x
+                    nk += 1
+        for b in (0.0, cap2):
+            if b < np.inf:
+                y = (b - P2) / T
+                if y >= 0.0:
+                    r = np.sqrt(y)
+                    if a0 < r < a1:
+                        knots[nk] = r
+                        nk += 1
+                    if a0 < -r < a1:
+                        knots[nk] = -r
+                        nk += 1
+    ks = np.sort(knots[:nk])
+    for t in range(nk):
+        f = _chi2_obj(ks[t], P1, P2, T, lam, cap1, cap2)
+        if f > best or (f == best and ks[t] < best_a):
+            best = f
+            best_a = ks[t]
+    for t in range(nk - 1):
+        p = ks[t]
+        q = ks[t + 1]
+        if q <= p:
+            continue
+        mid = 0.5 * (p + q)
+        z1 = P1 + T * mid
+        z2 = P2 + T * mid * mid
+        u1 = T if (0.0 < z1 < cap1) else 0.0
+        u0 = P1 if (0.0 < z1 < cap1) else (0.0 if z1 <= 0.0 else cap1)
+        w2 = T if (0.0 < z2 < cap2) else 0.0
+        a2 = (u1 * u1 - w2) / (4.0 * lam)
+        a1c = u1 + 2.0 * u1 * u0 / (4.0 * lam)
+        if a2 < 0.0:
+            x = -a1c / (2.0 * a2)
+            if p < x < q:
+                f = _chi2_obj(x, P1, P2, T, lam, cap1, cap2)
+                if f > best:
+                    best = f
+                    best_a = x
+    return best, best_a
+
+
+@njit(cache=True)
+def chi2_reg_dual_ridge(C, vals, lam, lo, hi, clip, cap1, cap2, out, alpha_out):
+    """out[i] = max_{a in [lo, hi]} u + u^2/(4 lam_i) - w/(4 lam_i) with u = z1_i(a),
+    w = z2_i(a), clipped to [0, cap1] and [0, cap2] when ``clip`` (Algorithm 4) and raw
+    otherwise (the authors' code). C (d, n), vals (n,), lam (d,) > 0; alpha_out[i] = the
+    smallest maximiser found."""
+    d, n = C.shape
+    order = np.argsort(vals)
+    for i in range(d):
+        total = 0.0
+        for k in range(n):
+            total += C[i, k]
+        P1 = 0.0
+        P2 = 0.0
+        T = total
+        j = 0
+        best = -np.inf
+        best_a = lo
+        a = lo
+        while True:
+            while j < n and vals[order[j]] <= a:
+                k = order[j]
+                P1 += C[i, k] * vals[k]
+                P2 += C[i, k] * vals[k] * vals[k]
+                T -= C[i, k]
+                j += 1
+            if j < n and vals[order[j]] < hi:
+                b = vals[order[j]]
+            else:
+                b = hi
+            if clip:
+                best, best_a = _chi2_interval(a, b, P1, P2, T, lam[i], cap1, cap2, best, best_a)
+            else:
+                best, best_a = _chi2_interval_free(a, b, P1, P2, T, lam[i], best, best_a)
+            if b >= hi:
+                break
+            a = b
+        out[i] = best
+        alpha_out[i] = best_a
+
+
+@njit(cache=True)
+def _chi2_interval_free(a0, a1, P1, P2, T, lam, best, best_a):
+    """Unclipped version of :func:`_chi2_interval` (the authors' code does not clip)."""
+    for x in (a0, a1):
+        u = P1 + T * x
+        f = u + u * u / (4.0 * lam) - (P2 + T * x * x) / (4.0 * lam)
+        if f > best or (f == best and x < best_a):
+            best = f
+            best_a = x
+    a2 = (T * T - T) / (4.0 * lam)
+    a1c = T + 2.0 * T * P1 / (4.0 * lam)
+    if a2 < 0.0:
+        x = -a1c / (2.0 * a2)
+        if a0 < x < a1:
+            u = P1 + T * x
+            f = u + u * u / (4.0 * lam) - (P2 + T * x * x) / (4.0 * lam)
+            if f > best:
+                best = f
+                best_a = x
+    return best, best_a
+
+
+# ----------------------------------------------------------------------------------------------
+# KL duals with ridge expectations
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def kl_reg_ridge(C, vals, lam, vcap, out):
+    """out[i] = -lam_i log max(sum_k C[i,k] exp(-vals_k/lam_i), exp(-vcap/lam_i))
+    = min(m - lam_i log sum_k C[i,k] exp(-(vals_k - m)/lam_i), vcap), m = min vals
+    (= vcap when the sum is <= 0). C (d, n), vals (n,), lam (d,) > 0."""
+    d, n = C.shape
+    if n == 0:
+        for i in range(d):
+            out[i] = vcap
+        return
+    m = vals[0]
+    for k in range(1, n):
+        m = min(m, vals[k])
+    for i in range(d):
+        y = 0.0
+        li = lam[i]
+        for k in range(n):
+            y += C[i, k] * np.exp(-(vals[k] - m) / li)
+        if y > 0.0:
+            out[i] = min(m - li * np.log(y), vcap)
+        else:
+            out[i] = vcap
+
+
+@njit(cache=True)
+def _kl_con_obj(Ci, vals, beta, rho, centered, vcap):
+    y = 1.0 if centered else 0.0
+    for k in range(vals.shape[0]):
+        e = np.exp(-vals[k] / beta)
+        y += Ci[k] * (e - 1.0) if centered else Ci[k] * e
+    # -beta log max(y, exp(-vcap / beta)) - beta rho
+    if y > 0.0:
+        return min(-beta * np.log(y), vcap) - beta * rho
+    return vcap - beta * rho
+
+
+@njit(cache=True)
+def kl_dual_ridge(C, vals, radius, centered, vcap, beta_lo, beta_hi, n_grid, n_golden,
+                  out, beta_out):
+    """out[i] = max_{beta in [beta_lo, beta_hi[i]]} -beta log max(y_i(beta), e^{-vcap/beta})
+    - beta radius[i], y_i(beta) = [1 +] sum_k C[i,k] (exp(-vals_k/beta) [- 1]) (centred when
+    ``centered``). Grid of n_grid log-spaced points, then n_golden golden-section steps in log
+    beta on the bracket around the best grid point. radius[i] == 0 gives the beta -> inf limit
+    sum_k C[i,k] vals_k (beta_out = inf). beta_hi (d,)."""
+    d, n = C.shape
+    for i in range(d):
+        Ci = C[i]
+        if radius[i] <= 0.0:
+            acc = 0.0
+            for k in range(n):
+                acc += Ci[k] * vals[k]
+            out[i] = acc
+            beta_out[i] = np.inf
+            continue
+        llo = np.log(beta_lo)
+        lhi = np.log(beta_hi[i])
+        step = (lhi - llo) / (n_grid - 1)
+        best = -np.inf
+        gbest = 0
+        for g in range(n_grid):
+            f = _kl_con_obj(Ci, vals, np.exp(llo + g * step), radius[i], centered, vcap)
+            if f > best:
+                best = f
+                gbest = g
+        a = llo + max(gbest - 1, 0) * step
+        b = llo + min(gbest + 1, n_grid - 1) * step
+        best_l = llo + gbest * step
+        x1 = a + _GOLDEN * (b - a)
+        x2 = b - _GOLDEN * (b - a)
+        f1 = _kl_con_obj(Ci, vals, np.exp(x1), radius[i], centered, vcap)
+        f2 = _kl_con_obj(Ci, vals, np.exp(x2), radius[i], centered, vcap)
+        for _ in range(n_golden):
+            if f1 >= f2:
+                b = x2
+                x2 = x1
+                f2 = f1
+                x1 = a + _GOLDEN * (b - a)
+                f1 = _kl_con_obj(Ci, vals, np.exp(x1), radius[i], centered, vcap)
+            else:
+                a = x1
+                x1 = x2
+                f1 = f2
+                x2 = b - _GOLDEN * (b - a)
+                f2 = _kl_con_obj(Ci, vals, np.exp(x2), radius[i], centered, vcap)
+        if f1 > best:
+            best = f1
+            best_l = x1
+        if f2 > best:
+            best = f2
+            best_l = x2
+        out[i] = best
+        beta_out[i] = np.exp(best_l)
+
+
+# ----------------------------------------------------------------------------------------------
+# exact (policy-regularised) robust DP on a d-rectangular linear MDP
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def soft_robust_linear_dp(phi, mu, theta, ref, tau, pi, use_pi, div, regularized, param,
+                          V_out, Q_out, nu_out, pi_out):
+    """Backward induction h = H-1..0 on a d-rectangular model with the (constrained or
+    regularised) factor inner problem and a policy-KL term of weight tau >= 0 towards ref.
+
+    phi (S, A, d), mu (H, d, S), theta/param/nu_out (H, d), ref/pi/pi_out (H, S, A),
+    V_out (H + 1, S) with V_out[H] preset, Q_out (H, S, A). With use_pi, V is the value of pi
+    (pi_out untouched); otherwise the optimal soft value and pi_out the soft-optimal policy
+    (tau > 0: pi ∝ ref exp(Q / tau); tau = 0: greedy, ties to the lowest index).
+    param[h, i] = 0 with regularized=False gives the nominal factor mean."""
+    S, A, d = phi.shape
+    H = mu.shape[0]
+    empty = np.empty(0)
+    for h in range(H - 1, -1, -1):
+        v_next = V_out[h + 1]
+        for i in range(d):
+            nu_out[h, i] = inner_problem(mu[h, i], v_next, div, regularized, param[h, i],
+                                         empty)
+        for s in range(S):
+            for a in range(A):
+                q = 0.0
+                for i in range(d):
+                    q += phi[s, a, i] * (theta[h, i] + nu_out[h, i])
+                Q_out[h, s, a] = q
+            if use_pi:
+                v = 0.0
+                for a in range(A):
+                    p = pi[h, s, a]
+                    if p > 0.0:
+                        v += p * Q_out[h, s, a]
+                        if tau > 0.0:
+                            v -= tau * p * np.log(p / ref[h, s, a])
+                V_out[h, s] = v
+            elif tau > 0.0:
+                mx = -np.inf
+                for a in range(A):
+                    if ref[h, s, a] > 0.0 and Q_out[h, s, a] > mx:
+                        mx = Q_out[h, s, a]
+                z = 0.0
+                for a in range(A):
+                    e = ref[h, s, a] * np.exp((Q_out[h, s, a] - mx) / tau) \
+                        if ref[h, s, a] > 0.0 else 0.0
+                    pi_out[h, s, a] = e
+                    z += e
+                for a in range(A):
+                    pi_out[h, s, a] /= z
+                V_out[h, s] = mx + tau * np.log(z)
+            else:
+                best = 0
+                for a in range(1, A):
+                    if Q_out[h, s, a] > Q_out[h, s, best]:
+                        best = a
+                for a in range(A):
+                    pi_out[h, s, a] = 0.0
+                pi_out[h, s, best] = 1.0
+                V_out[h, s] = Q_out[h, s, best]

@@ -108,18 +108,49 @@ def policy_defect(pi, tol):
 
 
 @njit(cache=True)
-def policy_hash(words):
-    """64-bit FNV-1a hash of a uint64 array (the bit patterns of a float64 policy, viewed as
-    uint64). A cache key only: callers resolve collisions by comparing the arrays."""
-    h = np.uint64(14695981039346656037)
-    prime = np.uint64(1099511628211)
-    for i in range(words.shape[0]):
-        h = (h ^ words[i]) * prime
-    return h
+def policy_digest(pi, tol, act_out):
+    """One pass over pi (H, S, A): returns (defect, deterministic).
+
+    ``defect`` is as in :func:`policy_defect`; ``deterministic`` is True when every row is
+    one-hot (one entry exactly 1, the others exactly 0), and then act_out[h, s] (int64, (H, S))
+    holds the action taken. Otherwise act_out is left partly written.
+    """
+    H, S, A = pi.shape
+    det = True
+    for h in range(H):
+        for s in range(S):
+            tot = 0.0
+            arg = -1
+            for a in range(A):
+                p = pi[h, s, a]
+                if not np.isfinite(p) or p < -tol:
+                    return h * S + s, False
+                tot += p
+                if p == 1.0 and arg < 0:
+                    arg = a
+                elif p != 0.0:
+                    det = False
+            if abs(tot - 1.0) > tol:
+                return h * S + s, False
+            if det:
+                act_out[h, s] = arg
+    return -1, det
 
 
 @njit(cache=True)
-def policy_key(pi, words, tol):
-    """(policy_hash(words), policy_defect(pi, tol)) in one call; ``words`` is pi's buffer
-    viewed as uint64."""
-    return policy_hash(words), policy_defect(pi, tol)
+def deterministic_value(P, succ, n_succ, r, act, rho0, V_work):
+    """rho0 . V^pi_0 for the deterministic policy a = act[h, s] (int64 (H, S)); sums over the
+    support lists as :func:`policy_value_sparse`, with identical results for the one-hot pi."""
+    H, S = act.shape
+    for h in range(H - 1, -1, -1):
+        for s in range(S):
+            a = act[h, s]
+            q = r[h, s, a]
+            for i in range(n_succ[h, s, a]):
+                t = succ[h, s, a, i]
+                q += P[h, s, a, t] * V_work[h + 1, t]
+            V_work[h, s] = q
+    total = 0.0
+    for s in range(S):
+        total += rho0[s] * V_work[0, s]
+    return total

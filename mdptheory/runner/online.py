@@ -125,11 +125,12 @@ def _support(P):
 
 
 class _Evaluator:
-    """V^pi_0(rho0) on a fixed model, cached on the policy's bytes (FIFO, bounded).
+    """V^pi_0(rho0) on a fixed model, cached per policy (FIFO, bounded).
 
-    A policy equal (bit for bit) to the previous one costs one comparison; otherwise a 64-bit
-    hash of its bits finds a cached value (confirmed by comparing the stored bytes), and only a
-    new policy is checked and evaluated.
+    A policy equal (bit for bit) to the previous one costs one comparison. A new one is read in
+    one kernel pass (validity, and whether it is deterministic); a deterministic policy is keyed
+    by its action table (H * S integers) and evaluated in O(H S B), a stochastic one by its bytes.
+    Only policies not in the cache are evaluated.
     """
 
     def __init__(self, P, r, rho0, check: bool = True):
@@ -137,7 +138,8 @@ class _Evaluator:
         self.H, self.S, self.A = r.shape
         self.succ, self.n_succ = _support(P)              # sparse rows of P
         self.V = np.zeros((self.H + 1, self.S))        # V[h, s], V[H] = 0
-        self.cache: dict[int, tuple[bytes, float]] = {}   # hash -> (bytes, value)
+        self.act = np.zeros((self.H, self.S), dtype=np.int64)
+        self.cache: dict[bytes, float] = {}
         self.last_key = b""
         self.last_value = np.nan
         self.evaluations = 0
@@ -151,19 +153,22 @@ class _Evaluator:
             return self.last_value
         if pi.shape != (self.H, self.S, self.A):
             _check_policy(pi, self.H, self.S, self.A, f"policy of episode {k}")
-        h, defect = kon.policy_key(pi, pi.reshape(-1).view(np.uint64), _POLICY_TOL)
-        hit = self.cache.get(h)
-        if hit is not None and hit[0] == key:
-            v = hit[1]
-        else:
-            if self.check and defect >= 0:
-                _check_policy(pi, self.H, self.S, self.A, f"policy of episode {k}")
-            v = kon.policy_value_sparse(self.P, self.succ, self.n_succ, self.r, pi, self.rho0,
-                                        self.V)
+        defect, det = kon.policy_digest(pi, _POLICY_TOL, self.act)
+        if self.check and defect >= 0:
+            _check_policy(pi, self.H, self.S, self.A, f"policy of episode {k}")
+        ckey = b"d" + self.act.tobytes() if det else key
+        v = self.cache.get(ckey)
+        if v is None:
+            if det:
+                v = kon.deterministic_value(self.P, self.succ, self.n_succ, self.r, self.act,
+                                            self.rho0, self.V)
+            else:
+                v = kon.policy_value_sparse(self.P, self.succ, self.n_succ, self.r, pi,
+                                            self.rho0, self.V)
             self.evaluations += 1
             if len(self.cache) >= _CACHE_SIZE:
                 del self.cache[next(iter(self.cache))]
-            self.cache[h] = (key, v)
+            self.cache[ckey] = v
         self.last_key, self.last_value = key, v
         return v
 

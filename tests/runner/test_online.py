@@ -267,13 +267,25 @@ def test_kernels_compiled_equal_python():
     assert v1 == v2 and np.array_equal(V1, V2)
     assert v1 == pytest.approx(einsum_value(mdp, pi), abs=1e-12)
     assert kon.policy_value(P, r, pi, mdp.rho0, V1) == pytest.approx(v1, abs=1e-13)
-    w = pi.reshape(-1).view(np.uint64)
-    with np.errstate(over="ignore"):                    # FNV wraps around mod 2^64 by design
-        assert kon.policy_hash(w) == kon.policy_hash.py_func(w)
     assert kon.policy_defect(pi, 1e-8) == kon.policy_defect.py_func(pi, 1e-8) == -1
     bad = pi.copy()
     bad[2, 3, 0] += 0.1
     assert kon.policy_defect(bad, 1e-8) == kon.policy_defect.py_func(bad, 1e-8) == 2 * 5 + 3
+    act1, act2 = np.zeros((4, 5), np.int64), np.zeros((4, 5), np.int64)
+    assert kon.policy_digest(pi, 1e-8, act1) == kon.policy_digest.py_func(pi, 1e-8, act2) \
+        == (-1, False)
+    assert kon.policy_digest(bad, 1e-8, act1) == (2 * 5 + 3, False)
+    acts = np.random.default_rng(3).integers(0, 3, (4, 5))
+    onehot = np.eye(3)[acts]
+    assert kon.policy_digest(onehot, 1e-8, act1) == kon.policy_digest.py_func(onehot, 1e-8, act2) \
+        == (-1, True)
+    np.testing.assert_array_equal(act1, acts)
+    np.testing.assert_array_equal(act2, acts)
+    Vd = np.zeros((5, 5))
+    vd = kon.deterministic_value(P, succ, n_succ, r, acts, mdp.rho0, Vd)
+    assert vd == kon.deterministic_value.py_func(P, succ, n_succ, r, acts, mdp.rho0, V2)
+    assert vd == kon.policy_value_sparse(P, succ, n_succ, r, onehot, mdp.rho0, V1)
+    assert vd == pytest.approx(einsum_value(mdp, onehot), abs=1e-12)
 
 
 def test_collect_and_offline_record_exact_suboptimality():

@@ -17,6 +17,7 @@ import argparse
 import ast
 import io
 import json
+import os
 import shutil
 import sys
 import traceback
@@ -394,6 +395,9 @@ def main(argv=None) -> int:
         print(f"{PROG}: interrupted (finished runs are stored; rerun to resume)",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `mdptheory ... | head`: the reader left; the work is done
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if _is_usage_error(exc):
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)

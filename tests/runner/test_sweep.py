@@ -23,7 +23,6 @@ FAKE = textwrap.dedent('''
     import time
     import numpy as np
     import pandas as pd
-    from mdptheory.analysis.verdict import Verdict
 
     CONFIG = dict(n=40, scale=1.0, fail_seed=-1, seeds=4)
     SMALL = dict(CONFIG, n=10, seeds=2)
@@ -40,6 +39,7 @@ FAKE = textwrap.dedent('''
                              "wall_time": rng.random() + time.perf_counter()})
 
     def verdict(results):
+        from mdptheory.analysis.verdict import Verdict   # here: workers only need run()
         m = float(results.groupby("k")["y"].mean().iloc[-1])
         b = 3.0 * float(np.sqrt(results["k"].max()))
         return Verdict(paper="Fake (2020)", theorem="Thm 1", claim="y <= 3 sqrt(k)",

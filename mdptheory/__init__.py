@@ -5,11 +5,12 @@
     sol = mt.solvers.backward_induction(mdp)          # exact V*, Q*, pi*
     mt.worst_case_mean(p, v, "kl", radius=0.1)        # exact robust inner problem
 """
-from . import envs, models, solvers
+from . import analysis, bounds, envs, models, runner, solvers
 from .models import DiscountedMDP, FiniteHorizonMDP, LinearMDP, SparseTransitions
 from .solvers import regularized_worst_case_mean, worst_case_mean
 
 __version__ = "0.1.0"
 
 __all__ = ["FiniteHorizonMDP", "DiscountedMDP", "LinearMDP", "SparseTransitions",
-           "worst_case_mean", "regularized_worst_case_mean", "models", "solvers", "envs"]
+           "worst_case_mean", "regularized_worst_case_mean", "models", "solvers", "envs",
+           "analysis", "bounds", "runner"]

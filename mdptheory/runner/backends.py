@@ -261,15 +261,18 @@ class RayBackend:
             self.workers = int(workers) if workers else available_cpus()
             init["num_cpus"] = self.workers
         else:
-            target = _resolve_auto(ray) if address == "auto" else address
-            check_reachable(target)
-            init["address"] = target
+            # 'auto' is passed on as such: only then does Ray pick up a local cluster's
+            # token (~/.ray/auth_token); an explicit address needs RAY_AUTH_MODE=token.
+            check_reachable(_resolve_auto(ray) if address == "auto" else address)
+            init["address"] = address
         try:
             ray.init(**init)
         except Exception as exc:
-            raise BackendError(f"cannot start Ray ({address or 'local'}): "
-                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                               ) from None
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if address not in (None, "auto") and "RAY_AUTH_MODE" not in os.environ:
+                reason += (" (if the cluster uses token authentication, set RAY_AUTH_MODE=token"
+                           " and RAY_AUTH_TOKEN or ~/.ray/auth_token)")
+            raise BackendError(f"cannot start Ray ({address or 'local'}): {reason}") from None
         self._owns = True
         if address is not None:
             self.workers = int(ray.cluster_resources().get("CPU", 1))

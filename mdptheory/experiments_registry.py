@@ -3,7 +3,7 @@
 An experiment is a file ``<dir>/<name>.py`` defining ``CONFIG``, ``SMALL``, ``run(config, seed)``,
 ``verdict(results)`` and ``plot(results, path)`` (DESIGN.md, "How an experiment looks"); a proof
 check is a file ``<dir>/<name>.py`` of pytest/hypothesis tests. Files whose name starts with
-``_`` are helpers, never listed.
+``_`` are helpers, and ``conftest.py`` is pytest's: neither is listed.
 
 Search order for the experiments folder (the proofs folder is the same with ``proofs_check``):
 
@@ -60,7 +60,8 @@ def _names(folder: Path) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(p.stem for p in folder.glob("*.py")
-                  if not p.name.startswith("_") and p.stem.isidentifier())
+                  if not p.name.startswith("_") and p.stem.isidentifier()
+                  and p.stem != "conftest")
 
 
 def list_experiments(path=None) -> list[str]:

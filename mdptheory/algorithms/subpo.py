@@ -361,7 +361,7 @@ def exact_gradient(smdp: SubmodularMDP, pi, *, parametrization: str = "softmax")
     _choice("parametrization", parametrization, ("softmax", "direct"))
     g = visit_graph(smdp)
     pi = _markov_policy(smdp, pi)
-    J, W, Q = _evaluate(g, pi, True)
+    J, _, Q = _evaluate(g, pi, True)
     d = _occupancy(g, pi, True)
     G = np.empty((g.H, g.S, g.A))
     _k.markov_direct_gradient(g.lay_ptr, g.node_s, d, Q, G)
@@ -375,7 +375,7 @@ def exact_gradient_history(smdp: SubmodularMDP, pi_node, *, parametrization: str
     _choice("parametrization", parametrization, ("softmax", "direct"))
     g = visit_graph(smdp)
     pi = _node_policy(g, pi_node)
-    J, W, Q = _evaluate(g, pi, False)
+    J, _, Q = _evaluate(g, pi, False)
     d = _occupancy(g, pi, False)[:g.n_decision_nodes]
     G = d[:, None] * Q
     if parametrization == "direct":
@@ -396,7 +396,7 @@ def exact_linear_gradient(smdp: SubmodularMDP, theta, psi):
     """(J, dJ/dtheta (H, S, A), dJ/dpsi (S, A)) for the visited-set-linear softmax class."""
     g = visit_graph(smdp)
     pi = linear_node_policy(smdp, theta, psi)
-    J, W, Q = _evaluate(g, pi, False)
+    J, _, Q = _evaluate(g, pi, False)
     d = _occupancy(g, pi, False)
     gt = np.empty((g.H, g.S, g.A))
     gp = np.empty((g.S, g.A))
@@ -659,6 +659,9 @@ class SubPO:
         self.return_scale = _validate.real("return_scale", return_scale, lo=0.0, lo_open=True)
         _choice("init", init, ("uniform", "random"))
         init_scale = _validate.real("init_scale", init_scale, lo=0.0)
+        if self.ent_coef > 0 and (self.policy_kind == "linear" or self.gradient == "exact"):
+            raise ValueError("ent_coef > 0 (the code's per-sample entropy bonus) needs "
+                             "gradient='sampled' and a tabular policy ('markov' or 'history')")
         if self.optimizer == "npg" and self.policy_kind == "linear":
             raise ValueError("optimizer='npg' is the tabular softmax NPG step; use it with "
                              "policy='markov' or 'history', not 'linear'")
@@ -782,7 +785,6 @@ class SubPO:
                               reward=self.reward, singletons=self._singletons,
                               return_scale=self.return_scale)
         B, H = batch.a.shape
-        A = theta.shape[-1]
         if self.policy_kind == "markov":
             key = (np.broadcast_to(np.arange(H), (B, H)).ravel(), batch.s[:, :H].ravel())
             n = np.zeros(theta.shape)
@@ -1007,7 +1009,8 @@ def bandit_smoothness(smdp: SubmodularMDP, eps: float) -> tuple:
 __all__ = ["SubPO", "ModPO", "VisitGraph", "visit_graph", "Optimum", "optimum",
            "bruteforce_optimum", "exact_value", "exact_value_history", "exact_gradient",
            "exact_gradient_history", "exact_linear_gradient", "linear_node_policy",
-           "greedy_policy", "exact_myopic_gradient", "modular_optimal_policy", "modular_value_gradient", "Batch",
+           "greedy_policy", "exact_myopic_gradient", "modular_optimal_policy",
+           "modular_value_gradient", "Batch",
            "sample_markov", "sample_history", "sample_linear", "estimator_weights",
            "compact_transitions", "bandit_value_grad", "bandit_policy", "frank_wolfe_bandit",
            "projected_gradient_bandit", "bandit_optimum", "bandit_smoothness", "BanditResult",

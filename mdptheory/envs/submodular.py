@@ -53,7 +53,6 @@ J(pi) = E[F({s_0, ..., s_H})].
 """
 from __future__ import annotations
 
-import itertools
 import numbers
 
 import numpy as np
@@ -195,12 +194,12 @@ class SetFunction:
 
     # ---- constructors for arbitrary functions
     @staticmethod
-    def from_table(table, name: str = "tabulated") -> "TabulatedSetFunction":
+    def from_table(table, name: str = "tabulated") -> TabulatedSetFunction:
         """F given by its values on all 2**n bitmasks (table[0] must be 0)."""
         return TabulatedSetFunction(table, name=name)
 
     @staticmethod
-    def from_callable(fn, n: int, name: str = "callable") -> "TabulatedSetFunction":
+    def from_callable(fn, n: int, name: str = "callable") -> TabulatedSetFunction:
         """Tabulate fn(frozenset) over the 2**n subsets (n <= 20); fn(empty) must be 0."""
         n = _validate.positive_int("n", n)
         if n > MAX_CALLABLE_BITS:
@@ -222,7 +221,6 @@ class SetFunction:
         return f"{type(self).__name__}(name={self.name!r}, n={self.n})"
 
 
-_EMPTY_I = np.zeros(1, dtype=np.int64)
 _EMPTY_STRUCT = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0),
                  np.zeros(0), np.zeros(0), 0, np.zeros(1, dtype=np.int64),
                  np.zeros(0, dtype=np.int64), np.zeros(0), 0)
@@ -230,7 +228,7 @@ _EMPTY_STRUCT = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.ze
 
 def _csc(M: np.ndarray):
     """Column-wise sparse storage of a dense (U, n) matrix: ptr (n+1,), row idx, values."""
-    U, n = M.shape
+    n = M.shape[1]
     ptr = np.zeros(n + 1, dtype=np.int64)
     idx, val = [], []
     for v in range(n):
@@ -409,7 +407,7 @@ class GPMutualInformation(SetFunction):
         m = self._members(V)
         if not m:
             return 0.0
-        sign, ld = np.linalg.slogdet(np.eye(len(m)) + self.K[np.ix_(m, m)] / self.noise)
+        _, ld = np.linalg.slogdet(np.eye(len(m)) + self.K[np.ix_(m, m)] / self.noise)
         return 0.5 * float(ld)
 
     __call__ = value

@@ -512,7 +512,7 @@ def enumerate_sequences(nxt, s0, masks_out, seq_state):
 
     nxt (H, S, A) int64 next state. masks_out (A^H,) in lexicographic order of the action
     sequence (a_0 most significant). seq_state scratch (H+1,)."""
-    H, S, A = nxt.shape
+    H, _, A = nxt.shape
     total = masks_out.shape[0]
     for idx in range(total):
         rem = idx

@@ -41,7 +41,8 @@ def ref_value(smdp, pi=None):
             q = 0.0
             for t in np.flatnonzero(P[h, s, a] > 0):
                 V2 = V | {int(t)}
-                q += P[h, s, a, t] * (F.value(sorted(V2)) - F.value(sorted(V)) + W(h + 1, int(t), V2))
+                gain = F.value(sorted(V2)) - F.value(sorted(V))
+                q += P[h, s, a, t] * (gain + W(h + 1, int(t), V2))
             qs.append(q)
         return max(qs) if pi is None else float(np.dot(pi[h, s], qs))
 
@@ -178,7 +179,7 @@ def test_modular_value_gradient_matches_finite_differences_and_optimum():
     env = random_smdp(9, S=4, A=3, H=3)
     rng = np.random.default_rng(9)
     th, E = rng.normal(size=(2, 3, 4, 3))
-    J, g = sp.modular_value_gradient(env, softmax(th))
+    _, g = sp.modular_value_gradient(env, softmax(th))
     fd = _fd(lambda t: sp.modular_value_gradient(env, softmax(t))[0], th, E)
     assert (g * E).sum() == pytest.approx(fd, abs=1e-7)
     best = sp.modular_value_gradient(env, sp.modular_optimal_policy(env))[0]
@@ -315,6 +316,25 @@ def test_sampled_subpo_improves_on_the_uniform_policy_and_beats_modpo():
     assert algo.value() >= mod.value() - 1e-9
 
 
+def test_entropy_gradient_and_bonus():
+    z = np.random.default_rng(0).normal(size=(3, 4))
+    E = np.random.default_rng(1).normal(size=z.shape)
+
+    def ent(x):
+        p = softmax(x)
+        return -(p * np.log(p)).sum()
+    fd = (ent(z + 1e-6 * E) - ent(z - 1e-6 * E)) / 2e-6
+    assert (sp._entropy_grad(softmax(z)) * E).sum() == pytest.approx(fd, abs=1e-7)
+    env = sm.random_grid_smdp((3, 3), 4, "weighted_coverage", rng=2)
+    runs = {}
+    for c in (0.0, 50.0):
+        algo = sp.SubPO(env, batch_size=32, lr=0.3, ent_coef=c, rng=0)
+        algo.fit(60)
+        p = algo.policy()
+        runs[c] = -(p * np.log(np.maximum(p, 1e-300))).sum(-1).mean()
+    assert runs[50.0] > runs[0.0]
+
+
 def test_same_seed_same_run_different_seed_different_run():
     env = sm.random_grid_smdp((3, 3), 3, "weighted_coverage", slip=0.2, rng=1)
     runs = [sp.SubPO(env, batch_size=16, rng=s).fit(5)["mean_F"].to_numpy() for s in (3, 3, 4)]
@@ -339,10 +359,11 @@ def test_bandit_gradient_and_optimum():
     rng = np.random.default_rng(0)
     x = rng.dirichlet(np.ones(5), size=3)[:, :4]
     x[:, 0] = 0.0
-    J, grad = sp.bandit_value_grad(env, x)
+    _, grad = sp.bandit_value_grad(env, x)
     E = rng.normal(size=x.shape)
     E[:, 0] = 0.0
-    fd = (sp.bandit_value_grad(env, x + 1e-6 * E)[0] - sp.bandit_value_grad(env, x - 1e-6 * E)[0]) / 2e-6
+    fd = (sp.bandit_value_grad(env, x + 1e-6 * E)[0]
+          - sp.bandit_value_grad(env, x - 1e-6 * E)[0]) / 2e-6
     assert (grad * E).sum() == pytest.approx(fd, abs=1e-8)
     best = max(sp.exact_value(env, np.eye(4)[list(seq)])
                for seq in itertools.product(range(4), repeat=3))
@@ -400,6 +421,8 @@ def env():
     (dict(policy="linear", optimizer="npg"), "optimizer='npg' is the tabular"),
     (dict(gradient="exact", estimator="myopic_prefix"), "gradient='exact' is the exact"),
     (dict(init="zeros"), "init must be one of"),
+    (dict(policy="linear", ent_coef=0.1), "ent_coef > 0"),
+    (dict(gradient="exact", ent_coef=0.1), "ent_coef > 0"),
 ])
 def test_subpo_bad_arguments(env, kwargs, match):
     with pytest.raises(ValueError, match=match):

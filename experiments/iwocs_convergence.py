@@ -36,8 +36,7 @@ import pandas as pd
 from mdptheory import analysis
 from mdptheory.algorithms import iwocs as I
 from mdptheory.envs import windy_walk as W
-from mdptheory.envs.random_sets import (random_affine_set, random_finite_set,
-                                        random_rectangular_set)
+from mdptheory.envs.random_sets import random_affine_set, random_finite_set, random_rectangular_set
 from mdptheory.models.policies import deterministic
 from mdptheory.solvers.discounted import policy_iteration
 
@@ -160,7 +159,7 @@ def _tiny_part(config, seed_seq):
                                 rng=np.random.default_rng(seqs[2 * i + 1]))
         pts = int(config["tiny_grid"])
         for kind, ms, kw in (("affine", aff, dict(grid_points=pts)), ("finite", fin, {})):
-            def static(pi):
+            def static(pi, ms=ms, kw=kw):
                 return I.static_worst_case(ms, pi, **kw).value
             truth = max(static(pi) for pi in _det_policies(S, A))
             dyn = I.robust_policy_iteration(ms, **({"grid_points": pts} if kind == "affine"

@@ -20,7 +20,7 @@ action: the (s, a)-rectangular hull, ``nature="sa"``) or of
 (T^pi V)(s) = min over models of sum_a pi(a|s) [r + gamma p . V] (nature moves before the action
 is drawn: the s-rectangular hull, ``nature="s"``; the two agree for deterministic pi).
 
-Algorithm IWOCS-exact (spec §2.5; the paper is 0-/1-based-free here: i = 0, 1, ...)::
+Algorithm IWOCS-exact (spec §2.5; iterations are 0-based as in the spec, i = 0, 1, ...)::
 
     T_0 <- {T0};  Q_0 <- Q*_{T0}                                   (exact MDP solve, E2)
     for i = 0 .. M-1:
@@ -270,11 +270,13 @@ def _slack(V) -> float:
 
 def _nature_policy_iteration(eng, pi, nature: str, V0, max_iter: int = 10_000):
     """Exact robust evaluation of a fixed stationary pi: policy iteration of the minimising
-    player. Returns (V, choice, P, r, iterations). Changes a choice only where it lowers the
-    backup by more than 1e-12 * max(1, |V|), so rounding between ties cannot make it cycle."""
+    player. Returns (V, choice, P, r, iterations, converged). Changes a choice only where it
+    lowers the backup by more than 1e-12 * max(1, |V|), so rounding between ties cannot make it
+    cycle; with finitely many choices it stops after finitely many steps."""
     V = V0
     choice = None
     gamma = eng.gamma
+    converged = False
     for it in range(1, max_iter + 1):
         if nature == "sa":
             Q_new, new = eng.q_min(V)
@@ -283,6 +285,7 @@ def _nature_policy_iteration(eng, pi, nature: str, V0, max_iter: int = 10_000):
             else:
                 improved = Q_new < eng.q_choice(V, choice) - _slack(V)
                 if not improved.any():
+                    converged = True
                     break
                 choice = eng.keep(choice, new, improved)
             P, r = eng.rows_sa(choice)
@@ -293,16 +296,12 @@ def _nature_policy_iteration(eng, pi, nature: str, V0, max_iter: int = 10_000):
             else:
                 improved = V_new < eng.v_choice(V, pi, choice) - _slack(V)
                 if not improved.any():
+                    converged = True
                     break
                 choice = eng.keep(choice, new, improved)
             P, r = eng.rows_s(choice)
         V = _evaluate(P, r, gamma, pi)
-    return V, choice, P, r, it
-
-
-def _robust_q(eng, V):
-    """Robust Q(s, a) = min over the rows of (s, a) of r + gamma p . V, and the argmin."""
-    return eng.q_min(V)
+    return V, choice, P, r, it, converged
 
 
 def _start_values(model_set, pi):
@@ -341,7 +340,8 @@ def robust_evaluate(model_set, pi, *, nature: str = "sa", grid_points=None) -> P
     if isinstance(ms, RectangularModelSet):
         nature = "sa"       # already (s, a)-rectangular: its s-rectangular hull is itself
     eng = _inner(ms, grid_points)
-    V, choice, P, r, its = _nature_policy_iteration(eng, pi, nature, _start_values(ms, pi))
+    V, choice, P, r, its, conv = _nature_policy_iteration(eng, pi, nature,
+                                                          _start_values(ms, pi))
     if nature == "sa":
         Q, _ = eng.q_min(V)
         TV = np.einsum("sa,sa->s", pi, Q)
@@ -349,7 +349,7 @@ def robust_evaluate(model_set, pi, *, nature: str = "sa", grid_points=None) -> P
         TV, _ = eng.state_min(V, pi)
         Q = r + ms.gamma * P @ V
     err = float(np.abs(TV - V).max() / (1.0 - ms.gamma)) if ms.gamma < 1 else np.inf
-    return PolicyValue(V=V, Q=Q, P_worst=P, num_iter=its, converged=True,
+    return PolicyValue(V=V, Q=Q, P_worst=P, num_iter=its, converged=conv,
                        info={"r_worst": r, "choice": choice, "iterations": its,
                              "error_bound": err, "exact": eng.exact, "nature": nature})
 
@@ -383,7 +383,7 @@ def robust_policy_iteration(model_set, *, grid_points=None, max_iter: int | None
         pi = np.zeros((S, A))
         pi[rows, act] = 1.0
         V0 = _evaluate(nom.P, nom.r, nom.gamma, pi) if V is None else V
-        V, choice, P, r, its = _nature_policy_iteration(eng, pi, "sa", V0)
+        V, choice, P, r, its, _ = _nature_policy_iteration(eng, pi, "sa", V0)
         evals += its
         Q, _ = eng.q_min(V)
         new = Q.argmax(axis=1)

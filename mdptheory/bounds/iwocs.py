@@ -26,13 +26,13 @@ _PAPER = ("Zouitine, Geist & Rachelson (2024), Solving robust MDPs as a sequence
           theorem="certificate of spec §2.5 (derived in the spec from F3; not in the paper)",
           quantity="V*_T(rho0) - v_{j*}, suboptimality of the returned policy", variable="i",
           exponent=0.0, constants="paper", probability="deterministic",
-          assumptions=("(s, a)-rectangular uncertainty set (rows and rewards mixed with the same "
-                       "weights)",
-                       "exact oracle: v_j is the exact static worst case (finite candidate "
-                       "rows: robust policy evaluation; F1 makes it the static value)",
+          assumptions=(("(s, a)-rectangular uncertainty set (rows and rewards mixed with the "
+                        "same weights)"),
+                       ("exact oracle: v_j is the exact static worst case (finite candidate "
+                        "rows: robust policy evaluation; F1 makes it the static value)"),
                        "exact MDP solves Q*_{T_j} (policy iteration)",
-                       "no rate: exponent 0 only means no growth in the iteration i; "
-                       "'constants=paper' here means exact (there are no constants)"))
+                       ("no rate: exponent 0 only means no growth in the iteration i; "
+                        "'constants=paper' here means exact (there are no constants)")))
 def iwocs_certificate(upper, best_lower):
     """u_i - max_{j<=i} v_j (vectorised): a bound on V*_T(rho0) - v_{j*} (>= 0 up to rounding)."""
     return np.asarray(upper, dtype=np.float64) - np.asarray(best_lower, dtype=np.float64)

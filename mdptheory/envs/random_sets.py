@@ -69,4 +69,4 @@ def random_affine_set(S: int, A: int, d: int, *, branching: int | None = 3,
                                       rho0=np.full(S, 1.0 / S), nominal=np.zeros(d))
 
 
-__all__ = ["random_rectangular_set", "random_finite_set", "random_affine_set"]
+__all__ = ["random_affine_set", "random_finite_set", "random_rectangular_set"]

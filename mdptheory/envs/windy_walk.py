@@ -195,5 +195,15 @@ def windy_walk(uncertainty: str = "R", *, w_max: float = 0.3, gamma: float = 0.9
                                       rho0=rho0, nominal=np.zeros(d))
 
 
-__all__ = ["windy_walk", "to_cost", "to_reward", "reward_from_cost", "layout", "state",
-           "ACTIONS", "GUSTS", "UNCERTAINTIES", "REFERENCE"]
+__all__ = [
+    "ACTIONS",
+    "GUSTS",
+    "REFERENCE",
+    "UNCERTAINTIES",
+    "layout",
+    "reward_from_cost",
+    "state",
+    "to_cost",
+    "to_reward",
+    "windy_walk",
+]

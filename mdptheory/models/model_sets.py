@@ -33,8 +33,8 @@ candidate or parameter) and the offending row, e.g.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -531,7 +531,7 @@ class AffineModelSet(ParametricModelSet):
 
     @classmethod
     def from_arrays(cls, P0, D, r0, lower, upper, gamma, *, e=None, rho0=None, nominal=None,
-                    rectangular: bool = False) -> "AffineModelSet":
+                    rectangular: bool = False) -> AffineModelSet:
         """Validated affine family (see the class docstring); shapes as in Attributes."""
         P0 = _validate.as_float_array("P0", P0)
         _validate.shape("P0", P0, ndim=3)
@@ -617,5 +617,11 @@ class AffineModelSet(ParametricModelSet):
         return np.clip(P, 0.0, None), np.clip(r, 0.0, 1.0)
 
 
-__all__ = ["FiniteModelSet", "RectangularModelSet", "ParametricModelSet", "AffineModelSet",
-           "check_kernel_stack", "MAX_CORNERS"]
+__all__ = [
+    "MAX_CORNERS",
+    "AffineModelSet",
+    "FiniteModelSet",
+    "ParametricModelSet",
+    "RectangularModelSet",
+    "check_kernel_stack",
+]

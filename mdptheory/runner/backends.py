@@ -182,6 +182,7 @@ class ProcessBackend:
                                              mp_context=self._ctx,
                                              initializer=init_pool_worker,
                                              initargs=(os.getpid(),))
+            finished = False
             try:
                 futures = {self._pool.submit(fn, *args): i for i, args in enumerate(args_list)}
                 pending = set(futures)
@@ -189,9 +190,25 @@ class ProcessBackend:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
                         yield futures[fut], fut.result()
+                finished = True
             finally:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+                if finished:
+                    self._pool.shutdown(wait=True)
+                else:              # the caller stopped early (a failed run, Ctrl-C): abort
+                    self._abort()
                 self._pool = None
+
+    def _abort(self):
+        """Stop runs in flight instead of waiting for them (their results are not wanted)."""
+        procs = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            try:
+                proc.terminate()
+            except (OSError, ValueError):   # already gone
+                pass
+        for proc in procs:
+            proc.join(timeout=10)
 
     def close(self):
         if self._pool is not None:

@@ -30,7 +30,7 @@ FAKE = textwrap.dedent('''
     def run(config, seed):
         if seed == config["fail_seed"]:
             raise ValueError(f"seed {seed} fails on purpose")
-        time.sleep(float(os.environ.get("FAKE_RUN_SLEEP", "0")))   # slow runs, same numbers
+        time.sleep(config.get("sleep", 0.0) + float(os.environ.get("FAKE_RUN_SLEEP", "0")))
         rng = np.random.default_rng(seed)
         k = np.arange(1, config["n"] + 1)
         y = config["scale"] * np.sqrt(k) + rng.normal(size=k.size)
@@ -240,6 +240,15 @@ def test_failing_run_raises_with_its_traceback_and_keeps_finished_runs(exp_dir, 
     store = ResultStore(tmp_path / "res", "fake")
     assert store.has(config_hash(cfg), 0) and store.has(config_hash(cfg), 1)
     assert not store.has(config_hash(cfg), 2)
+
+
+def test_failing_run_on_the_pool_aborts_the_runs_in_flight(exp_dir, tmp_path):
+    cfg = dict(n=5, scale=1.0, fail_seed=0, sleep=60.0)     # seed 0 fails at once, others sleep
+    t = time.perf_counter()
+    with pytest.raises(RunFailed, match=r"seed 0\)"):
+        run_sweep("fake", cfg, 3, out=tmp_path / "res", backend="process", workers=2,
+                  experiments_dir=exp_dir, progress=False)
+    assert time.perf_counter() - t < 45
 
 
 def test_config_hash_ignores_seeds_and_key_order():

@@ -154,6 +154,9 @@ def cmd_run(args) -> int:
     s = outcome.sweep
     print(f"{args.experiment}: {args.size} size, {len(outcome.seeds)} seeds, "
           f"{s.computed} runs computed, {s.reused} reused ({s.backend}, {s.seconds:.1f} s)")
+    if s.stale:
+        print(f"warning: {s.stale} reused run(s) were computed by another version of the "
+              f"experiment file; rerun with --no-resume to recompute them", file=sys.stderr)
     print(format_claims_table([v.to_dict() for v in outcome.verdicts]))
     print(f"wrote {s.results_path}, {outcome.verdict_path}"
           + "".join(f", {p}" for p in outcome.figures))
@@ -347,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("experiment")
     q.add_argument("--size", default="paper", choices=["small", "paper"],
                    help="SMALL or CONFIG of the experiment (default paper)")
-    q.add_argument("--seeds", type=int, help="number of seeds (default: config's, else 10)")
+    q.add_argument("--seeds", type=int,
+                   help="number of seeds N; runs use seeds 0..N-1 (default: config's, else 10)")
     q.add_argument("--backend", default="process", choices=["serial", "process", "ray"])
     q.add_argument("--address", help="Ray address: auto or HOST:PORT (default: local Ray)")
     q.add_argument("--workers", type=int, help="processes / local Ray CPUs (default: all cores)")

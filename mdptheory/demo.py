@@ -122,6 +122,9 @@ def main(argv=None) -> int:
         s = out.sweep
         print(f"{len(out.seeds)} seeds, {s.computed} runs computed, {s.reused} reused, "
               f"{time.perf_counter() - t:.1f} s")
+        if s.stale:
+            print(f"warning: {s.stale} reused run(s) come from another version of {name}.py "
+                  f"(delete {args.out}/{name}/runs to recompute)")
         print(format_claims_table([v.to_dict() for v in out.verdicts]))
 
     report = write_report(args.out, args.figures)

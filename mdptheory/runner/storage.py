@@ -95,11 +95,31 @@ def atomic_write_text(path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode())
 
 
-def atomic_write_parquet(path, df: pd.DataFrame) -> Path:
-    """Serialise ``df`` (index dropped) to Parquet in memory, then write it atomically."""
+def atomic_write_parquet(path, df: pd.DataFrame, metadata: dict | None = None) -> Path:
+    """Serialise ``df`` (index dropped) to Parquet in memory, then write it atomically.
+
+    ``metadata`` (str -> str) is stored in the file's schema metadata, next to pandas' own.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged.update({f"mdptheory.{k}".encode(): str(v).encode() for k, v in metadata.items()})
+        table = table.replace_schema_metadata(merged)
     buf = io.BytesIO()
-    df.to_parquet(buf, index=False, engine="pyarrow")
+    pq.write_table(table, buf)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def read_parquet_metadata(path) -> dict:
+    """The ``metadata`` given to :func:`atomic_write_parquet` (without reading the data)."""
+    import pyarrow.parquet as pq
+
+    raw = pq.read_schema(path).metadata or {}
+    return {k.decode()[len("mdptheory."):]: v.decode() for k, v in raw.items()
+            if k.startswith(b"mdptheory.")}
 
 
 def _pid_alive(pid: int) -> bool:
@@ -156,8 +176,15 @@ class ResultStore:
             atomic_write_text(path, json.dumps(json.loads(canonical_json(config)), indent=1,
                                                sort_keys=True) + "\n")
 
-    def write_run(self, chash: str, seed: int, df: pd.DataFrame) -> Path:
-        return atomic_write_parquet(self.run_path(chash, seed), df)
+    def write_run(self, chash: str, seed: int, df: pd.DataFrame,
+                  metadata: dict | None = None) -> Path:
+        return atomic_write_parquet(self.run_path(chash, seed), df, metadata)
+
+    def run_metadata(self, chash: str, seed: int) -> dict:
+        try:
+            return read_parquet_metadata(self.run_path(chash, seed))
+        except Exception:  # unreadable footers are reported by read_run when merging
+            return {}
 
     def read_run(self, chash: str, seed: int) -> pd.DataFrame:
         path = self.run_path(chash, seed)

@@ -20,11 +20,17 @@ not need the seed count), and the config hash ignores "seeds" too.
 Each stored run gets three columns if ``run`` did not set them: ``seed``, ``config_hash`` and
 ``wall_time_s`` (seconds the run took; a timing column, ignored by ``storage.comparable``).
 
+Resuming is keyed on (config, seed), not on code: a run stored by an earlier version of the
+experiment file is reused as it is. Each run file records the SHA-256 of the experiment file
+that produced it; :class:`SweepOutcome` counts reused runs from another version (``stale``),
+and ``mdptheory run`` warns about them (rerun with ``--no-resume`` to recompute).
+
 :func:`run_experiment` is the whole of ``mdptheory run``: pick CONFIG or SMALL, apply
 overrides, sweep, then write verdict.json and the figures next to results.parquet.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import sys
@@ -65,6 +71,7 @@ class SweepOutcome:
     seconds: float
     backend: str
     results_path: Path
+    stale: int = 0       # reused runs stored by another version of the experiment file
 
 
 @dataclass
@@ -191,6 +198,10 @@ def run_sweep(experiment: str, configs, seeds, *, out="results", backend="proces
     by_hash = {config_hash(c): c for c in configs}
     keys = [(h, s) for h in hashes for s in seeds]           # grid order, then seeds ascending
     todo = [(h, s) for h, s in keys if not (resume and store.has(h, s))]
+    source = hashlib.sha256(exp_file.read_bytes()).hexdigest()[:16]
+    todo_set = set(todo)
+    stale = sum(store.run_metadata(h, s).get("experiment_source") != source
+                for h, s in keys if (h, s) not in todo_set)
 
     owns_backend = isinstance(backend, str)
     backend_name = backend if owns_backend else backend.name
@@ -209,7 +220,8 @@ def run_sweep(experiment: str, configs, seeds, *, out="results", backend="proces
                                         result[1])
                     break
                 _, df, seconds = result
-                store.write_run(h, s, _annotate(df, h, s, seconds))
+                store.write_run(h, s, _annotate(df, h, s, seconds),
+                                {"experiment_source": source})
                 bar.update(1)
         finally:
             bar.close()
@@ -228,10 +240,12 @@ def run_sweep(experiment: str, configs, seeds, *, out="results", backend="proces
         "backend": backend_name,
         "computed": len(todo),
         "reused": len(keys) - len(todo),
+        "reused_from_other_source": stale,
+        "experiment_source_sha256": source,
     }, indent=1) + "\n")
     return SweepOutcome(table=table, computed=len(todo), reused=len(keys) - len(todo),
                         seconds=time.perf_counter() - t0, backend=backend_name,
-                        results_path=store.results_path)
+                        results_path=store.results_path, stale=stale)
 
 
 def base_config(module, size: str) -> dict:

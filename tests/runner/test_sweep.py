@@ -225,6 +225,14 @@ def test_more_seeds_later_reuse_the_runs_done(exp_dir, tmp_path):
     pd.testing.assert_frame_equal(head, three.table)
 
 
+def test_runs_reused_from_an_edited_experiment_are_counted_as_stale(exp_dir, tmp_path):
+    assert _sweep(exp_dir, tmp_path / "res", seeds=2).stale == 0
+    assert _sweep(exp_dir, tmp_path / "res", seeds=2).stale == 0
+    (exp_dir / "fake.py").write_text((exp_dir / "fake.py").read_text() + "\n# edited\n")
+    again = _sweep(exp_dir, tmp_path / "res", seeds=3)
+    assert (again.computed, again.reused, again.stale) == (2, 4, 4)
+
+
 def test_no_resume_recomputes_every_run(exp_dir, tmp_path):
     _sweep(exp_dir, tmp_path / "res", seeds=2)
     again = _sweep(exp_dir, tmp_path / "res", seeds=2, resume=False)

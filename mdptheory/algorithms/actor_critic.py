@@ -129,7 +129,7 @@ def exponential_weights(rewards, eta: float, resets=()) -> np.ndarray:
     next policy is uniform). rewards (T, A); returns the played policies (T, A)."""
     f = np.asarray(rewards, dtype=np.float64)
     T, A = f.shape
-    reset_after = set(int(j) for j in resets)
+    reset_after = {int(j) for j in resets}
     logits = np.zeros(A)
     out = np.empty((T, A))
     for t in range(T):
@@ -502,9 +502,10 @@ class ActorCritic(_PhaseActorCritic):
 
     def hyperparameters(self) -> dict:
         """The constants of this run (for the experiment's DataFrame)."""
-        return dict(delta=self.delta, bonus_scale=self.bonus_scale, eta=self.eta,
-                    switching=self.switching, reset=self.reset, target=self.target,
-                    optimistic=self.optimistic, pooled=self.pooled, L=self.L, n_off=self.n_off)
+        return {"delta": self.delta, "bonus_scale": self.bonus_scale, "eta": self.eta,
+                "switching": self.switching, "reset": self.reset, "target": self.target,
+                "optimistic": self.optimistic, "pooled": self.pooled, "L": self.L,
+                "n_off": self.n_off}
 
     def bonus(self) -> np.ndarray:
         """b (G, S, A) on the current counts (0 when not optimistic)."""
@@ -611,10 +612,10 @@ class LinearActorCritic(_PhaseActorCritic):
         return "LinAC" if self.optimistic else "LinAC-nonopt"
 
     def hyperparameters(self) -> dict:
-        return dict(delta=self.delta, beta=self.beta, beta_scale=self.beta_scale, eta=self.eta,
-                    ridge=self.ridge_param, switching=self.switching, reset=self.reset,
-                    target=self.target, optimistic=self.optimistic, rewards=self.rewards,
-                    n_off=self.n_off)
+        return {"delta": self.delta, "beta": self.beta, "beta_scale": self.beta_scale,
+                "eta": self.eta, "ridge": self.ridge_param, "switching": self.switching,
+                "reset": self.reset, "target": self.target, "optimistic": self.optimistic,
+                "rewards": self.rewards, "n_off": self.n_off}
 
     def _add_offline(self, dataset) -> None:
         """Gram matrices, designs and counts of the offline data in one pass (shared ridge

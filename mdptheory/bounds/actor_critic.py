@@ -24,6 +24,18 @@ from .base import register
 
 _PAPER = "Tan, Fan & Wei (2025), Actor-Critics Can Achieve Optimal Sample Efficiency (ICML)"
 _RECON = "reconstruction (spec demo_regularized_actor_critic_subpo §B.2-B.5)"
+_TRACK = ("critic values in [0, H]; actor reset to uniform at each of the K switches; "
+          "exponential weights with step eta (Hoeffding-lemma bound)")
+_HEDGE = "rewards f_t in [lo, lo + range]; pi_1 uniform; restarts from uniform after resets"
+_COUNT = ("switch when some n_h(s, a) >= max(1, 2 n^(k)_h(s, a)); each pair triggers at most "
+          "1 + log2(n_max) times")
+_DET = ("switch when log det Lambda_h > log 2 + log det Lambda^(k)_h; ||phi|| <= 1; "
+        "Lambda = ridge I + sum phi phi^T")
+_ASSUME_N_OFF = (("c*_off = max_h max_(s,a) d^{pi*}_h(s,a) / mu_h(s,a) (single-policy "
+                  "concentrability, spec §B.7 [D] definition)"),)
+_ASSUME_HYBRID = (("form of Kevin Tan's earlier hybrid bound (spec §B.6), not read in this "
+                   "paper; evaluated at the two trivial partitions X_off = {} and "
+                   "X_off = S x A"),)
 _COMMON = (
     "episodic MDP, horizon H, finite A, rewards in [0, 1]",
     "realizability Q* in F and Bellman completeness (spec §B.1, [R] standard)",
@@ -64,8 +76,7 @@ def actor_critic_regret(d: int, H: int, A: int, log_F, T):
 @register("actor_critic_actor_tracking", paper=_PAPER, theorem=_RECON + ", pi*-tracking term",
           quantity="sum_t sum_h E_{d^{pi*}_h}[<pi*_h - pi^t_h, f^(k)_h>]", variable="T",
           exponent=0.5, constants="paper", probability="deterministic",
-          assumptions=("critic values in [0, H]; actor reset to uniform at each of the K "
-                       "switches; exponential weights with step eta (Hoeffding-lemma bound)",))
+          assumptions=(_TRACK,))
 def actor_tracking_regret(H: int, A: int, T, K, eta: float):
     """H ((K + 1) log|A| / eta + eta T H^2 / 8): the exponential-weights regret of the actor
     against pi*, summed over the H steps and the K + 1 phases (spec §B.2, [D])."""
@@ -78,8 +89,7 @@ def actor_tracking_regret(H: int, A: int, T, K, eta: float):
           "Hoeffding's lemma", theorem="exponential weights regret",
           quantity="max_a sum_t f_t(a) - sum_t <pi_t, f_t>", variable="T", exponent=0.5,
           constants="paper", probability="deterministic",
-          assumptions=("rewards f_t in [lo, lo + range]; pi_1 uniform; restarts from uniform "
-                       "after ``resets`` rounds",))
+          assumptions=(_HEDGE,))
 def exponential_weights_regret(T, A: int, eta: float, value_range: float, resets=0):
     """(resets + 1) log|A| / eta + eta T range^2 / 8 (against a fixed comparator)."""
     T = np.asarray(T, dtype=np.float64)
@@ -90,8 +100,7 @@ def exponential_weights_regret(T, A: int, eta: float, value_range: float, resets
 @register("actor_critic_switches_tabular", paper=_PAPER, theorem=_RECON + ", count doubling",
           quantity="number of critic switches after T online episodes", variable="T",
           exponent=0.0, constants="paper", probability="deterministic",
-          assumptions=("switch when some n_h(s, a) >= max(1, 2 n^(k)_h(s, a)); each pair "
-                       "triggers at most 1 + log2(n_max) times",))
+          assumptions=(_COUNT,))
 def switches_tabular(S: int, A: int, H: int, T, *, n_off=0, pooled: bool = False):
     """H S A (1 + log2(T + N_off)) per-step counts; S A (1 + log2(H (T + N_off))) pooled."""
     n = np.asarray(T, dtype=np.float64) + n_off
@@ -103,8 +112,7 @@ def switches_tabular(S: int, A: int, H: int, T, *, n_off=0, pooled: bool = False
 @register("actor_critic_switches_linear", paper=_PAPER, theorem=_RECON + ", determinant doubling",
           quantity="number of critic switches after T online episodes", variable="T",
           exponent=0.0, constants="paper", probability="deterministic",
-          assumptions=("switch when log det Lambda_h > log 2 + log det Lambda^(k)_h; "
-                       "||phi|| <= 1; Lambda = ridge I + sum phi phi^T",))
+          assumptions=(_DET,))
 def switches_linear(d: int, H: int, T, *, n_off=0, ridge: float = 1.0):
     """H d log2(1 + (T + N_off) / (d ridge)) (Wang et al. 2021 rare-switching LSVI-UCB)."""
     n = np.asarray(T, dtype=np.float64) + n_off
@@ -115,8 +123,7 @@ def switches_linear(d: int, H: int, T, *, n_off=0, ridge: float = 1.0):
           theorem="non-optimistic hybrid actor-critic (abstract)",
           quantity="offline sample size sufficient for the non-optimistic variant",
           variable="eps", exponent=-2.0, constants="rate-only", probability="w.p. >= 1 - delta",
-          assumptions=_COMMON + ("c*_off = max_h max_(s,a) d^{pi*}_h(s,a) / mu_h(s,a) "
-                                 "(single-policy concentrability, spec §B.7 [D] definition)",))
+          assumptions=_COMMON + _ASSUME_N_OFF)
 def n_off_threshold(c_off, d: int, H: int, eps):
     """c*_off d H^4 / eps^2 (constant 1)."""
     return np.asarray(c_off, dtype=np.float64) * d * H ** 4 / np.asarray(eps,
@@ -127,9 +134,7 @@ def n_off_threshold(c_off, d: int, H: int, eps):
           theorem="hybrid (optimistic) actor-critic, partition form [R UNVERIFIED]",
           quantity="online Regret(T) with N_off offline trajectories", variable="N_off",
           exponent=-0.5, constants="rate-only", probability="w.p. >= 1 - delta",
-          assumptions=_COMMON + ("form of Kevin Tan's earlier hybrid bound (spec §B.6), not "
-                                 "read in this paper; evaluated at the two trivial partitions "
-                                 "X_off = {} and X_off = S x A",))
+          assumptions=_COMMON + _ASSUME_HYBRID)
 def hybrid_regret(d: int, H: int, A: int, log_F, T, n_off, c_off):
     """min over the partitions X_off = {} and X_off = S x A of
     sqrt(d H^5 T log|A|) + sqrt(d_on H^4 T log|F|) + T sqrt(c_off H^4 log|F| / N_off)."""

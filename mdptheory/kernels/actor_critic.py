@@ -71,8 +71,7 @@ def actor_policy(base, f, coef, use_base, pi_out):
                 if use_base:
                     v += base[h, s, a]
                 z[a] = v
-                if v > m:
-                    m = v
+                m = max(m, v)
             tot = 0.0
             for a in range(A):
                 e = np.exp(z[a] - m)
@@ -93,8 +92,7 @@ def phase_multipliers(f, eta, E_out):
         for s in range(S):
             m = f[h, s, 0]
             for a in range(1, A):
-                if f[h, s, a] > m:
-                    m = f[h, s, a]
+                m = max(m, f[h, s, a])
             for a in range(A):
                 E_out[h, s, a] = np.exp(eta * (f[h, s, a] - m))
 
@@ -134,8 +132,7 @@ def greedy_uniform_policy(f, pi_out):
         for s in range(S):
             m = f[h, s, 0]
             for a in range(1, A):
-                if f[h, s, a] > m:
-                    m = f[h, s, a]
+                m = max(m, f[h, s, a])
             cnt = 0
             for a in range(A):
                 if f[h, s, a] == m:
@@ -179,8 +176,7 @@ def critic_backward_induction(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, un
                 else:
                     q = unvisited[h]
                 Q_out[h, s, a] = q
-                if q > best:
-                    best = q
+                best = max(best, q)
                 if use_pi:
                     avg += pi_target[h, s, a] * q
             V_out[h, s] = avg if use_pi else best

@@ -92,7 +92,8 @@ def test_actor_critic_meets_target_and_rare_switching_pays(capsys):
     lines, rates = [], {}
     for c_b in (1.0, 0.1):
         res = {}
-        t_drv = best_time(lambda c=c_b: res.update(df=online(_learner(c), MDP, K, rng=1)))
+        t_drv = best_time(lambda c=c_b, out=res: out.update(df=online(_learner(c), MDP, K,
+                                                                         rng=1)))
         t_bare = best_time(lambda c=c_b: bare_loop(_learner(c), K, np.random.default_rng(1)))
         t_every = best_time(lambda c=c_b: bare_loop(_learner(c, switching="every", reset=False),
                                                     K, np.random.default_rng(1)), rounds=1)

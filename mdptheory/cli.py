@@ -4,6 +4,7 @@
     mdptheory run EXPERIMENT [--size small|paper] [--seeds N] [--backend serial|process|ray]
                              [--address A] [--out DIR] [--set key=value ...]
                              [--grid key=[v1,v2] ...] [--workers N] [--no-resume]
+                             [--rerun-stale] [--quiet]
     mdptheory report [--out DIR] [--figures DIR]
     mdptheory check [NAME ...]
 
@@ -150,13 +151,13 @@ def cmd_run(args) -> int:
         args.experiment, size=args.size, seeds=args.seeds, overrides=overrides, grid=grid,
         backend=args.backend, address=args.address, workers=args.workers, out=args.out,
         resume=args.resume, experiments_dir=args.experiments,
-        progress=False if args.quiet else None)
+        progress=False if args.quiet else None, rerun_stale=args.rerun_stale)
     s = outcome.sweep
     print(f"{args.experiment}: {args.size} size, {len(outcome.seeds)} seeds, "
           f"{s.computed} runs computed, {s.reused} reused ({s.backend}, {s.seconds:.1f} s)")
     if s.stale:
         print(f"warning: {s.stale} reused run(s) were computed by another version of the "
-              f"experiment file; rerun with --no-resume to recompute them", file=sys.stderr)
+              f"experiment file; rerun with --rerun-stale to recompute them", file=sys.stderr)
     print(format_claims_table([v.to_dict() for v in outcome.verdicts]))
     print(f"wrote {s.results_path}, {outcome.verdict_path}"
           + "".join(f", {p}" for p in outcome.figures))
@@ -362,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sweep a config key over a list of values")
     q.add_argument("--no-resume", dest="resume", action="store_false",
                    help="recompute runs already stored")
+    q.add_argument("--rerun-stale", action="store_true",
+                   help="recompute stored runs made by another version of the experiment file")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.add_argument("--experiments", metavar="DIR", help="experiments folder")
     q.set_defaults(func=cmd_run)

@@ -4,7 +4,8 @@
    finite-horizon versions; value iteration, policy iteration and the LP for the discounted
    ones, where those solvers are available), so the agreement of independent solvers is visible.
 2. Runs every experiment in ``experiments/`` at its SMALL size on the local process backend,
-   writing ``results/<experiment>/`` (resumable: a second demo reuses finished runs).
+   writing ``results/<experiment>/`` (resumable: a second demo reuses the finished runs, unless
+   the experiment file changed since).
 3. Writes ``figures/REPORT.md`` with every verdict and figure (``mdptheory report``).
 
 Exit code 0 when every experiment ran (whatever its verdicts), 1 if one crashed.
@@ -110,7 +111,7 @@ def main(argv=None) -> int:
         print(f"\n-- {name}")
         try:
             out = run_experiment(name, size="small", backend=args.backend, out=args.out,
-                                 experiments_dir=args.experiments)
+                                 experiments_dir=args.experiments, rerun_stale=True)
         except Exception as exc:  # one broken experiment must not hide the others
             crashed.append(name)
             if isinstance(exc, RunFailed):
@@ -122,9 +123,6 @@ def main(argv=None) -> int:
         s = out.sweep
         print(f"{len(out.seeds)} seeds, {s.computed} runs computed, {s.reused} reused, "
               f"{time.perf_counter() - t:.1f} s")
-        if s.stale:
-            print(f"warning: {s.stale} reused run(s) come from another version of {name}.py "
-                  f"(delete {args.out}/{name}/runs to recompute)")
         print(format_claims_table([v.to_dict() for v in out.verdicts]))
 
     report = write_report(args.out, args.figures)

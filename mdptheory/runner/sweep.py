@@ -23,7 +23,8 @@ Each stored run gets three columns if ``run`` did not set them: ``seed``, ``conf
 Resuming is keyed on (config, seed), not on code: a run stored by an earlier version of the
 experiment file is reused as it is. Each run file records the SHA-256 of the experiment file
 that produced it; :class:`SweepOutcome` counts reused runs from another version (``stale``),
-and ``mdptheory run`` warns about them (rerun with ``--no-resume`` to recompute).
+and ``mdptheory run`` warns about them; ``rerun_stale=True`` (``--rerun-stale``, and always in
+the demo) recomputes them instead.
 
 :func:`run_experiment` is the whole of ``mdptheory run``: pick CONFIG or SMALL, apply
 overrides, sweep, then write verdict.json and the figures next to results.parquet.
@@ -161,7 +162,8 @@ def _progress(total: int, desc: str, enabled):
 
 def run_sweep(experiment: str, configs, seeds, *, out="results", backend="process",
               address: str | None = None, workers: int | None = None, resume: bool = True,
-              experiments_dir=None, progress: bool | None = None) -> SweepOutcome:
+              experiments_dir=None, progress: bool | None = None,
+              rerun_stale: bool = False) -> SweepOutcome:
     """Run ``experiment`` on every config of ``configs`` (a dict or a list of dicts) and every
     seed of ``seeds`` (N or a list), store each run, merge them into results.parquet.
 
@@ -172,6 +174,7 @@ def run_sweep(experiment: str, configs, seeds, *, out="results", backend="proces
     workers : processes (process backend) or CPUs of a local Ray; default all cores
     resume : skip runs already stored (default); False recomputes and overwrites them
     progress : tqdm bar on stderr; default only when stderr is a terminal
+    rerun_stale : also recompute stored runs made by another version of the experiment file
 
     Raises
     ------
@@ -197,11 +200,14 @@ def run_sweep(experiment: str, configs, seeds, *, out="results", backend="proces
             store.write_config(h, c)
     by_hash = {config_hash(c): c for c in configs}
     keys = [(h, s) for h in hashes for s in seeds]           # grid order, then seeds ascending
-    todo = [(h, s) for h, s in keys if not (resume and store.has(h, s))]
     source = hashlib.sha256(exp_file.read_bytes()).hexdigest()[:16]
-    todo_set = set(todo)
-    stale = sum(store.run_metadata(h, s).get("experiment_source") != source
-                for h, s in keys if (h, s) not in todo_set)
+    stored = {k for k in keys if resume and store.has(*k)}
+    stale_keys = {k for k in stored
+                  if store.run_metadata(*k).get("experiment_source") != source}
+    if rerun_stale:
+        stored -= stale_keys
+    stale = len(stored & stale_keys)
+    todo = [k for k in keys if k not in stored]
 
     owns_backend = isinstance(backend, str)
     backend_name = backend if owns_backend else backend.name
@@ -280,7 +286,8 @@ def run_experiment(name: str, *, size: str = "paper", seeds: int | None = None,
                    overrides: dict | None = None, grid: dict | None = None,
                    backend="process", address: str | None = None, workers: int | None = None,
                    out="results", resume: bool = True, experiments_dir=None,
-                   progress: bool | None = None) -> ExperimentOutcome:
+                   progress: bool | None = None, rerun_stale: bool = False
+                   ) -> ExperimentOutcome:
     """Sweep experiment ``name`` and write results.parquet, verdict.json and its figures under
     ``out/name/``.
 
@@ -294,7 +301,7 @@ def run_experiment(name: str, *, size: str = "paper", seeds: int | None = None,
     configs = expand_grid(config, grid)
     sweep = run_sweep(name, configs, n, out=out, backend=backend, address=address,
                       workers=workers, resume=resume, experiments_dir=experiments_dir,
-                      progress=progress)
+                      progress=progress, rerun_stale=rerun_stale)
     verdicts = _as_verdict_list(module.verdict(sweep.table))
     exp_dir = Path(out) / name
     verdict_path = atomic_write_text(exp_dir / "verdict.json", json.dumps({

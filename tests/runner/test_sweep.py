@@ -231,6 +231,8 @@ def test_runs_reused_from_an_edited_experiment_are_counted_as_stale(exp_dir, tmp
     (exp_dir / "fake.py").write_text((exp_dir / "fake.py").read_text() + "\n# edited\n")
     again = _sweep(exp_dir, tmp_path / "res", seeds=3)
     assert (again.computed, again.reused, again.stale) == (2, 4, 4)
+    fresh = _sweep(exp_dir, tmp_path / "res", seeds=3, rerun_stale=True)
+    assert (fresh.computed, fresh.reused, fresh.stale) == (4, 2, 0)
 
 
 def test_no_resume_recomputes_every_run(exp_dir, tmp_path):

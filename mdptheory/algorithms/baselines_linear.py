@@ -23,10 +23,12 @@ the lowest action index.
   Theory beta: Õ(dH), constants not in the spec: beta = d H sqrt(zeta) as for PEVI.
 * DRVI-L — Ma et al. (2022), "Distributionally Robust Offline RL with Linear Function
   Approximation", KL DRMDP: nu_{h,i} = max_{beta > 0} -beta log((Lambda^{-1} sum_t phi_t
-  (e^{-V/beta} - 1))_i + 1) - beta rho_{h,i} (the code's centred regression). The log is
-  floored at -H/beta (E e^{-V/beta} >= e^{-H/beta}) instead of the code's 1e-6, and beta ranges
-  over (0, 4 H max(1, rho^{-1/2})] instead of the code's [1e-6, H] (the exact maximiser can
-  exceed H for small rho); rho = 0 gives the ridge mean (the beta -> inf limit). The KL dual
+  (e^{-V/beta} - 1))_i + 1) - beta rho_{h,i} (the code's centred regression), with the
+  code's floor max(1e-6, .) inside the log and the value capped at H (V <= H). beta ranges
+  over [1e-4 H, 4 H max(1, rho^{-1/2})] instead of the code's [1e-6, H] (the exact maximiser
+  can exceed H for small rho); rho = 0 gives the ridge mean (the beta -> inf limit). (A floor
+  e^{-H/beta}, the smallest exact value, was tried and rejected: when the ridge estimate is
+  not positive it returns H at small beta, a spurious optimistic maximum.) The KL dual
   has no breakpoints: it is maximised by a log-grid plus golden-section search (exact for the
   concave exact-expectation dual), never Nelder-Mead.
 * DR-LSVI-UCB — Liu & Xu (2024, AISTATS), online TV DRMDP: after each episode k, backward over

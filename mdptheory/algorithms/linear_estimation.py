@@ -335,29 +335,46 @@ def offline_ridge_steps(dataset, fm: FeatureModel, gamma: float, *, group_next: 
                         weights=None) -> list[RidgeStep]:
     """One :class:`RidgeStep` per step h = 0..H-1 from a dataset (validated).
 
+    ``group_next=True`` (default): the samples of a step are first aggregated into distinct
+    (s, a, s') triples with their counts (or summed weights), so Lambda costs O(m d^2) for m
+    distinct triples and the columns are the distinct next states — an exact regrouping of
+    the sums. ``group_next=False``: the literal per-sample computation (Lambda = Phi^T Phi +
+    gamma I over all N samples, one column per sample), what data with continuous states
+    would need.
     ``weights`` (N, H), optional per-sample weights (e.g. 1 / sigma^2 of the variance-aware
     variant): Lambda = sum_t w_t phi phi^T + gamma I and M sums w_t phi_t.
     """
     s, a, r = validate_dataset(dataset, fm)
     gamma = _validate.real("gamma", gamma, lo=0.0, lo_open=True)
     N, H = a.shape
+    S, A, d = fm.S, fm.A, fm.d
     steps = []
     for h in range(H):
-        Phi = np.ascontiguousarray(fm.phi[s[:, h], a[:, h]])          # (N, d)
         w = np.ones(N) if weights is None else np.ascontiguousarray(weights[:, h], np.float64)
         nxt = s[:, h + 1]
-        Lambda = gram(Phi, gamma, None if weights is None else w)
         if group_next:
-            cols, col_of = np.unique(nxt, return_inverse=True)
-            M = np.zeros((fm.d, cols.size))
-            klin.design_by_column(Phi, w, col_of.astype(np.int64), M)
-            counts = np.bincount(col_of, minlength=cols.size).astype(np.float64)
+            code = (s[:, h] * A + a[:, h]) * S + nxt
+            uniq, inv = np.unique(code, return_inverse=True)
+            w_u = np.bincount(inv, weights=w, minlength=uniq.size)
+            wr_u = np.bincount(inv, weights=w * r[:, h], minlength=uniq.size)
+            pair, nxt_u = np.divmod(uniq, S)
+            Phi = np.ascontiguousarray(fm.phi[pair // A, pair % A])      # (m, d)
+            cols, col_of = np.unique(nxt_u, return_inverse=True)
+            M = np.zeros((d, cols.size))
+            klin.design_by_column(Phi, w_u, col_of.astype(np.int64), M)
+            counts = np.bincount(col_of, weights=np.bincount(inv, minlength=uniq.size),
+                                 minlength=cols.size)
+            Lambda = gram(Phi, gamma, w_u)
+            reward_sum = Phi.T @ wr_u
         else:
+            Phi = np.ascontiguousarray(fm.phi[s[:, h], a[:, h]])        # (N, d)
+            Lambda = gram(Phi, gamma, None if weights is None else w)
             cols = nxt.copy()
             M = np.ascontiguousarray((Phi * w[:, None]).T)
             counts = np.ones(N)
+            reward_sum = Phi.T @ (w * r[:, h])
         steps.append(RidgeStep(Lambda=Lambda, M=M, cols=cols, counts=counts,
-                               reward_sum=Phi.T @ (w * r[:, h])))
+                               reward_sum=reward_sum))
     return steps
 
 
@@ -425,7 +442,8 @@ def d_rectangular_penalty(phi, inv_diag, beta: float, form: str = "l1") -> np.nd
 def elliptical_bonus(phi, Lambda_inv, beta: float) -> np.ndarray:
     """PEVI's beta sqrt(phi^T Lambda^{-1} phi) for phi (..., d)."""
     phi = np.asarray(phi, dtype=np.float64)
-    quad = np.einsum("...i,ij,...j->...", phi, Lambda_inv, phi)
+    flat = phi.reshape(-1, phi.shape[-1])
+    quad = ((flat @ Lambda_inv) * flat).sum(-1).reshape(phi.shape[:-1])
     return beta * np.sqrt(np.maximum(quad, 0.0))
 
 
@@ -493,21 +511,25 @@ def tv_constrained_estimate(step: RidgeStep, v_cols, radius, lo: float, hi: floa
 
 
 def kl_constrained_estimate(step: RidgeStep, v_cols, radius, v_cap: float, *,
-                            centered: bool = True, n_grid: int = 48, n_golden: int = 60):
-    """DRVI-L KL dual: max_{beta > 0} -beta log max(y_i(beta), e^{-v_cap/beta}) - beta rho_i,
+                            centered: bool = True, floor: float = 1e-6, n_grid: int = 48,
+                            n_golden: int = 40):
+    """DRVI-L KL dual: max_{beta > 0} min(-beta log max(y_i(beta), floor), v_cap) - beta rho_i,
     y_i(beta) = 1 + (C (e^{-V/beta} - 1))_i (the code's centred regression; ``centered=False``
-    gives (C e^{-V/beta})_i). beta ranges over [1e-4 v_cap, 4 v_cap max(1, rho_i^{-1/2})]
-    (the exact maximiser is <= range(V) / sqrt(2 rho)); rho_i = 0 gives the beta -> inf limit,
-    the ridge mean. Returns (nu (d,), beta (d,))."""
+    gives (C e^{-V/beta})_i); floor = 1e-6 as in the authors' code (0 with exact
+    expectations). Log grid of ``n_grid`` points over [1e-4 v_cap, 4 v_cap max(1,
+    rho_i^{-1/2})] (the exact maximiser is <= range(V) / sqrt(2 rho); the code searches only
+    (0, H]), then ``n_golden`` golden-section steps in log beta per coordinate. rho_i = 0 gives
+    the beta -> inf limit, the ridge mean. Returns (nu (d,), beta (d,))."""
     radius = np.ascontiguousarray(radius, np.float64)
+    v = np.ascontiguousarray(v_cols, np.float64)
     scale = max(float(v_cap), 1e-12)
-    with np.errstate(divide="ignore"):
-        beta_hi = 4.0 * scale * np.maximum(1.0, 1.0 / np.sqrt(np.maximum(radius, 1e-300)))
+    pos = radius > 0
+    beta_hi = 4.0 * scale * np.maximum(1.0, 1.0 / np.sqrt(np.where(pos, radius, 1.0)))
+    log_grid = np.linspace(np.log(1e-4 * scale), np.log(beta_hi.max()), int(n_grid))
     out = np.empty(step.d)
     beta = np.empty(step.d)
-    klin.kl_dual_ridge(step.coefficients(), np.ascontiguousarray(v_cols, np.float64), radius,
-                       bool(centered), float(v_cap), 1e-4 * scale, beta_hi, int(n_grid),
-                       int(n_golden), out, beta)
+    klin.kl_dual_ridge(step.coefficients(), v, radius, bool(centered), float(floor),
+                       float(v_cap), log_grid, beta_hi, int(n_golden), out, beta)
     return out, beta
 
 

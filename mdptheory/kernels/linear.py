@@ -20,12 +20,13 @@ columns, so the ridge estimate of E_{mu_i}[g(V)] is sum_k C[i, k] g(vals[k]). Wi
   and z2 quadratic in a; the clips add at most four kinks per interval (z1 = 0, cap1; z2 = 0,
   cap2), and on each resulting piece the objective is one quadratic in a: the max is at a piece
   end or at the vertex of a concave piece. Every such candidate is evaluated (exact).
-* KL constrained (DRVI-L): max_{beta > 0} -beta log(y_i(beta)) - beta rho_i with
-  y_i(beta) = 1 + sum_k C[i,k] (exp(-vals_k/beta) - 1) (the code's centred regression) or
-  sum_k C[i,k] exp(-vals_k/beta); the log is floored at -vcap/beta (E exp(-V/beta) >=
-  exp(-V_max/beta)). There are no breakpoints: a log-spaced grid followed by golden-section
-  refinement in log beta around the best grid point (exact for a unimodal objective, which the
-  exact-expectation dual is: it is concave in beta). Never Nelder-Mead.
+* KL constrained (DRVI-L): max_{beta > 0} min(-beta log max(y_i(beta), floor), vcap) -
+  beta rho_i with y_i(beta) = 1 + sum_k C[i,k] (exp(-vals_k/beta) - 1) (the code's centred
+  regression) or sum_k C[i,k] exp(-vals_k/beta); floor = 1e-6 in the authors' code (it makes
+  the objective vanish as beta -> 0 when the estimate y is not positive). Sums are shifted by
+  the smallest weighted value (no underflow). There are no breakpoints: a log-spaced grid
+  followed by golden-section refinement in log beta around the best grid point (exact for a unimodal objective, which the exact-expectation
+  dual is: it is concave in beta). Never Nelder-Mead.
 * KL regularised (R2PVI-KL, Algorithm 3): -lam log max(sum_k C[i,k] exp(-vals_k/lam), e^{-vcap/lam})
   computed with the shift m = min vals: the estimate is linear in the target, so
   sum_k C exp(-v/lam) = e^{-m/lam} sum_k C exp(-(v - m)/lam) exactly; no underflow.
@@ -280,26 +281,52 @@ def kl_reg_ridge(C, vals, lam, vcap, out):
 
 
 @njit(cache=True)
-def _kl_con_obj(Ci, vals, beta, rho, centered, vcap):
-    y = 1.0 if centered else 0.0
+def _kl_shift(Ci, vals, centered):
+    """(m, phantom): the smallest value with a nonzero weight (the centred form adds a phantom
+    column of value 0 and weight 1 - sum_k C[i,k]) and that phantom weight."""
+    m = np.inf
+    tot = 0.0
     for k in range(vals.shape[0]):
-        e = np.exp(-vals[k] / beta)
-        y += Ci[k] * (e - 1.0) if centered else Ci[k] * e
-    # -beta log max(y, exp(-vcap / beta)) - beta rho
-    if y > 0.0:
-        return min(-beta * np.log(y), vcap) - beta * rho
+        tot += Ci[k]
+        if Ci[k] != 0.0 and vals[k] < m:
+            m = vals[k]
+    phantom = 1.0 - tot if centered else 0.0
+    if phantom != 0.0 and m > 0.0:
+        m = 0.0
+    if m == np.inf:
+        m = 0.0
+    return m, phantom
+
+
+@njit(cache=True)
+def _kl_con_obj(Ci, vals, beta, rho, m, phantom, log_floor, vcap):
+    """min(-beta log max(y, floor), vcap) - beta rho with y = phantom + sum_k C[i,k]
+    exp(-vals_k/beta), evaluated as log y = -m/beta + log(sum c exp(-(v - m)/beta)) so that no
+    term underflows before the comparison with the floor."""
+    ys = phantom * np.exp(m / beta) if phantom != 0.0 else 0.0
+    for k in range(vals.shape[0]):
+        if Ci[k] != 0.0:
+            ys += Ci[k] * np.exp(-(vals[k] - m) / beta)
+    if ys > 0.0:
+        logy = max(np.log(ys) - m / beta, log_floor)
+    else:
+        logy = log_floor
+    if logy > -np.inf:
+        return min(-beta * logy, vcap) - beta * rho
     return vcap - beta * rho
 
 
 @njit(cache=True)
-def kl_dual_ridge(C, vals, radius, centered, vcap, beta_lo, beta_hi, n_grid, n_golden,
-                  out, beta_out):
-    """out[i] = max_{beta in [beta_lo, beta_hi[i]]} -beta log max(y_i(beta), e^{-vcap/beta})
-    - beta radius[i], y_i(beta) = [1 +] sum_k C[i,k] (exp(-vals_k/beta) [- 1]) (centred when
-    ``centered``). Grid of n_grid log-spaced points, then n_golden golden-section steps in log
-    beta on the bracket around the best grid point. radius[i] == 0 gives the beta -> inf limit
-    sum_k C[i,k] vals_k (beta_out = inf). beta_hi (d,)."""
+def kl_dual_ridge(C, vals, radius, centered, floor, vcap, log_grid, beta_hi, n_golden, out,
+                  beta_out):
+    """out[i] = max_{beta} min(-beta log max(y_i(beta), floor), vcap) - beta radius[i],
+    y_i(beta) = [1 +] sum_k C[i,k] (exp(-vals_k/beta) [- 1]) (centred when ``centered``): the
+    best point of the log grid ``log_grid`` (log beta, restricted to beta <= beta_hi[i]), then
+    ``n_golden`` golden-section steps on the bracket around it. radius[i] == 0 gives the
+    beta -> inf limit sum_k C[i,k] vals_k (beta_out = inf)."""
     d, n = C.shape
+    G = log_grid.shape[0]
+    log_floor = np.log(floor) if floor > 0.0 else -np.inf
     for i in range(d):
         Ci = C[i]
         if radius[i] <= 0.0:
@@ -309,36 +336,39 @@ def kl_dual_ridge(C, vals, radius, centered, vcap, beta_lo, beta_hi, n_grid, n_g
             out[i] = acc
             beta_out[i] = np.inf
             continue
-        llo = np.log(beta_lo)
-        lhi = np.log(beta_hi[i])
-        step = (lhi - llo) / (n_grid - 1)
+        m, ph = _kl_shift(Ci, vals, centered)
+        rho = radius[i]
         best = -np.inf
-        gbest = 0
-        for g in range(n_grid):
-            f = _kl_con_obj(Ci, vals, np.exp(llo + g * step), radius[i], centered, vcap)
+        g = 0
+        top = G
+        for t in range(G):
+            if np.exp(log_grid[t]) > beta_hi[i] * (1.0 + 1e-12):
+                top = t
+                break
+            f = _kl_con_obj(Ci, vals, np.exp(log_grid[t]), rho, m, ph, log_floor, vcap)
             if f > best:
                 best = f
-                gbest = g
-        a = llo + max(gbest - 1, 0) * step
-        b = llo + min(gbest + 1, n_grid - 1) * step
-        best_l = llo + gbest * step
+                g = t
+        best_l = log_grid[g]
+        a = log_grid[max(g - 1, 0)]
+        b = log_grid[min(g + 1, max(top - 1, 0))]
         x1 = a + _GOLDEN * (b - a)
         x2 = b - _GOLDEN * (b - a)
-        f1 = _kl_con_obj(Ci, vals, np.exp(x1), radius[i], centered, vcap)
-        f2 = _kl_con_obj(Ci, vals, np.exp(x2), radius[i], centered, vcap)
+        f1 = _kl_con_obj(Ci, vals, np.exp(x1), rho, m, ph, log_floor, vcap)
+        f2 = _kl_con_obj(Ci, vals, np.exp(x2), rho, m, ph, log_floor, vcap)
         for _ in range(n_golden):
             if f1 >= f2:
                 b = x2
                 x2 = x1
                 f2 = f1
                 x1 = a + _GOLDEN * (b - a)
-                f1 = _kl_con_obj(Ci, vals, np.exp(x1), radius[i], centered, vcap)
+                f1 = _kl_con_obj(Ci, vals, np.exp(x1), rho, m, ph, log_floor, vcap)
             else:
                 a = x1
                 x1 = x2
                 f1 = f2
                 x2 = b - _GOLDEN * (b - a)
-                f2 = _kl_con_obj(Ci, vals, np.exp(x2), radius[i], centered, vcap)
+                f2 = _kl_con_obj(Ci, vals, np.exp(x2), rho, m, ph, log_floor, vcap)
         if f1 > best:
             best = f1
             best_l = x1

@@ -601,6 +601,7 @@ class LinearActorCritic(_PhaseActorCritic):
         self.logdet = np.array([np.linalg.slogdet(L)[1] for L in self.ridge.Lambda])
         self.logdet_snap = self.logdet.copy()
         self._quad = np.empty(self.H)
+        self._phi = np.ascontiguousarray(fm.phi)
         self.Q = np.broadcast_to(self.v_max[:, None, None], (self.H, self.S, self.A)).copy()
         self.V = np.zeros((self.H + 1, self.S))
         if data is not None or not self.optimistic:
@@ -632,9 +633,11 @@ class LinearActorCritic(_PhaseActorCritic):
         self.n_off = len(dataset)
 
     def _record(self, episode) -> bool:
-        kac.elliptical_quadratic(self.fm.phi, episode.s, episode.a, self.ridge.Lambda_inv,
-                                 self._quad)
-        self.ridge.update(episode.s, episode.a, episode.r)
+        rg = self.ridge
+        # OnlineRidge.update in one compiled pass (its Python loop over h dominated the run)
+        kac.ridge_episode_update(self._phi, episode.s, episode.a, episode.r, rg.Lambda,
+                                 rg.Lambda_inv, rg.M, rg.counts, rg.reward_sum, self._quad)
+        rg.n += 1
         self.logdet += np.log1p(self._quad)              # det(L + x x^T) = det L (1 + x^T L^-1 x)
         return bool(np.any(self.logdet > math.log(2.0) + self.logdet_snap))
 

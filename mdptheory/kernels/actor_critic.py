@@ -27,12 +27,14 @@ v_max         (H,)             clip of f_h: H - h (the paper's H - h + 1 with 1-
 pi_target     (H, S, A)        the policy whose value the critic targets (``use_pi``)
 V_out, Q_out  (H + 1, S),      critic values; V_out[H] = 0 preset by the caller
               (H, S, A)
-phi           (S, A, d)        features; Lambda_inv (H, d, d) inverse Gram matrices
+phi           (S, A, d)        features; Lambda, Lambda_inv (H, d, d) Gram matrices and inverses,
+                               M (H, d, S), counts (H, S), reward_sum (H, d) (OnlineRidge)
 ============  ===============  ==============================================================
 """
 import numpy as np
 from numba import njit
 
+from .linear import sherman_morrison
 from .optimistic import _expect
 
 
@@ -183,20 +185,26 @@ def critic_backward_induction(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, un
 
 
 @njit(cache=True)
-def elliptical_quadratic(phi, s, a, Lambda_inv, out):
-    """out[h] = phi(s_h, a_h)^T Lambda_inv[h] phi(s_h, a_h) for the H pairs of one episode.
+def ridge_episode_update(phi, s, a, r, Lambda, Lambda_inv, M, counts, reward_sum, quad_out):
+    """Add one episode to per-step ridge statistics in one compiled pass (the arrays of
+    :class:`mdptheory.algorithms.linear_estimation.OnlineRidge`; same result as its Python
+    ``update``): for each h with x = phi(s_h, a_h),
 
-    Called before the episode's Gram update, log(1 + out[h]) is the increase of
-    log det Lambda_h (matrix determinant lemma), the quantity of the determinant-doubling test.
+        quad_out[h] = x^T Lambda_inv[h] x   (before the update; log(1 + quad) is the increase of
+                                             log det Lambda_h, matrix determinant lemma)
+        Lambda[h] += x x^T,  Lambda_inv[h] by Sherman-Morrison (the shared kernel
+        :func:`mdptheory.kernels.linear.sherman_morrison`),  M[h, :, s_{h+1}] += x,
+        counts[h, s_{h+1}] += 1,  reward_sum[h] += x r_h.
     """
     H = a.shape[0]
     d = phi.shape[2]
     for h in range(H):
         x = phi[s[h], a[h]]
-        q = 0.0
+        quad_out[h] = sherman_morrison(Lambda_inv[h], x, 1.0)
+        nxt = s[h + 1]
         for i in range(d):
-            t = 0.0
             for j in range(d):
-                t += Lambda_inv[h, i, j] * x[j]
-            q += x[i] * t
-        out[h] = q
+                Lambda[h, i, j] += x[i] * x[j]
+            M[h, i, nxt] += x[i]
+            reward_sum[h, i] += x[i] * r[h]
+        counts[h, nxt] += 1.0

@@ -31,17 +31,18 @@ def test_small_runs_end_to_end(tmp_path):
     assert np.all((c["curvature"] >= 0) & (c["curvature"] <= 1))
     e = results[results["part"] == "estimator"]
     assert len(e) == 2 * 6 and np.all(e["bias_z"] >= 0)
+    assert np.all(e[e["estimator"] != "myopic_prefix"]["exact_bias_rel"] == 0)
     # the run is a function of the seed only (wall times aside)
     again = ex.run(ex.SMALL, 1).drop(columns=TIMES)
     pd.testing.assert_frame_equal(
         results[results.seed == 1].drop(columns=TIMES).reset_index(drop=True), again)
 
     verdicts = ex.verdict(results)
-    assert len(verdicts) == 8
+    assert len(verdicts) == 9
     for v in verdicts:
         assert isinstance(v, Verdict) and v.paper == ex.PAPER and v.note
     # 2 seeds is not a verification: only the informational claim can pass
-    assert [v.passed for v in verdicts if "informational" not in v.theorem] == [False] * 7
+    assert [v.passed for v in verdicts if "informational" not in v.theorem] == [False] * 8
 
     paths = ex.plot(results, tmp_path)
     assert any(str(p).endswith(".png") and Path(p).stat().st_size > 0 for p in paths)

@@ -33,6 +33,7 @@ Setting and choices (all visible in the output columns):
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -47,16 +48,21 @@ PAPER = "Tomar, Shani, Efroni & Ghavamzadeh (2022), Mirror Descent Policy Optimi
 SHANI = "Shani, Efroni & Mannor (2020), AAAI (sample-based rate, for reference)"
 INF = float("inf")
 
-CONFIG = dict(S=20, A=5, branching=3, gamma=0.9, K=100, t=1.0, ms=(1, 2, 5, 10, 50, INF),
-              schedule_ms=(10, INF), pg_check_ks=(0, 50), batch=1000, on_iterations=200,
+CONFIG = dict(S=20, A=5, branching=3, gamma=0.9, K=100, t=1.0, ms=(1, 2, 5, 10, 50, "inf"),
+              schedule_ms=(10, "inf"), pg_check_ks=(0, 50), batch=1000, on_iterations=200,
               authors_on_iterations=100, off_steps=100_000, instance_seed=0, seeds=10)
-SMALL = dict(CONFIG, S=8, A=3, K=25, ms=(1, 5, INF), schedule_ms=(INF,), pg_check_ks=(0,),
+SMALL = dict(CONFIG, S=8, A=3, K=25, ms=(1, 5, "inf"), schedule_ms=("inf",), pg_check_ks=(0,),
              batch=300, on_iterations=20, authors_on_iterations=5, off_steps=3000, seeds=2)
 
 
 def instance(config: dict, seed: int):
     return envs.garnet(config["S"], config["A"], config["branching"], gamma=config["gamma"],
                        rng=int(config["instance_seed"]) + int(seed))
+
+
+def _m(m):
+    """An m of the config: a positive int, or "inf" (exact PMD) -> float inf."""
+    return INF if m in ("inf", INF) else int(m)
 
 
 def _m_label(m) -> str:
@@ -112,11 +118,11 @@ def run(config: dict, seed: int) -> pd.DataFrame:
     V_star = M.optimal(mdp).V
     v_star = float(mdp.rho0 @ V_star)
     rows = []
-    for m in config["ms"]:
+    for m in map(_m, config["ms"]):
         rows += _exact_run(mdp, V_star, m, M.constant(config["t"]), config,
                            f"MDPO m={_m_label(m)}" if m != INF else "PMD (m=inf)", "exact")
     K = int(config["K"])
-    for m in config["schedule_ms"]:
+    for m in map(_m, config["schedule_ms"]):
         for sname, sch in (("anneal t_k=1-k/K", M.anneal(K, 1.0)),
                            ("inverse_gamma eta_k=gamma^-k", M.inverse_gamma(1.0))):
             rows += _exact_run(mdp, V_star, m, sch, config,
@@ -237,6 +243,18 @@ def verdict(results: pd.DataFrame) -> list[Verdict]:
 
 
 # ----------------------------------------------------------------------------- plots
+def _save(fig, path, suffix: str = "") -> list:
+    """Write one of this experiment's figures: ``path`` is a directory (files
+    <NAME><suffix>.png/.pdf inside it) or a file stem (files <stem><suffix>.png/.pdf)."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir() or str(path).endswith(("/", "\\")):
+        return save_figure(fig, p, NAME + suffix)
+    stem = p.with_suffix("") if p.suffix.lower() in (".png", ".pdf") else p
+    return save_figure(fig, stem.with_name(stem.name + suffix), NAME + suffix)
+
+
 
 
 def plot(results: pd.DataFrame, path) -> list:
@@ -281,11 +299,17 @@ def plot(results: pd.DataFrame, path) -> list:
     fig.suptitle("MDPO's m-step inner loop approaches the exact PMD step as m grows "
                  "(Tomar et al. 2022; spec §4.3)", fontsize=11)
     fig.tight_layout()
-    written += save_figure(fig, path, NAME)
+    written += _save(fig, path)
     sp = results[(results["part"] == "sample") & (results["samples"] > 0)]
     if len(sp):
+        p = Path(path)
+        if p.is_dir() or str(path).endswith(("/", "\\")):
+            target = p / (NAME + "_samples")
+        else:
+            stem = p.with_suffix("") if p.suffix.lower() in (".png", ".pdf") else p
+            target = stem.with_name(stem.name + "_samples")
         written += analysis.plot_curve_vs_bound(
-            sp, x="samples", y="gap", hue="algorithm", path=path, name=NAME + "_samples",
+            sp, x="samples", y="gap", hue="algorithm", path=target, name=NAME + "_samples",
             xlabel="environment samples N", ylabel="V*(rho) - V^{pi}(rho) (exact)",
             title="Sample-based MDPO: suboptimality vs samples (reference rate N^-1/2, "
                   "Shani et al. 2020)")

@@ -415,6 +415,18 @@ def _exponent_verdict(df, thm, env, gamma, n_seeds) -> Verdict:
 
 
 # ----------------------------------------------------------------------------- plots
+def _save(fig, path, suffix: str = "") -> list:
+    """Write one of this experiment's figures: ``path`` is a directory (files
+    <NAME><suffix>.png/.pdf inside it) or a file stem (files <stem><suffix>.png/.pdf)."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir() or str(path).endswith(("/", "\\")):
+        return save_figure(fig, p, NAME + suffix)
+    stem = p.with_suffix("") if p.suffix.lower() in (".png", ".pdf") else p
+    return save_figure(fig, stem.with_name(stem.name + suffix), NAME + suffix)
+
+
 
 
 def plot(results: pd.DataFrame, path) -> list:
@@ -455,7 +467,7 @@ def plot(results: pd.DataFrame, path) -> list:
     fig.suptitle("Exact PMD: every theorem's bound holds at every iteration (spec §4.7 T1-T8)",
                  fontsize=11)
     fig.tight_layout()
-    written += save_figure(fig, path, NAME)
+    written += _save(fig, path)
     # (2) ratio across all runs
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for t in thms:
@@ -474,7 +486,7 @@ def plot(results: pd.DataFrame, path) -> list:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    written += save_figure(fig, path, NAME + "_ratio")
+    written += _save(fig, path, "_ratio")
     # (3) rates
     last = _runs(results[results["theorem"].isin(LINEAR)]).dropna(subset=["rate_measured"])
     fig, ax = plt.subplots(figsize=(5.5, 5))
@@ -490,5 +502,5 @@ def plot(results: pd.DataFrame, path) -> list:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    written += save_figure(fig, path, NAME + "_rates")
+    written += _save(fig, path, "_rates")
     return written

@@ -46,9 +46,9 @@ def _jsonable(x):
 
 
 def canonical_json(config: dict) -> str:
-    """Key-sorted compact JSON of a config (tuples become lists, NaN is refused)."""
-    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=_jsonable,
-                      allow_nan=False)
+    """Key-sorted compact JSON of a config (tuples become lists; inf/nan are written as
+    Python's json writes them, Infinity/NaN, which Python's json reads back)."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=_jsonable)
 
 
 def config_hash(config: dict) -> str:

@@ -276,3 +276,35 @@ def test_layout_dense_is_refused_for_sparse_models_and_non_models_are_type_error
             f({})
     with pytest.raises(TypeError, match=r"mdp must be a DiscountedMDP, got ndarray"):
         D.bellman(np.zeros((2, 2, 2)), np.zeros(2))
+
+
+def test_results_do_not_depend_on_the_number_of_threads(monkeypatch):
+    import numba
+
+    mdp = random_mdp(80, S=300, A=3, gamma=0.95, zero_frac=0.97, sparse=True)
+    dense = random_mdp(81, S=60, A=4, gamma=0.95)
+    runs = []
+    for idle in (1, 64):
+        monkeypatch.setattr(D, "_idle_cores", lambda idle=idle: idle)
+        runs.append((D.modified_policy_iteration(mdp), D.value_iteration(dense),
+                     D.bellman(mdp, np.arange(300.0))))
+    assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS   # restored
+    for a, b in zip(runs[0][:2], runs[1][:2]):
+        np.testing.assert_array_equal(a.V, b.V)                       # bit for bit
+        np.testing.assert_array_equal(a.pi, b.pi)
+    np.testing.assert_array_equal(runs[0][2], runs[1][2])
+
+
+def test_idle_cores_reads_loadavg_and_falls_back_to_all_threads(monkeypatch):
+    import builtins
+
+    import numba
+
+    n = D._idle_cores()
+    assert isinstance(n, int) and n >= 1
+
+    def no_file(*args, **kwargs):
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(builtins, "open", no_file)
+    assert D._idle_cores() == numba.config.NUMBA_NUM_THREADS

@@ -208,6 +208,20 @@ def write_report(out="results", figures="figures") -> Path:
                "and the claimed growth exponent is consistent with the fitted one (bootstrap "
                "95% CI); a failed claim is a finding, reported with its figure.")
     lines = ["# Verification report", "", summary, "", meaning, ""]
+    if verdicts:
+        lines += ["| Experiment | Size | Seeds | Claims | Verified | Failed |",
+                  "|---|---|---|---|---|---|"]
+        for d, v in verdicts:
+            cs = v.get("claims", [])
+            ok = sum(bool(c.get("passed")) for c in cs)
+            lines.append(f"| {_md(d.name)} | {_md(v.get('size', '?'))} | "
+                         f"{_md(v.get('seeds', '?'))} | {len(cs)} | {ok} | {len(cs) - ok} |")
+        if any(v.get("size") == "small" for _, v in verdicts):
+            lines += ["", "`small` runs (`make demo`) use few seeds and short sweeps: they show "
+                      "the machinery end to end, and a claim needs at least 10 seeds to be "
+                      "verified. Run `mdptheory run EXPERIMENT` (paper size) for the verdicts "
+                      "that count."]
+        lines.append("")
     if claims:
         lines += [("| Experiment | Paper | Theorem | Claim | Measured | Bound | "
                    "Exponent [95% CI] | Claimed exponent | Verdict |"),

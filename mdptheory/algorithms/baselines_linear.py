@@ -25,7 +25,7 @@ the lowest action index.
   Approximation", KL DRMDP: nu_{h,i} = max_{beta > 0} -beta log((Lambda^{-1} sum_t phi_t
   (e^{-V/beta} - 1))_i + 1) - beta rho_{h,i} (the code's centred regression), with the
   code's floor max(1e-6, .) inside the log and the value capped at H (V <= H). beta ranges
-  over [1e-4 H, 4 H max(1, rho^{-1/2})] instead of the code's [1e-6, H] (the exact maximiser
+  over [1e-7 H, 4 H max(1, rho^{-1/2})] instead of the code's [1e-6, H] (the exact maximiser
   can exceed H for small rho); rho = 0 gives the ridge mean (the beta -> inf limit). (A floor
   e^{-H/beta}, the smallest exact value, was tried and rejected: when the ridge estimate is
   not positive it returns H at small beta, a spurious optimistic maximum.) The KL dual

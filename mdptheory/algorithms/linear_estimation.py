@@ -511,13 +511,13 @@ def tv_constrained_estimate(step: RidgeStep, v_cols, radius, lo: float, hi: floa
 
 
 def kl_constrained_estimate(step: RidgeStep, v_cols, radius, v_cap: float, *,
-                            centered: bool = True, floor: float = 1e-6, n_grid: int = 48,
+                            centered: bool = True, floor: float = 1e-6, n_grid: int = 64,
                             n_golden: int = 40):
     """DRVI-L KL dual: max_{beta > 0} min(-beta log max(y_i(beta), floor), v_cap) - beta rho_i,
     y_i(beta) = 1 + (C (e^{-V/beta} - 1))_i (the code's centred regression; ``centered=False``
     gives (C e^{-V/beta})_i); floor = 1e-6 as in the authors' code (0 with exact
-    expectations). Log grid of ``n_grid`` points over [1e-4 v_cap, 4 v_cap max(1,
-    rho_i^{-1/2})] (the exact maximiser is <= range(V) / sqrt(2 rho); the code searches only
+    expectations). Log grid of ``n_grid`` points over [1e-7 v_cap, 4 v_cap max(1,
+    rho_i^{-1/2})] (the sup sits at beta -> 0 when rho >= -log P(V = min V)) (the exact maximiser is <= range(V) / sqrt(2 rho); the code searches only
     (0, H]), then ``n_golden`` golden-section steps in log beta per coordinate. rho_i = 0 gives
     the beta -> inf limit, the ridge mean. Returns (nu (d,), beta (d,))."""
     radius = np.ascontiguousarray(radius, np.float64)
@@ -525,7 +525,7 @@ def kl_constrained_estimate(step: RidgeStep, v_cols, radius, v_cap: float, *,
     scale = max(float(v_cap), 1e-12)
     pos = radius > 0
     beta_hi = 4.0 * scale * np.maximum(1.0, 1.0 / np.sqrt(np.where(pos, radius, 1.0)))
-    log_grid = np.linspace(np.log(1e-4 * scale), np.log(beta_hi.max()), int(n_grid))
+    log_grid = np.linspace(np.log(1e-7 * scale), np.log(beta_hi.max()), int(n_grid))
     out = np.empty(step.d)
     beta = np.empty(step.d)
     klin.kl_dual_ridge(step.coefficients(), v, radius, bool(centered), float(floor),

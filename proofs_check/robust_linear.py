@@ -1,0 +1,196 @@
+"""Numeric checks of the facts R2PVI and DR-RPO rest on (spec
+shared/specs/robust_linear_dr_rpo_r2pvi.md §1.2-1.4, §2.4; Tang, Liu & Xu, ICML 2025; Liu & Xu
+2024; Ma et al. 2022).
+
+* Strong duality of the six inner problems (§1.4): the dual formulas, evaluated by the package's
+  ridge-dual searches with exact expectations (coefficients = mu0), equal the primal inf over
+  the simplex solved by cvxpy (TV, KL, chi2; regularised and constrained). The chi2
+  constrained dual sup_a E[V]_a - sqrt(rho Var[V]_a) is maximised here piece by piece (concave
+  on each interval between sample values).
+* Linear representation (§1.2 / "Proposition 4.1"): robust and regularised-robust Q of a
+  d-rectangular model equal <phi, theta + nu> with nu the per-factor inner values, AND equal the
+  per-(s, a) joint minimisation over all factor choices (cvxpy): d-rectangular values are the
+  same with factors shared per step or chosen per (s, a).
+* Regularised-robust value (§1.3): nominal >= V^{pi,lam} >= the lam = 0 (most pessimistic)
+  value, V^{pi,lam} non-decreasing in lam, and V^{pi,lam} -> V^pi as lam -> inf.
+* Candidate admissible set (§2.4): every regularised worst-case factor mu* satisfies
+  lam D(mu* || mu0) <= E_mu0 V - E_mu* V <= max V - min V <= H, i.e. D <= H / lam.
+"""
+import itertools
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize_scalar
+
+from mdptheory.algorithms import linear_estimation as le
+from mdptheory.solvers.finite import evaluate_finite_policy
+from mdptheory.solvers.inner import divergence_value
+from mdptheory.solvers.robust import regularized_robust_evaluate_policy, robust_evaluate_policy
+from mdptheory.testing import strategies as mst
+
+pytestmark = pytest.mark.property
+
+FEW = settings(max_examples=25, deadline=None)
+MANY = settings(max_examples=80, deadline=None)
+
+
+def _div_expr(q, p, div):
+    if div == "tv":
+        return 0.5 * cp.sum(cp.abs(q - p))
+    if div == "kl":
+        return cp.sum(cp.kl_div(q, p))          # q log(q/p) - q + p; the sums agree
+    return cp.sum(cp.square(q - p) / p)
+
+
+def _primal(p, v, div, param, regularized):
+    """inf over the simplex (on supp p for KL / chi2) of q.v [+ lam D(q || p)] [s.t. D <= rho]."""
+    supp = np.arange(p.size) if div == "tv" else np.flatnonzero(p > 0)
+    q = cp.Variable(supp.size, nonneg=True)
+    D = _div_expr(q, p[supp], div)
+    obj = q @ v[supp] + (param * D if regularized else 0)
+    cons = [cp.sum(q) == 1] + ([] if regularized else [D <= param])
+    return _solve(cp.Problem(cp.Minimize(obj), cons))
+
+
+def _solve(prob):
+    """Clarabel; if it reports an inaccurate solution, again with tighter tolerances."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        prob.solve(solver=cp.CLARABEL)
+        if prob.status != cp.OPTIMAL:
+            prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10,
+                       tol_feas=1e-10, max_iter=500)
+    assert prob.status == cp.OPTIMAL, prob.status
+    return prob.value
+
+
+def _chi2_constrained_dual(p, v, rho):
+    """sup_{a in [m, M]} E_p[v]_a - sqrt(rho Var_p([v]_a)): concave on each interval between
+    consecutive support values (linear minus the square root of a convex quadratic)."""
+    supp = p > 0
+    xs = np.unique(v[supp])
+
+    def f(a):
+        t = np.minimum(v[supp], a)
+        mean = p[supp] @ t
+        return mean - np.sqrt(max(rho * (p[supp] @ (t - mean) ** 2), 0.0))
+
+    best = max(f(x) for x in xs)
+    for lo, hi in itertools.pairwise(xs):
+        res = minimize_scalar(lambda a: -f(a), bounds=(lo, hi), method="bounded",
+                              options={"xatol": 1e-12})
+        best = max(best, -res.fun)
+    return best
+
+
+def _dual(p, v, div, param, regularized):
+    """The §1.4 dual, by the package's ridge-dual searches with C = p (exact expectations)."""
+    step = le.RidgeStep(Lambda=np.eye(1), M=p[None, :].copy(), cols=np.arange(p.size),
+                        counts=np.ones(p.size), Lambda_inv=np.eye(1))
+    lo, hi = float(v.min()), float(v.max())
+    if regularized:
+        if div == "tv":
+            return le.tv_regularized_estimate(step, v, [param], lo)[0]
+        if div == "kl":
+            return le.kl_regularized_estimate(step, v, [param], hi + 1.0)[0]
+        return le.chi2_regularized_estimate(step, v, [param], lo, hi, clip=False)[0][0]
+    if div == "tv":
+        return le.tv_constrained_estimate(step, v, [param], lo, hi, lo)[0][0]
+    if div == "kl":
+        return le.kl_constrained_estimate(step, v, [param], hi + 1.0, centered=False,
+                                          floor=0.0)[0][0]
+    return _chi2_constrained_dual(p, v, param)
+
+
+@MANY
+@given(st.integers(2, 6).flatmap(lambda S: st.tuples(mst.distributions(S),
+                                                     mst.value_vectors(S, 3.0))),
+       mst.divergences(), st.booleans(), st.floats(0.05, 2.0))
+def test_strong_duality_of_the_six_inner_problems(pv, div, regularized, param):  # spec §1.4
+    p, v = pv
+    if not regularized and div == "tv":
+        param = min(param, 1.0)
+    if not regularized:
+        param = min(param, 1.5)
+    primal = _primal(p, v, div, param, regularized)
+    dual = _dual(p, v, div, param, regularized)
+    assert dual == pytest.approx(primal, abs=2e-5 * (1 + abs(primal)))
+
+
+def _joint_per_sa(phi_sa, mu_h, v, div, param, regularized):
+    """inf over factor choices mu_1..mu_d (each its own ball / penalty, chosen for this (s, a)
+    only) of sum_i phi_i [E_{mu_i} v (+ lam D(mu_i || mu0_i))], solved jointly by cvxpy."""
+    d, S = mu_h.shape
+    active = [i for i in range(d) if phi_sa[i] > 0]
+    if not active:
+        return 0.0
+    qs, obj, cons = [], 0, []
+    for i in active:
+        supp = np.arange(S) if div == "tv" else np.flatnonzero(mu_h[i] > 0)
+        q = cp.Variable(supp.size, nonneg=True)
+        D = _div_expr(q, mu_h[i][supp], div)
+        obj = obj + phi_sa[i] * (q @ v[supp] + (param * D if regularized else 0))
+        cons += [cp.sum(q) == 1] + ([] if regularized else [D <= param])
+        qs.append(q)
+    return _solve(cp.Problem(cp.Minimize(obj), cons))
+
+
+@settings(max_examples=12, deadline=None)
+@given(mst.linear_mdps(max_S=3, max_A=2, max_d=3, max_H=2), mst.divergences(), st.booleans(),
+       st.floats(0.1, 1.0), st.data())
+def test_linear_representation_and_per_step_equals_per_sa_factors(mdp, div, regularized, param,
+                                                                  data):    # §1.2, Prop. 4.1
+    pi = data.draw(mst.policies(mdp.H, mdp.S, mdp.A))
+    ev = (regularized_robust_evaluate_policy if regularized else robust_evaluate_policy)(
+        mdp, pi, div, param)
+    nu = ev.info["nu"]
+    np.testing.assert_allclose(ev.Q, mdp.r + np.einsum("sai,hi->hsa", mdp.phi, nu), atol=1e-9)
+    for h in range(mdp.H):
+        for s in range(mdp.S):
+            for a in range(mdp.A):
+                joint = _joint_per_sa(mdp.phi[s, a], mdp.mu[h], ev.V[h + 1], div, param,
+                                      regularized)
+                assert mdp.phi[s, a] @ nu[h] == pytest.approx(joint, abs=2e-5)
+    if not regularized:      # the shared per-step worst-case factors attain the robust value
+        nominal_in_worst = evaluate_finite_policy(
+            type(mdp.to_finite())(P=ev.P_worst, r=mdp.r, rho0=mdp.rho0), pi)
+        np.testing.assert_allclose(nominal_in_worst.V, ev.V, atol=1e-8)
+
+
+@FEW
+@given(mst.linear_mdps(max_S=5, max_A=3, max_d=3, max_H=3), mst.divergences(),
+       st.lists(mst.lams(1e-2, 1e2), min_size=2, max_size=4), st.data())
+def test_regularized_value_between_worst_case_and_nominal_monotone_in_lam(mdp, div, lams,
+                                                                          data):      # §1.3
+    pi = data.draw(mst.policies(mdp.H, mdp.S, mdp.A))
+    nominal = evaluate_finite_policy(mdp, pi).V
+    worst = regularized_robust_evaluate_policy(mdp, pi, div, 0.0).V
+    prev = worst
+    for lam in sorted(lams):
+        V = regularized_robust_evaluate_policy(mdp, pi, div, lam).V
+        assert np.all(V <= nominal + 1e-9)
+        assert np.all(V >= prev - 1e-9)                     # monotone in lam, >= lam = 0
+        prev = V
+    big = regularized_robust_evaluate_policy(mdp, pi, div, 1e7).V
+    np.testing.assert_allclose(big, nominal, atol=1e-4)   # lam -> inf: nominal
+
+
+@FEW
+@given(mst.linear_mdps(max_S=5, max_A=3, max_d=3, max_H=3), mst.divergences(),
+       mst.lams(1e-2, 1e2), st.data())
+def test_regularized_worst_cases_lie_in_the_candidate_admissible_set(mdp, div, lam,
+                                                                     data):      # §2.4
+    pi = data.draw(mst.policies(mdp.H, mdp.S, mdp.A))
+    ev = regularized_robust_evaluate_policy(mdp, pi, div, lam)
+    for h in range(mdp.H):
+        v = ev.V[h + 1]
+        for i in range(mdp.d):
+            mu0, mus = mdp.mu[h, i], ev.mu_worst[h, i]
+            D = divergence_value(mus, mu0, div)
+            gain = mu0 @ v - mus @ v
+            assert lam * D <= gain + 1e-7 * (1 + abs(gain))
+            assert D <= mdp.H / lam + 1e-9

@@ -46,10 +46,10 @@ ALGORITHMS = ("StepMix", "StepMix-switch", "EpsMix", "UCBVI")
 CONSERVATIVE = ALGORITHMS[:3]
 TOL = 1e-10
 
-CONFIG = dict(K=20_000, seeds=20, delta=0.05, alphas=(0.05, 0.1, 0.2), bonuses=("l1", "hoeffding"),
-              instances=("garnet_0.7", "garnet_0.9", "river_swim"), garnet_S=5, garnet_A=3,
-              garnet_H=5, garnet_branching=3, river_S=6, river_H=20, instance_seed=0,
-              checkpoints=40)
+CONFIG = {"K": 20_000, "seeds": 20, "delta": 0.05, "alphas": (0.05, 0.1, 0.2), "bonuses": ("l1", "hoeffding"),
+              "instances": ("garnet_0.7", "garnet_0.9", "river_swim"), "garnet_S": 5, "garnet_A": 3,
+              "garnet_H": 5, "garnet_branching": 3, "river_S": 6, "river_H": 20, "instance_seed": 0,
+              "checkpoints": 40}
 SMALL = dict(CONFIG, K=300, seeds=2, alphas=(0.2,), bonuses=("l1",),
              instances=("garnet_0.9", "river_swim"), checkpoints=15)
 

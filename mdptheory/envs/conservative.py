@@ -130,8 +130,8 @@ def baseline_for_ratio(mdp, ratio: float, *, xtol: float = 1e-13) -> tuple[np.nd
         w = brentq(f, 0.0, 1.0, xtol=xtol)
     pi_b = w * hi_pi + (1.0 - w) * lo_pi
     pi_b = pi_b / pi_b.sum(axis=-1, keepdims=True)
-    info = dict(family=family, weight=float(w), V_b=_value(mdp, pi_b), V_star=V_star,
-                V_uniform=V_unif, V_worst=V_worst)
+    info = {"family": family, "weight": float(w), "V_b": _value(mdp, pi_b), "V_star": V_star,
+                "V_uniform": V_unif, "V_worst": V_worst}
     return pi_b, info
 
 
@@ -155,7 +155,7 @@ def river_swim_instance(S: int = 6, H: int = 20) -> ConservativeInstance:
     V_b = _value(mdp, pi_b)
     V_star = backward_induction(mdp).value(mdp.rho0)
     return ConservativeInstance(name=f"river_swim({S},{H})", mdp=mdp, pi_b=pi_b, V_b=V_b,
-                                V_star=V_star, info=dict(family="always left", S=S, H=H))
+                                V_star=V_star, info={"family": "always left", "S": S, "H": H})
 
 
 __all__ = [

@@ -32,7 +32,8 @@ bonus        (G, S, A)        b_h(s, a) (entries of unvisited pairs are ignored)
 v_max        (H,)             value cap of step h (H - h, 0-based)
 act          (H, S) int64     optimistic (greedy) action
 pi_b         (H, S, A)        baseline policy
-W            (H, M)           probability of the optimistic action at step h, candidate m
+W, W_hi      (H, M)           probability of the optimistic action at step h, candidate m
+                              (W_hi = W for values; W <= W_hi for upper bounds over intervals)
 rho0         (S,)             initial distribution
 V_a, V_b     (S, M)           work arrays
 q, qo, acc   (M,)             work arrays
@@ -65,12 +66,21 @@ def fill_bonus(n_sa, coef, bonus):
 
 
 @njit(cache=True)
-def mixture_values(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, sign, act, pi_b, W, rho0,
-                   V_a, V_b, q, qo, acc, out):
+def mixture_values(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, sign, act, pi_b, W, W_hi,
+                   rho0, V_a, V_b, q, qo, acc, out):
     """rho0 . V_0^m of every mixture m (module docstring) under the signed bonus; out (M,).
 
+    With ``W_hi`` the same array as ``W`` this is the value of mixture m. With W <= W_hi it is an
+    upper bound (for sign = -1: on the pessimistic value) valid for every mixture whose weights
+    lie between them at every step: the backup takes, state by state, the larger of the two
+    endpoint mixtures, V_h^m(s) = max over w in {W[h, m], W_hi[h, m]} of
+    (1 - w) sum_a pi_b Q + w Q(act) (linear in w, so the max over the interval is at an
+    endpoint; monotonicity of the backup carries it down the steps). A switch-step family is
+    monotone in u at every step, so the weights of u in [u_lo, u_hi] lie between those of the
+    endpoints.
+
     Actions outside the baseline's support are skipped except the optimistic one, and the
-    baseline's actions are skipped at a step where every W[h, m] is 1 (the optimistic policy
+    baseline's actions are skipped at a step where every weight is 1 (the optimistic policy
     alone), so evaluating the optimistic policy costs O(H S B) and the whole family
     O(H S |supp pi_b| B M).
     """
@@ -90,9 +100,9 @@ def mixture_values(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, sign, act, pi
         need_base = False
         need_opt = False
         for m in range(M):
-            if W[h, m] < 1.0:
+            if W[h, m] < 1.0 or W_hi[h, m] < 1.0:
                 need_base = True
-            if W[h, m] > 0.0:
+            if W[h, m] > 0.0 or W_hi[h, m] > 0.0:
                 need_opt = True
         for s in range(S):
             ao = act[h, s]
@@ -128,7 +138,10 @@ def mixture_values(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, sign, act, pi
                         qo[m] = q[m]
             for m in range(M):
                 w = W[h, m]
-                V_cur[s, m] = (1.0 - w) * acc[m] + w * qo[m]
+                v = (1.0 - w) * acc[m] + w * qo[m]
+                w = W_hi[h, m]
+                v2 = (1.0 - w) * acc[m] + w * qo[m]
+                V_cur[s, m] = max(v, v2)
         tmp = V_next
         V_next = V_cur
         V_cur = tmp
@@ -140,18 +153,15 @@ def mixture_values(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, sign, act, pi
 
 
 @njit(cache=True)
-def mixture_envelope(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, act, pi_b, rho0, V_a, V_b):
-    """(rho0 . U_0, rho0 . V_low_0^{pi_b}) in one pass, where U is the pessimistic *optimal*
-    value over the actions any mixture can take:
+def search_prelude(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, act, pi_b, w_top, rho0,
+                   V_a, V_b):
+    """The three pessimistic numbers every search starts with, in one pass (sign = -1):
 
-        U_h(s) = max over a in {act[h, s]} u supp(pi_b[h, s]) of
-                 clip(r_hat + P_hat U_{h+1} - b, 0, v_max[h])   (0 if n_h(s, a) = 0),
+        (g(1), an upper bound on g over u in [0, u_top], g(0)),
 
-    and V_low^{pi_b} the pessimistic value of the baseline (as :func:`mixture_values` with
-    W = 0). By monotonicity of the pessimistic backup, U >= V_low of every mixture of the
-    optimistic and the baseline policy (per-step or switch-step, any coefficients), so
-    rho0 . U_0 < theta proves that no mixing coefficient is feasible.
-    V_a, V_b (S, 2) work arrays (column 0: U, column 1: V_low^{pi_b}).
+    i.e. :func:`mixture_values` with the columns W = (1, 0, 0), W_hi = (1, w_top, 0), where
+    w_top (H,) holds the weights of u_top at each step; bit for bit the same numbers, with
+    scalar loops instead of candidate loops. V_a, V_b (S, 3) work arrays.
     """
     H = act.shape[0]
     S = act.shape[1]
@@ -162,41 +172,61 @@ def mixture_envelope(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, act, pi_b, 
     for s in range(S):
         V_next[s, 0] = 0.0
         V_next[s, 1] = 0.0
+        V_next[s, 2] = 0.0
     for h in range(H - 1, -1, -1):
         g = h if G > 1 else 0
         cap = v_max[h]
+        w = w_top[h]
         for s in range(S):
             ao = act[h, s]
-            best = 0.0
-            acc = 0.0
+            q1 = 0.0
+            qo = 0.0
+            accb = 0.0
+            acc0 = 0.0
             for a in range(A):
                 wb = pi_b[h, s, a]
-                if wb == 0.0 and a != ao:
+                is_opt = a == ao
+                if wb == 0.0 and not is_opt:
                     continue
+                x1 = 0.0
+                xb = 0.0
+                x0 = 0.0
                 if n_sa[g, s, a] > 0.0:
-                    q = r_hat[g, s, a] - bonus[g, s, a]
-                    qb = q
+                    base = r_hat[g, s, a] + -1.0 * bonus[g, s, a]
+                    x1 = base
+                    xb = base
+                    x0 = base
                     for i in range(n_succ[g, s, a]):
                         t = succ[g, s, a, i]
                         p = P_hat[g, s, a, t]
-                        q += p * V_next[t, 0]
-                        qb += p * V_next[t, 1]
-                    q = min(q, cap)
-                    if q > best:
-                        best = q
-                    if wb != 0.0:
-                        acc += wb * min(max(qb, 0.0), cap)
-            V_cur[s, 0] = best
-            V_cur[s, 1] = acc
+                        x1 += p * V_next[t, 0]
+                        xb += p * V_next[t, 1]
+                        x0 += p * V_next[t, 2]
+                    x1 = min(max(x1, 0.0), cap)
+                    xb = min(max(xb, 0.0), cap)
+                    x0 = min(max(x0, 0.0), cap)
+                if wb != 0.0:
+                    accb += wb * xb
+                    acc0 += wb * x0
+                if is_opt:
+                    q1 = x1
+                    qo = xb
+            V_cur[s, 0] = (1.0 - 1.0) * 0.0 + 1.0 * q1
+            v = (1.0 - 0.0) * accb + 0.0 * qo
+            v2 = (1.0 - w) * accb + w * qo
+            V_cur[s, 1] = max(v, v2)
+            V_cur[s, 2] = (1.0 - 0.0) * acc0 + 0.0 * 0.0
         tmp = V_next
         V_next = V_cur
         V_cur = tmp
-    env = 0.0
-    base = 0.0
+    t1 = 0.0
+    tb = 0.0
+    t0 = 0.0
     for s in range(S):
-        env += rho0[s] * V_next[s, 0]
-        base += rho0[s] * V_next[s, 1]
-    return env, base
+        t1 += rho0[s] * V_next[s, 0]
+        tb += rho0[s] * V_next[s, 1]
+        t0 += rho0[s] * V_next[s, 2]
+    return t1, tb, t0
 
 
 @njit(cache=True)

@@ -142,7 +142,7 @@ def hybrid_regret(d: int, H: int, A: int, log_F, T, n_off, c_off):
     n_off = np.asarray(n_off, dtype=np.float64)
     actor = np.sqrt(d * H ** 5 * T * np.log(A))
     online_part = np.sqrt(d * H ** 4 * T * np.asarray(log_F))
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         offline_part = np.where(n_off > 0, T * np.sqrt(c_off * H ** 4 * np.asarray(log_F)
                                                        / np.maximum(n_off, 1e-300)), np.inf)
     return actor + np.minimum(online_part, offline_part)

@@ -86,11 +86,10 @@ LINEAR_REWARDS = ("observed", "known")
 
 #: Constants of the spec's hyper-parameter table (§B.3): "theory" = c_b 1 (tabular) and
 #: c_beta 1 (linear; the LSVI-UCB absolute constant is not given, 1 is used), "practical" = the
-#: spec's practical defaults c_b = c_beta = 0.1. Pass as ``bonus_scale=`` / ``beta_scale=``.
-PRESETS = {
-    "theory": {"bonus_scale": 1.0, "beta_scale": 1.0},
-    "practical": {"bonus_scale": 0.1, "beta_scale": 0.1},
-}
+#: spec's practical defaults c_b = c_beta = 0.1. ``ActorCritic(S, A, H, K,
+#: **PRESETS_TABULAR["practical"])``, ``LinearActorCritic(model, K, **PRESETS_LINEAR[...])``.
+PRESETS_TABULAR = {"theory": {"bonus_scale": 1.0}, "practical": {"bonus_scale": 0.1}}
+PRESETS_LINEAR = {"theory": {"beta_scale": 1.0}, "practical": {"beta_scale": 0.1}}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -669,7 +668,8 @@ class LinearActorCritic(_PhaseActorCritic):
 
 __all__ = [
     "LINEAR_REWARDS",
-    "PRESETS",
+    "PRESETS_LINEAR",
+    "PRESETS_TABULAR",
     "SWITCHING_LINEAR",
     "SWITCHING_TABULAR",
     "TARGETS",

@@ -324,6 +324,23 @@ def test_policy_target_critic_evaluates_the_last_played_policy():
     assert not np.allclose(learner.V[0], learner.Q[0].max(-1))   # not the max backup
 
 
+def test_linear_ablations():
+    lm = envs.random_linear_mdp(5, 3, 3, 2, rng=3)
+    fin = lm.to_finite()
+    lin = ac.LinearActorCritic(lm, 20, beta_scale=0.05, target="policy", switching="every",
+                               reset=False)
+    played = _run(lin, fin, 20, 1)
+    np.testing.assert_allclose(lin.V[:2], np.einsum("hsa,hsa->hs", played[-1], lin.Q),
+                               atol=1e-12)
+    greedy = ac.LinearActorCritic(lm, 20, beta_scale=0.05, eta=np.inf)
+    _run(greedy, fin, 20, 1)
+    ismax = greedy.Q == greedy.Q.max(-1, keepdims=True)
+    np.testing.assert_allclose(greedy.policy(), ismax / ismax.sum(-1, keepdims=True))
+    never = ac.LinearActorCritic(lm, 20, switching="never")
+    _run(never, fin, 20, 1)
+    assert never.switches == 0
+
+
 def test_non_optimistic_without_data_is_uniform_with_zero_critic():
     learner = ac.ActorCritic(3, 4, 2, 10, optimistic=False)
     assert np.all(learner.Q == 0)
@@ -398,6 +415,15 @@ def test_online_run_is_seeded_and_reports_metrics():
     lm = envs.random_linear_mdp(5, 2, 3, 2, rng=0)
     lin = online(ac.LinearActorCritic(lm, 100, beta_scale=0.1), lm, 100, rng=0)
     assert lin["switches"].iloc[-1] <= bac.switches_linear(3, 2, 100)
+
+
+def test_presets_build_the_learners():
+    for key in ("theory", "practical"):
+        assert ac.ActorCritic(2, 2, 2, 5, **ac.PRESETS_TABULAR[key]).bonus_scale == \
+            ac.PRESETS_TABULAR[key]["bonus_scale"]
+        lin = ac.LinearActorCritic(envs.random_linear_mdp(3, 2, 2, 2, rng=0), 5,
+                                   **ac.PRESETS_LINEAR[key])
+        assert lin.beta_scale == ac.PRESETS_LINEAR[key]["beta_scale"]
 
 
 def test_single_action_mdp_runs_and_default_eta_formula():

@@ -507,7 +507,7 @@ class StepSchedule:
             if not num > 0.0:        # pi_k greedy for its own Q in floating point
                 return prev if prev is not None else 1.0
             log_eta = math.log(num) - math.log(self.c) - (k + 1) * math.log(gamma)
-            return math.exp(min(log_eta, math.log(ETA_MAX)))
+            return ETA_MAX if log_eta >= math.log(ETA_MAX) else math.exp(log_eta)
         if kind == "shani":
             return (1.0 - gamma) / (self.C * math.sqrt(k + 1.0))
         if kind == "shani_regularized":
@@ -531,7 +531,7 @@ class StepSchedule:
 def _power_step(eta0: float, ratio: float, k: int) -> float:
     """eta0 * ratio^k without overflow (capped at ETA_MAX)."""
     log_eta = math.log(eta0) + k * math.log(ratio)
-    return math.exp(min(log_eta, math.log(ETA_MAX)))
+    return ETA_MAX if log_eta >= math.log(ETA_MAX) else min(math.exp(log_eta), ETA_MAX)
 
 
 def constant(eta: float = 1.0) -> StepSchedule:
@@ -609,11 +609,13 @@ class Condition:
 
 
 def schedule_conditions(schedule: StepSchedule, *, update: str, gamma: float, tau: float = 0.0,
-                        K: int = 1000, theta: float | None = None) -> dict:
+                        K: int = 1000, theta: float | None = None,
+                        full_support: bool = True) -> dict:
     """Which of the spec §4.7 theorems' step-size conditions ``schedule`` meets.
 
     Returns {"T1": Condition, ..., "T8": Condition} for the first ``K`` steps. ``theta`` is
-    theta_rho (needed for T3; None: T3 reported as unknown).
+    theta_rho (needed for T3; None: T3 reported as unknown); ``full_support=False`` (rho0 has
+    zeros) rules T3 out.
     """
     sch = schedule
     etas = sch.sequence_for(K, gamma=gamma, tau=tau)
@@ -647,7 +649,9 @@ def schedule_conditions(schedule: StepSchedule, *, update: str, gamma: float, ta
         put("T2", nondec, "needs non-decreasing eta_k" + ("" if nondec else
                                                         " (the steps decrease)"))
         ratios = etas[1:] / etas[:-1] if K > 1 else np.array([np.inf])
-        if theta is None:
+        if not full_support:
+            put("T3", False, "T3 needs rho0 with full support")
+        elif theta is None:
             put("T3", None, "needs theta_rho")
         else:
             need = theta / (theta - 1.0)
@@ -746,8 +750,12 @@ def _prepare(mdp, schedule, update, tau, log_pi0, pi0, K, warn):
     if schedule.kind == "adaptive" and not g > 0.0:
         raise ValueError(f"the adaptive step (T5) needs gamma > 0, got gamma={g}")
     theta = None
-    if schedule.kind == "geometric" and schedule.ratio is None:
-        theta = mismatch_coefficient(mdp)
+    if schedule.kind == "geometric":
+        if np.all(rho0 > 0):
+            theta = mismatch_coefficient(mdp)
+        elif schedule.ratio is None:
+            raise ValueError("geometric schedule with ratio=None uses theta_rho (T3), which "
+                             "needs rho0 with full support; give the ratio explicitly")
     schedule = schedule.resolve(g, tau, theta)
     if schedule.kind == "anneal" and K > schedule.n:
         raise ValueError(f"anneal schedule with n={schedule.n} cannot run K={K} iterations "
@@ -755,7 +763,7 @@ def _prepare(mdp, schedule, update, tau, log_pi0, pi0, K, warn):
     if schedule.kind == "sequence" and K > len(schedule.etas):
         raise ValueError(f"K={K} iterations need {K} step sizes, etas has {len(schedule.etas)}")
     conds = schedule_conditions(schedule, update=update, gamma=g, tau=tau, K=max(K, 1),
-                                theta=theta)
+                                theta=theta, full_support=bool(np.all(rho0 > 0)))
     if warn:
         _warn_conditions(schedule, conds, update)
     log_pi = _initial_log_pi(log_pi0, pi0, *r.shape)
@@ -1104,23 +1112,26 @@ def mdpo_on_policy(mdp, n_iterations: int, *, rng, preset: str | None = None,
                                             gae_lambda=gae_lambda, standardize=standardize,
                                             anneal_updates=anneal_updates,
                                             schedule=schedule))
-    batch = _validate.positive_int("batch", kw.get("batch") or 2048)
-    m = _check_m(kw.get("m") or 10)
+    def get(key, default):
+        v = kw.get(key)
+        return default if v is None else v
+
+    batch = _validate.positive_int("batch", get("batch", 2048))
+    m = _check_m(get("m", 10))
     if m == math.inf:
         raise ValueError("sample-based MDPO needs a finite m")
-    optimizer = kw.get("optimizer") or "sgd"
-    lr = kw.get("lr") or "auto"
-    clip_norm = kw.get("clip_norm") or 0.0
-    advantage = kw.get("advantage") or "mc"
+    optimizer = get("optimizer", "sgd")
+    lr = get("lr", "auto")
+    clip_norm = get("clip_norm", 0.0)
+    advantage = get("advantage", "mc")
     if advantage not in ADVANTAGES:
         raise ValueError(f"advantage must be one of {ADVANTAGES}, got {advantage!r}")
-    gae_lambda = _validate.real("gae_lambda", kw.get("gae_lambda") if kw.get("gae_lambda")
-                                is not None else 0.95, lo=0.0, hi=1.0)
-    standardize = bool(kw.get("standardize") or False)
+    gae_lambda = _validate.real("gae_lambda", get("gae_lambda", 0.95), lo=0.0, hi=1.0)
+    standardize = bool(get("standardize", False))
     n_iterations = _validate.positive_int("n_iterations", n_iterations)
     sched = kw.get("schedule")
     if sched == "anneal":
-        sched = anneal(kw.get("anneal_updates") or n_iterations)
+        sched = anneal(get("anneal_updates", n_iterations))
     sched = make_schedule(1.0 if sched is None else sched)
     P, r, g, rho0, _, _, sched, _, log_pi = _prepare(mdp, sched, "kl", 0.0, log_pi0, None,
                                                      n_iterations, True)

@@ -356,11 +356,22 @@ def _kl_tilt(p, v, m, theta):
 
 
 @njit(cache=True)
+def _log_z_small_theta(p, v, m, theta):
+    """log E_p exp(-theta (v - m)) as log1p(sum_i p_i expm1(-theta (v_i - m))): exact to relative
+    round-off even when theta (v - m) is tiny, where log(z) loses the O(theta) terms."""
+    s = 0.0
+    for i in range(p.shape[0]):
+        if p[i] > 0.0:
+            s += p[i] * np.expm1(-theta * (v[i] - m))
+    return np.log1p(s)
+
+
+@njit(cache=True)
 def kl_constrained(p, v, radius, q_out):
     """inf_{q: KL(q||p) <= radius} q.v = sup_{beta > 0} -beta log E_p exp(-v/beta) - beta radius;
     = m if radius >= -log P(B), = p.v if radius = 0; q ∝ p exp(-v/beta*)."""
     want_q = q_out.shape[0] == v.shape[0]
-    m, _, mass, mean = _support_stats(p, v)
+    m, M, mass, mean = _support_stats(p, v)
     if radius <= 0.0:
         if want_q:
             _copy(p, q_out)
@@ -374,6 +385,11 @@ def kl_constrained(p, v, radius, q_out):
     for i in range(p.shape[0]):
         if p[i] > 0.0:
             var0 += p[i] * (v[i] - mean) * (v[i] - mean)
+    # first-order deviation sqrt(2 radius Var_p v) below float resolution: the value is p.v
+    if np.sqrt(2.0 * radius * var0) <= 1e-17 * max(1.0, abs(mean)):
+        if want_q:
+            _copy(p, q_out)
+        return mean
     u = 0.5 * np.log(2.0 * radius / var0)  # small-radius approximation f ≈ theta^2 Var_p / 2
     u = min(u, 700.0)
     lo = -np.inf
@@ -384,7 +400,9 @@ def kl_constrained(p, v, radius, q_out):
     for _ in range(200):
         theta = np.exp(u)
         z, e1, var = _kl_tilt(p, v, m, theta)
-        h = -theta * e1 - np.log(z) - radius
+        small = theta * (M - m) < 0.1
+        log_z = _log_z_small_theta(p, v, m, theta) if small else np.log(z)
+        h = -theta * e1 - log_z - radius
         if h > 0.0:
             hi = u
         else:
@@ -414,7 +432,9 @@ def kl_constrained(p, v, radius, q_out):
         u = min(u_new, 700.0)
     theta = best_theta
     z = best_z
-    value = m - (np.log(z) + radius) / theta
+    # value = m - (log z + radius) / theta divides by theta: keep log z exact for small theta
+    log_z = _log_z_small_theta(p, v, m, theta) if theta * (M - m) < 0.1 else np.log(z)
+    value = m - (log_z + radius) / theta
     if want_q:
         for i in range(p.shape[0]):
             q_out[i] = p[i] * _expneg(min(-theta * (v[i] - m), 0.0)) / z

@@ -193,3 +193,22 @@ def test_divergence_value_error_branches():
         divergence_value([0.5, 0.5], 1.0, "kl")
     with pytest.raises(ValueError, match=r"divergence 'js' is unknown"):
         divergence_value([0.5, 0.5], [0.5, 0.5], "js")
+
+
+@pytest.mark.parametrize("radius", [5e-324, 1e-300, 1e-100, 1e-30, 1e-20, 1e-12])
+def test_kl_constrained_tiny_radius_matches_second_order_expansion(radius):
+    # inf_{KL(q||p) <= rho} q.v = E_p v - sqrt(2 rho Var_p v) + O(rho)   (regression: tiny radii
+    # once returned min v, and the robust DP divided by zero)
+    p = np.array([0.2, 0.3, 0.5])
+    v = np.array([1.0, 2.0, 3.0])
+    var = p @ v**2 - (p @ v) ** 2
+    want = p @ v - np.sqrt(2 * radius * var)
+    assert abs(worst_case_mean(p, v, "kl", radius) - want) <= radius + 1e-15
+
+
+def test_robust_dp_with_tiny_kl_radius_is_nominal():
+    from mdptheory.envs import garnet
+    from mdptheory.solvers import backward_induction, robust_backward_induction
+    mdp = garnet(6, 3, 3, H=5, rng=0)
+    np.testing.assert_allclose(robust_backward_induction(mdp, "kl", 1e-309).V,
+                               backward_induction(mdp).V, atol=1e-12)

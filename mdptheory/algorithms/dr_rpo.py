@@ -274,6 +274,7 @@ class DRRPO:
         self.ref = validate_policy(ref, (H, S, A), "ref")
         with np.errstate(divide="ignore"):
             self.log_ref = np.log(self.ref)
+        self._log_ref_finite = np.where(self.ref > 0, self.log_ref, 0.0)
         self.beta = (theory_beta_linear(fm.d, H, self.K, delta) if beta is None
                      else _validate.real("beta", beta, lo=0.0))
         self.bonus_form = le.choice("bonus", bonus, le.PENALTY_FORMS)
@@ -306,10 +307,9 @@ class DRRPO:
         pi = self._pi[h]
         v = (pi * Qh).sum(-1)
         if self.tau > 0:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                kl = np.where(pi > 0, pi * (np.log(np.where(pi > 0, pi, 1.0)) - self.log_ref[h]),
-                              0.0).sum(-1)
-            v = v - self.tau * kl
+            pos = pi > 0
+            logpi = np.log(pi, out=np.zeros_like(pi), where=pos)
+            v = v - self.tau * np.where(pos, pi * (logpi - self._log_ref_finite[h]), 0.0).sum(-1)
         return v
 
     def _evaluate(self):

@@ -397,6 +397,7 @@ class OnlineRidge:
         self.counts = np.zeros((H, S))
         self.reward_sum = np.zeros((H, d))
         self.n = 0
+        self._cols = [np.zeros(0, dtype=np.int64) for _ in range(H)]
 
     def update(self, s, a, r=None):
         """Add one episode: s (H + 1,), a (H,), r (H,) optional."""
@@ -405,13 +406,16 @@ class OnlineRidge:
             self.Lambda[h] += np.outer(x, x)
             klin.sherman_morrison(self.Lambda_inv[h], x, 1.0)
             self.M[h, :, s[h + 1]] += x
+            if self.counts[h, s[h + 1]] == 0.0:
+                self._cols[h] = np.flatnonzero(self.counts[h] > 0)
+                self._cols[h] = np.union1d(self._cols[h], [s[h + 1]])
             self.counts[h, s[h + 1]] += 1.0
             if r is not None:
                 self.reward_sum[h] += x * r[h]
         self.n += 1
 
     def step(self, h: int) -> RidgeStep:
-        cols = np.flatnonzero(self.counts[h] > 0)
+        cols = self._cols[h]
         return RidgeStep(Lambda=self.Lambda[h], M=np.ascontiguousarray(self.M[h][:, cols]),
                          cols=cols, counts=self.counts[h, cols],
                          reward_sum=self.reward_sum[h], Lambda_inv=self.Lambda_inv[h])

@@ -74,8 +74,13 @@ Choices the spec/papers leave open (all [DESIGN]):
   function-approximation device. Behaviour actions are sampled from pi_theta (the code acts
   with the mean of a Gaussian, which has no tabular counterpart), uniform before
   ``learning_starts``.
-* Exact evaluation here is dense: a model with sparse transitions is densified (fine for the
-  S <= a few thousand this module is meant for).
+* Exact evaluation: P is held as successor lists (a dense model is compacted once; a
+  :class:`SparseTransitions` model is used as it is), and (I - gamma P_pi) V = r_pi is solved by
+  a dense LU (LAPACK gesv inside numba): O(S A w) to assemble, O(S^3) to solve, fine for the
+  S <= a few thousand this module is meant for. Actions with pi(a|s) < 1e-30 are left out of
+  the assembly (below float64 resolution; see ``kernels.pmd.policy_system``).
+* Steps are capped at ``ETA_MAX`` = 1e300 (geometric schedules would overflow), and the
+  update shifts Q by its per-state maximum so that huge steps stay exact in log space.
 """
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ CONSERVATIVE = ("StepMix", "EpsMix", "StepMix-switch")
 CONFIG = {"K": 100_000, "seeds": 20, "delta": 0.05, "S": 5, "A": 3, "H": 5, "branching": 3, "ratio": 0.7,
               "ratios": (0.5, 0.7, 0.9), "alpha": 0.1, "alphas": (0.05, 0.1, 0.2), "bonus": "l1",
               "instance_seed": 0, "checkpoints": 40}
-SMALL = dict(CONFIG, K=1_500, seeds=2, ratios=(0.7, 0.9), alphas=(0.1, 0.2), checkpoints=20)
+SMALL = dict(CONFIG, K=800, seeds=2, ratios=(0.7, 0.9), alphas=(0.1, 0.2), checkpoints=20)
 
 
 def _runs(config: dict):

@@ -174,13 +174,17 @@ def mixture_weights(u, H: int, mixture: str = "per_step") -> np.ndarray:
     raise ValueError(f"mixture must be one of {MIXTURES}, got {mixture!r}")
 
 
-def epsmix_epsilon(lower_optimistic: float, baseline_value: float, threshold: float) -> float:
+def epsmix_epsilon(lower_optimistic: float, baseline_value: float, threshold: float,
+                   alpha: float | None = None) -> float:
     """eps = 1 if V_low^{pi_bar} >= theta, else (V^b - theta) / (V^b - V_low^{pi_bar}) clipped to
-    [0, 1] (spec §3.6; with theta = (1 - alpha) V^b this is alpha V^b / (V^b - V_low))."""
+    [0, 1] (spec §3.6). With ``alpha`` (known V^b, theta = (1 - alpha) V^b) it is computed as
+    alpha / (1 - V_low / V^b), which is >= alpha also in floating point."""
     if lower_optimistic >= threshold:
         return 1.0
     if baseline_value <= threshold:
         return 0.0
+    if alpha is not None:
+        return float(min(1.0, alpha / (1.0 - max(lower_optimistic, 0.0) / baseline_value)))
     return float(min(1.0, max(0.0, (baseline_value - threshold)
                               / (baseline_value - lower_optimistic))))
 
@@ -656,7 +660,9 @@ class EpsMix(_Conservative):
             lo = self._values(self._W)
             self.lower, self.lower_baseline = float(lo[0]), float(lo[1])
             base = self.lower_baseline
-        self.eps = epsmix_epsilon(self.lower, base, self.threshold)
+        known = self.baseline_known and self.threshold == (1.0 - self.alpha) * self.V_b
+        self.eps = epsmix_epsilon(self.lower, base, self.threshold,
+                                  self.alpha if known else None)
         self.certified = self.lower >= self.threshold or base > self.threshold
         self.Z = int(self.rng.random() < self.eps)          # Z_k ~ Bernoulli(eps_k)
         key = self.act.tobytes()

@@ -24,10 +24,10 @@ Five parts, all in one tidy table (column ``part``):
 * ``curvature`` (C.9 exp. 3, Proposition 3). One random F_alpha structure per seed on a
   ``curv_shape`` grid (H ``curv_H``, slip in ``curv_slips``); for alpha in ``curv_alphas``:
   exact curvature c, OPT, and SubPO-M with exact gradients (Adam, ``curv_inits`` random inits,
-  run until max |dJ/dtheta| <= ``curv_tol`` or ``curv_iters`` steps). Claim: min J / OPT >= 1 - c, checked on the deterministic
-  grids, where OPT (history-dependent) is attained by a Markov policy (Proposition 2); with
-  slip > 0 the ratio to the history-dependent OPT is only a lower bound on the ratio to the
-  best Markov policy and is reported in the note.
+  run until max |dJ/dtheta| <= ``curv_tol`` or ``curv_iters`` steps). Claim: min J / OPT >=
+  1 - c, checked on the deterministic grids, where OPT (history-dependent) is attained by a
+  Markov policy (Proposition 2); with slip > 0 the ratio to the history-dependent OPT is only
+  a lower bound on the ratio to the best Markov policy and is reported in the note.
 * ``estimator`` (C.9 exp. 4). One random instance and random logits per seed; for the
   estimators reinforce / reward_to_go / myopic_prefix x baselines none / batch_mean:
   ``est_reps`` independent estimates from ``est_batch`` trajectories vs the exact gradient.
@@ -369,7 +369,8 @@ def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
     note = f"{sn}; deterministic grids (OPT attainable by a Markov policy, Prop. 2): "
     if w is not None:
         note += (f"{int((det['slack'] < -CURV_TOL).sum())}/{len(det)} (seed, alpha) cases under "
-                 f"1 - c (by more than {CURV_TOL:g}); worst seed {w[0]}, alpha {w[1]:g}: min J/OPT {det.loc[w, 'ratio']:.4f}"
+                 f"1 - c (by more than {CURV_TOL:g}); worst seed {w[0]}, alpha {w[1]:g}: "
+                 f"min J/OPT {det.loc[w, 'ratio']:.4f}"
                  f" vs 1 - c = {1 - det.loc[w, 'curvature']:.4f}; by alpha (mean c, min ratio): "
                  + _by_alpha(det))
     if len(stoch):

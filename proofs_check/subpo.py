@@ -102,7 +102,8 @@ def test_deterministic_smdp_optimum_is_open_loop(smdp):   # Proposition 2
 def test_policy_gradient_estimator_is_unbiased(smdp, seed, policy):     # Theorem 2 (Eq. 7)
     # the marginal-gain reward-to-go estimator with the leave-one-out batch baseline has
     # expectation grad J: the mean of R independent estimates is within 5 standard errors of
-    # the exact gradient in every coordinate
+    # the exact gradient in every coordinate. Absolute slack 1e-3 max|grad J|: a (h, s) reached
+    # with probability ~1e-4 may never be sampled in the 10^4 trajectories (then se = 0).
     algo = sp.SubPO(smdp, policy=policy, batch_size=100, init="random", rng=seed)
     _, exact = algo.exact_gradient()
     ests = [algo.gradient_estimate(algo.sample()) for _ in range(100)]
@@ -110,7 +111,7 @@ def test_policy_gradient_estimator_is_unbiased(smdp, seed, policy):     # Theore
         X = np.stack([e[key] for e in ests])
         se = X.std(axis=0) / np.sqrt(len(ests))
         err = np.abs(X.mean(axis=0) - exact[key])
-        assert np.all(err <= 5 * se + 1e-9)
+        assert np.all(err <= 5 * se + 1e-3 * np.abs(exact[key]).max() + 1e-9)
 
 
 @settings(max_examples=30, **SETTINGS)

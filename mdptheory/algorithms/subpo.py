@@ -62,6 +62,10 @@ Choices the paper leaves open (all arguments):
 * Defaults: Adam, lr 0.1, B = 100, uniform init, reward-to-go, leave-one-out baseline. There
   is no theorem step size; :data:`PAPER_PRESETS` hold the code's per-domain settings.
 
+Not implemented: the parametric NPG with a Fisher matrix and conjugate gradient (spec C.5
+[D]), MLP / recurrent policies, and the actor-critic variants of the continuous tasks (car
+racing, MuJoCo Ant).
+
 Theorem 3 (eps-Bandit, spec C.6) tools: :func:`bandit_value_grad`, :func:`frank_wolfe_bandit`
 (continuous greedy, step 1/K, Bian et al. 2017), :func:`projected_gradient_bandit`
 (projected ascent to a stationary point, Hassani et al. 2017), :func:`bandit_optimum`

@@ -306,7 +306,11 @@ def episode_returns(rew, cont, G_out, complete_out):
 
 
 @njit(cache=True)
-def _policy_row(theta, s, out):
+def _cached_row(theta, s, tag, logp, p, stamp):
+    """Row s of log-softmax(theta) (and its exp) in logp[s], p[s], recomputed only when
+    stamp[s] != tag (theta changed since): a minibatch revisits the same states many times."""
+    if stamp[s] == tag:
+        return
     A = theta.shape[1]
     m = theta[s, 0]
     for a in range(1, A):
@@ -314,10 +318,12 @@ def _policy_row(theta, s, out):
             m = theta[s, a]
     acc = 0.0
     for a in range(A):
-        out[a] = np.exp(theta[s, a] - m)
-        acc += out[a]
+        acc += np.exp(theta[s, a] - m)
+    lse = m + np.log(acc)
     for a in range(A):
-        out[a] /= acc
+        logp[s, a] = theta[s, a] - lse
+        p[s, a] = np.exp(logp[s, a])
+    stamp[s] = tag
 
 
 @njit(cache=True)
@@ -341,7 +347,7 @@ def off_policy_loop(probs, idx, r, rho0, gamma, n_steps, rng, theta, theta_old, 
 
     theta, theta_old, Q, Q_targ, adam_m, adam_v (S, A) are updated in place.
     checkpoints (n_ckpt,) int64 increasing step counts; snapshots (n_ckpt, S, A) receives
-    theta after that many steps.
+    theta after that many steps. Policy rows are cached per step (theta changes once a step).
     """
     S, A = r.shape
     buf_s = np.empty(buffer_size, dtype=np.int64)
@@ -350,10 +356,13 @@ def off_policy_loop(probs, idx, r, rho0, gamma, n_steps, rng, theta, theta_old, 
     buf_sn = np.empty(buffer_size, dtype=np.int64)
     n_buf = 0
     pos = 0
-    pi_row = np.empty(A)
-    old_row = np.empty(A)
-    lp = np.empty(A)
-    lo = np.empty(A)
+    logp = np.empty((S, A))            # log pi_theta rows, valid where stamp == step
+    p = np.empty((S, A))
+    stamp = np.full(S, -1, dtype=np.int64)
+    logo = np.empty((S, A))            # log pi_old rows, valid where ostamp == version
+    po = np.empty((S, A))
+    ostamp = np.full(S, -1, dtype=np.int64)
+    version = 0
     g_actor = np.zeros((S, A))
     touched = np.zeros(S, dtype=np.bool_)
     adam_k = 0
@@ -366,8 +375,8 @@ def off_policy_loop(probs, idx, r, rho0, gamma, n_steps, rng, theta, theta_old, 
             if a >= A:
                 a = A - 1
         else:
-            _policy_row(theta, s, pi_row)
-            a = _draw(pi_row, rng.random())
+            _cached_row(theta, s, step, logp, p, stamp)
+            a = _draw(p[s], rng.random())
         sn = idx[s, a, _draw(probs[s, a], rng.random())]
         buf_s[pos] = s
         buf_a[pos] = a
@@ -382,9 +391,10 @@ def off_policy_loop(probs, idx, r, rho0, gamma, n_steps, rng, theta, theta_old, 
             s = _draw(rho0, rng.random())
         if step > learning_starts:
             for k in range(S):
-                touched[k] = False
-                for b in range(A):
-                    g_actor[k, b] = 0.0
+                if touched[k]:
+                    touched[k] = False
+                    for b in range(A):
+                        g_actor[k, b] = 0.0
             for j in range(batch):
                 i = int(rng.random() * n_buf)
                 if i >= n_buf:
@@ -393,28 +403,26 @@ def off_policy_loop(probs, idx, r, rho0, gamma, n_steps, rng, theta, theta_old, 
                 ba = buf_a[i]
                 bsn = buf_sn[i]
                 # critic target
-                _policy_row(theta, bsn, pi_row)
+                _cached_row(theta, bsn, step, logp, p, stamp)
                 y = 0.0
                 for b in range(A):
-                    if pi_row[b] > 0.0:
-                        y += pi_row[b] * (Q_targ[bsn, b] - lam * np.log(pi_row[b]))
+                    if p[bsn, b] > 0.0:
+                        y += p[bsn, b] * (Q_targ[bsn, b] - lam * logp[bsn, b])
                 y = buf_r[i] + gamma * y
                 Q[bs, ba] -= critic_lr * (Q[bs, ba] - y)
                 # actor gradient at state bs (exact expectation over a ~ pi_theta)
-                _policy_row(theta, bs, pi_row)
-                _policy_row(theta_old, bs, old_row)
+                _cached_row(theta, bs, step, logp, p, stamp)
+                _cached_row(theta_old, bs, version, logo, po, ostamp)
                 lin = 0.0
                 for b in range(A):
-                    lp[b] = np.log(pi_row[b]) if pi_row[b] > 0.0 else -np.inf
-                    lo[b] = np.log(old_row[b]) if old_row[b] > 0.0 else -1e300
+                    if p[bs, b] > 0.0:
+                        lin += p[bs, b] * (inv_t * (logp[bs, b] - logo[bs, b]) + lam * logo[bs, b]
+                                           - Q[bs, b])
                 for b in range(A):
-                    if pi_row[b] > 0.0:
-                        lin += pi_row[b] * (inv_t * (lp[b] - lo[b]) + lam * lo[b] - Q[bs, b])
-                for b in range(A):
-                    if pi_row[b] > 0.0:
-                        f = inv_t * (lp[b] - lo[b]) + lam * lo[b] - Q[bs, b]
+                    if p[bs, b] > 0.0:
+                        f = inv_t * (logp[bs, b] - logo[bs, b]) + lam * logo[bs, b] - Q[bs, b]
                         # d/dtheta_b of sum_a pi_a f_a, with d f_a/d theta_b = inv_t (1[a=b] - pi_b)
-                        g_actor[bs, b] += pi_row[b] * (f - lin) / batch
+                        g_actor[bs, b] += p[bs, b] * (f - lin) / batch
                 touched[bs] = True
             # the inv_t * sum_a pi_a d(log pi_a) term is zero (sum_a pi_a (1[a=b] - pi_b) = 0)
             for k in range(S):
@@ -440,6 +448,7 @@ def off_policy_loop(probs, idx, r, rho0, gamma, n_steps, rng, theta, theta_old, 
                 for k in range(S):
                     for b in range(A):
                         theta_old[k, b] = theta[k, b]
+                version += 1
         while c_idx < checkpoints.shape[0] and checkpoints[c_idx] == step:
             for k in range(S):
                 for b in range(A):

@@ -62,8 +62,12 @@ from mdptheory import analysis, envs
 from mdptheory.algorithms import demo_regularized as dr
 from mdptheory.bounds import demo_regularized as bdr
 from mdptheory.runner import collect
-from mdptheory.solvers.finite import (backward_induction, evaluate_finite_policy,
-                                      occupancy_measure, soft_backward_induction)
+from mdptheory.solvers.finite import (
+    backward_induction,
+    evaluate_finite_policy,
+    occupancy_measure,
+    soft_backward_induction,
+)
 
 from .bc_rate import sparse_reward_garnet
 
@@ -73,13 +77,13 @@ VARIANTS = ("demo", "nodemo", "warm_start", "fixed_lam", "bc_only")
 
 CONFIG = dict(seeds=20, instance_seed=0, S=6, A=3, H=5, branching=3, reward_frac=0.2,
               expert_gap=0.005, kappa=1.0, c_lambda=1.0, bonus_scale=0.1, delta=0.1,
-              eps=0.05, N_E=[10, 30, 100, 300, 1000, 3000], K=20000, checkpoints=150,
+              eps=0.05, N_E=[10, 30, 100, 300, 600, 1000, 3000], K=20000, checkpoints=150,
               fixed_lam=0.1, eps_grid=[0.04, 0.06, 0.09, 0.13], eps_N_E=100,
               inner_N_E=100, inner_lams=[0.03, 0.1, 0.3, 1.0],
               inner_eps=[0.005, 0.01, 0.02, 0.04],
               red_lams=[0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
-              lin_S=20, lin_A=4, lin_d=4, lin_H=4, lin_expert_gap=0.01, lin_eps=0.1,
-              lin_N_E=[10, 30, 100, 300, 1000], lin_K=3000, lin_checkpoints=60,
+              lin_S=20, lin_A=4, lin_d=4, lin_H=4, lin_expert_gap=0.005, lin_eps=0.03,
+              lin_N_E=[3, 10, 30, 100, 300], lin_K=6000, lin_checkpoints=60,
               lin_c_beta=0.1, lin_ridge=1.0, lin_bc_ridge=1e-2,
               rlhf_N_E=[30, 100, 300, 1000], rlhf_N_RM=[30, 100, 300, 1000, 3000],
               rlhf_lams=[0.03, 0.1, 0.3, 1.0], rlhf_eps=0.3, tol=0.1)
@@ -286,7 +290,7 @@ def _linear_part(config, seed):
 
 
 def _rlhf_part(config, seed, bcs):
-    mdp, piE, v_star, _ = _tab(config)
+    mdp, _, v_star, _ = _tab(config)
     S, A, H = mdp.S, mdp.A, mdp.H
     rows = []
     n_rm_max = int(max(config["rlhf_N_RM"]))
@@ -325,7 +329,7 @@ def run(config: dict, seed: int) -> pd.DataFrame:
     rows += _linear_part(config, seed)
     rows += _rlhf_part(config, seed, bcs)
     df = pd.DataFrame(rows)
-    mdp, _, v_star, eps_E = _tab(config)
+    _, _, v_star, eps_E = _tab(config)
     return df.assign(experiment=NAME, seed=seed, v_star=v_star, eps_E=eps_E,
                      **_scalar_params(config))
 
@@ -359,6 +363,44 @@ def median_slope(df, x, y="n_stay", n_boot=2000, rng=0):
             boots.append(slope(m))
     lo, hi = (np.quantile(boots, [0.025, 0.975]) if len(boots) > 10 else (np.nan, np.nan))
     return s, (float(lo), float(hi)), xs[ok]
+
+
+def pooled_slope(df, x, group, y="n_stay", n_boot=2000, rng=0):
+    """Common log-log slope of the seed-median of y against x across the groups (one intercept
+    per group: within-group OLS), over the (group, x) cells whose median is finite and > 0 and
+    the groups with >= 2 such cells; seed-bootstrap 95% CI. Returns (slope, (lo, hi), cells)."""
+    tabs = {gv: _medians(g, x, y) for gv, g in df.groupby(group)}
+    cells = {}
+    for gv, (xs, Y) in tabs.items():
+        med = np.median(Y, axis=0)
+        ok = np.isfinite(med) & (med > 0)
+        if ok.sum() >= 2:
+            cells[gv] = ok
+
+    def fit(meds):
+        num = den = 0.0
+        for gv, ok in cells.items():
+            lx = np.log(tabs[gv][0][ok])
+            ly = np.log(meds[gv][ok])
+            num += float((lx - lx.mean()) @ (ly - ly.mean()))
+            den += float((lx - lx.mean()) @ (lx - lx.mean()))
+        return num / den if den > 0 else np.nan
+
+    if not cells:
+        return np.nan, (np.nan, np.nan), {}
+    s = fit({gv: np.median(tabs[gv][1], axis=0) for gv in cells})
+    g = np.random.default_rng(rng)
+    n_seeds = min(tabs[gv][1].shape[0] for gv in cells)
+    boots = []
+    for _ in range(n_boot):
+        idx = g.integers(0, n_seeds, n_seeds)
+        meds = {gv: np.median(tabs[gv][1][idx], axis=0) for gv in cells}
+        if all(np.all(np.isfinite(meds[gv][ok]) & (meds[gv][ok] > 0))
+               for gv, ok in cells.items()):
+            boots.append(fit(meds))
+    lo, hi = (np.quantile(boots, [0.025, 0.975]) if len(boots) > 10 else (np.nan, np.nan))
+    return s, (float(lo), float(hi)), {gv: tabs[gv][0][ok].tolist() for gv, ok in
+                                       cells.items()}
 
 
 def _fmt_med(df, x, y="n_stay"):
@@ -464,24 +506,26 @@ def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
                               f"[{ci_nod[0]:.3f}, {ci_nod[1]:.3f}])"))
 
     inner = results[results["part"] == "inner"]
-    lam_max = inner["lam"].max()
-    per = []
-    for lam, g in inner.groupby("lam"):
-        s, ci, _ = median_slope(g, "eps_rl")
-        per.append(f"lambda={lam:g}: {s:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]")
-    out.append(_slope_verdict(inner[inner["lam"] == lam_max], "eps_rl", -1.0, tol, seeds_ok,
-                              "Theorem 5 (UCBVI-Ent+ fast rate)",
-                              f"n_RL(eps_RL) ~ 1/eps_RL at lambda={lam_max:g} (regularized gap)",
-                              f"{sn}; slopes in eps_RL by lambda: " + "; ".join(per)))
-    e_min = inner["eps_rl"].min()
-    per = []
-    for e, g in inner.groupby("eps_rl"):
-        s, ci, _ = median_slope(g, "lam")
-        per.append(f"eps_RL={e:g}: {s:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]")
-    out.append(_slope_verdict(inner[inner["eps_rl"] == e_min], "lam", -1.0, tol, seeds_ok,
-                              "Theorem 5 (1/lambda dependence, [R])",
-                              f"n_RL ~ 1/lambda at eps_RL={e_min:g}",
-                              f"{sn}; slopes in lambda by eps_RL: " + "; ".join(per)))
+    for x, group, claim, theorem in (
+            ("eps_rl", "lam", ("n_RL(eps_RL) ~ 1/eps_RL at fixed lambda (regularized gap; "
+                               "common slope across lambda)"),
+             "Theorem 5 (UCBVI-Ent+ fast rate, 1/eps [V])"),
+            ("lam", "eps_rl", "n_RL ~ 1/lambda at fixed eps_RL (common slope across eps_RL)",
+             "Theorem 5 (1/lambda dependence, [R])")):
+        s, ci, cells = pooled_slope(inner, x, group)
+        per = []
+        for gv, g in inner.groupby(group):
+            s1, c1, _ = median_slope(g, x)
+            per.append(f"{group}={gv:g}: {s1:.3f} [{c1[0]:.3f}, {c1[1]:.3f}]")
+        ok = bool(cells) and np.isfinite(ci[0]) and ci[0] - tol <= -1.0 <= ci[1] + tol
+        out.append(_V(theorem, claim, ok and seeds_ok, exponent=s, ci=ci, claimed=-1.0,
+                      note=f"{sn}; pooled slope {s:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] over cells "
+                           f"{cells} (tol {tol}); per-{group} slopes: " + "; ".join(per)
+                           + "; median n_RL: " + "; ".join(
+                               f"{group}={gv:g}: {{{_fmt_med(g, x)}}}"
+                               for gv, g in inner.groupby(group))
+                           + ("" if ok else "; FAILED: slope inconsistent or no usable cells")
+                           + ("" if seeds_ok else "; FAILED: < 10 seeds")))
 
     lin = results[results["part"] == "linear"]
     if len(lin):

@@ -31,10 +31,13 @@ from scipy.stats import binom, multinomial
 from mdptheory.algorithms import demo_regularized as dr
 from mdptheory.bounds.demo_regularized import bc_kl_expected_bound
 from mdptheory.kernels import demo_regularized as kdr
-from mdptheory.models import FiniteHorizonMDP
-from mdptheory.solvers.finite import (backward_induction, evaluate_finite_policy,
-                                      occupancy_measure, soft_backward_induction,
-                                      soft_evaluate_policy)
+from mdptheory.solvers.finite import (
+    backward_induction,
+    evaluate_finite_policy,
+    occupancy_measure,
+    soft_backward_induction,
+    soft_evaluate_policy,
+)
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
@@ -79,7 +82,7 @@ def test_soft_bellman_is_the_log_sum_exp_backup(A, data):                  # spe
 def test_optimistic_backup_without_bonus_is_the_exact_soft_solver(mdp, data):  # spec A.2, A.5
     ref = _full_support(data.draw(mst.policies(mdp.H, mdp.S, mdp.A), label="ref"))
     lam = data.draw(mst.lams(1e-2, 1e2), label="lam")
-    V, Q, pi = dr.regularized_plan(mdp.P, mdp.r, ref, lam)
+    V, _, pi = dr.regularized_plan(mdp.P, mdp.r, ref, lam)
     sol = soft_backward_induction(mdp, ref, lam)
     assert np.abs(V - sol.V).max() <= 1e-10 * (1 + np.abs(sol.V).max())
     assert np.abs(pi - sol.pi).max() <= 1e-10
@@ -201,7 +204,7 @@ def test_bc_error_is_monotone_in_NE_for_deterministic_experts(mdp, data):   # sp
     def f(h, s, n):                     # exact: KL(e_a || (e_a n + kappa) / (n + kappa A))
         return math.log((n + kappa * A) / (n + kappa))
 
-    vals = [_expected_traj_kl(mdp, expert, N, f) for N in range(0, 12)]
+    vals = [_expected_traj_kl(mdp, expert, N, f) for N in range(12)]
     assert np.all(np.diff(vals) <= 1e-12)
     support = int((occupancy_measure(mdp, expert).sum(-1) > 0).sum())
     if kappa >= 1.0:

@@ -76,7 +76,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import minimize
 
 from ..kernels import demo_regularized as kdr
 from ..kernels import online as kon
@@ -84,8 +83,12 @@ from ..kernels import sampling as ksamp
 from ..models import LinearMDP, _validate
 from ..models.policies import softmax
 from ..solvers._common import as_finite
-from ..solvers.finite import (backward_induction, evaluate_finite_policy, occupancy_measure,
-                              soft_backward_induction)
+from ..solvers.finite import (
+    backward_induction,
+    evaluate_finite_policy,
+    occupancy_measure,
+    soft_backward_induction,
+)
 from ._common import CountStatistics, step_caps
 from .linear_estimation import OnlineRidge, feature_model
 
@@ -100,8 +103,8 @@ __all__ = [
     "RewardModel",
     "behavior_cloning",
     "collect_preferences",
-    "deviation_bounds",
     "demo_regularized_bpi",
+    "deviation_bounds",
     "expert_with_gap",
     "fit_bradley_terry",
     "lambda_schedule",
@@ -244,7 +247,7 @@ class LinearBC:
 def _logistic_newton(phi, n_sa, ridge, tol, max_iter):
     """argmin_theta -sum_{s,a} n(s,a) log softmax_a(<phi(s,.), theta>) + ridge/2 ||theta||^2 by
     Newton with backtracking; phi (S, A, d), n_sa (S, A). Returns theta, iterations, |grad|."""
-    S, A, d = phi.shape
+    d = phi.shape[2]
     n_s = n_sa.sum(axis=1)                                     # N(s)
     emp = np.einsum("sa,sad->d", n_sa, phi)                    # sum n(s,a) phi(s,a)
     keep = n_s > 0
@@ -959,9 +962,58 @@ class RewardModel:
     coverage: np.ndarray
 
 
+def _box_newton_logistic(X, o, ridge, center, tol, max_iter):
+    """argmin_{theta in [0, 1]^dim} sum_i softplus(z_i) - o_i z_i + (ridge/2)||theta - center||^2,
+    z = X theta, by projected Newton (Bertsekas 1982): Newton step on the free coordinates,
+    gradient step on the coordinates held at a bound, Armijo search along the projected arc.
+    X (N, dim) dense or sparse. Returns (theta, objective, converged)."""
+    dim = X.shape[1]
+    th = np.full(dim, center)
+
+    def obj(v):
+        z = X @ v
+        return float(np.sum(np.logaddexp(0.0, z) - o * z)
+                     + 0.5 * ridge * (v - center) @ (v - center)), z
+
+    f, z = obj(th)
+    converged = False
+    for _ in range(max_iter):
+        sig = 0.5 * (1.0 + np.tanh(0.5 * z))                     # sigma(z), stable
+        g = np.asarray(X.T @ (sig - o)).ravel() + ridge * (th - center)
+        pg = th - np.clip(th - g, 0.0, 1.0)                       # projected gradient
+        if np.abs(pg).max() <= tol:
+            converged = True
+            break
+        eps_b = min(1e-8, np.abs(pg).max())
+        active = ((th <= eps_b) & (g > 0)) | ((th >= 1.0 - eps_b) & (g < 0))
+        free = ~active
+        w = sig * (1.0 - sig)
+        if sparse.issparse(X):
+            Hfull = (X.T @ X.multiply(w[:, None]).tocsc()).toarray()
+        else:
+            Hfull = X.T @ (X * w[:, None])
+        Hff = Hfull[np.ix_(free, free)]
+        Hff[np.diag_indices_from(Hff)] += ridge + 1e-12
+        d = g.copy()
+        d[free] = np.linalg.solve(Hff, g[free])
+        step = 1.0
+        while True:
+            cand = np.clip(th - step * d, 0.0, 1.0)
+            fc, zc = obj(cand)
+            dec = g[free] @ (th[free] - cand[free]) + g[active] @ (th[active] - cand[active])
+            if fc <= f - 1e-4 * dec or step < 1e-12:
+                break
+            step *= 0.5
+        if f - fc <= 1e-15 * (1.0 + abs(f)) and step < 1e-12:
+            break
+        th, f, z = cand, fc, zc
+    return th, f, converged
+
+
 def fit_bradley_terry(prefs, S: int, A: int, *, H: int | None = None, phi=None,
-                      ridge: float = 1e-3, center: float = 0.5, max_iter: int = 2000) -> RewardModel:
-    """Bradley–Terry MLE over the box [0, 1] (spec A.8 step 3; L-BFGS-B):
+                      ridge: float = 1e-3, center: float = 0.5, tol: float = 1e-8,
+                      max_iter: int = 200) -> RewardModel:
+    """Bradley–Terry MLE over the box [0, 1] (spec A.8 step 3; projected Newton):
 
         theta_hat = argmin sum_i softplus(<theta, x_i>) - o_i <theta, x_i>
                     + (ridge / 2) ||theta - center||^2,   x_i = Phi(tau^1_i) - Phi(tau^0_i),
@@ -995,25 +1047,14 @@ def fit_bradley_terry(prefs, S: int, A: int, *, H: int | None = None, phi=None,
         kdr.linear_trajectory_features(s0, a0, phi, F0)
         kdr.linear_trajectory_features(s1, a1, phi, F1)
         X = (F1 - F0).reshape(N, -1)
-    dim = X.shape[1]
-
-    def fun(th):
-        z = X @ th
-        nll = float(np.sum(np.logaddexp(0.0, z) - o * z))
-        sig = 0.5 * (1.0 + np.tanh(0.5 * z))                    # sigma(z), stable
-        grad = X.T @ (sig - o) + ridge * (th - center)
-        return nll + 0.5 * ridge * float((th - center) @ (th - center)), grad
-
-    res = minimize(fun, np.full(dim, center), jac=True, method="L-BFGS-B",
-                   bounds=[(0.0, 1.0)] * dim, options={"maxiter": max_iter, "gtol": 1e-10})
-    theta = res.x
+    theta, nll, converged = _box_newton_logistic(X, o, ridge, center, tol, max_iter)
     if phi is None:
         theta = theta.reshape(H, S, A)
         r_hat = np.clip(theta, 0.0, 1.0)
     else:
         theta = theta.reshape(H, -1)
         r_hat = np.clip(np.einsum("sad,hd->hsa", phi, theta), 0.0, 1.0)
-    return RewardModel(r_hat=r_hat, theta=theta, nll=float(res.fun), converged=bool(res.success),
+    return RewardModel(r_hat=r_hat, theta=theta, nll=nll, converged=converged,
                        coverage=coverage)
 
 

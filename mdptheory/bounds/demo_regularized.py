@@ -139,8 +139,8 @@ def _demo_lin(d, H, eps, N_E, delta=0.1, c=1.0):
 
 
 _TAB = (_RATE, "expert O(eps)-optimal (reviewer reading of Corollary 3)",
-        "polynomial S^2 A^2 H^6 [R]; improves on plain BPI (H^3 S A / eps^2) once N^E > H^3 S A "
-        "(one reviewer's reading, UNVERIFIED)")
+        ("polynomial S^2 A^2 H^6 [R]; improves on plain BPI (H^3 S A / eps^2) once "
+         "N^E > H^3 S A (one reviewer's reading, UNVERIFIED)"))
 _LIN = (_RATE, "polynomial d^2 H^6 [R] (spec: d^{2-3} H^{6-7})")
 
 

@@ -254,7 +254,7 @@ def tabular_bpi_run(P, r, rho0, U, ref, lam, log_term, S_f, scale, v_max, d_max,
     ci = 0
     n_c = checkpoints.shape[0]
     cert = d_max[0]
-    for t in range(0, K + 1):
+    for t in range(K + 1):
         if t > 0:
             kon.sample_episode(P, r, pi, rho0, U[t - 1], False, s_ep, a_ep, r_ep)
             ko.record_episode(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ,

@@ -10,12 +10,15 @@ from mdptheory import envs
 from mdptheory.algorithms import demo_regularized as dr
 from mdptheory.algorithms.linear_estimation import elliptical_bonus, ridge_regression
 from mdptheory.bounds import demo_regularized as bdr
-from mdptheory.kernels import backward as kb
 from mdptheory.kernels import demo_regularized as kdr
 from mdptheory.models import FiniteHorizonMDP
 from mdptheory.runner import Dataset, collect
-from mdptheory.solvers.finite import (backward_induction, evaluate_finite_policy,
-                                      soft_backward_induction, soft_evaluate_policy)
+from mdptheory.solvers.finite import (
+    backward_induction,
+    evaluate_finite_policy,
+    soft_backward_induction,
+    soft_evaluate_policy,
+)
 
 
 def random_mdp(seed, H=3, S=3, A=2):
@@ -181,7 +184,7 @@ def test_clipped_optimistic_plan_matches_a_numpy_twin_and_its_python_kernel():
 def test_lam_zero_is_the_limit_of_the_soft_backup():
     mdp = random_mdp(11, H=3, S=4, A=3)
     ref = random_policy(np.random.default_rng(12), 3, 4, 3)
-    V0, Q0, pi0 = dr.regularized_plan(mdp.P, mdp.r, ref, 0.0)
+    V0, _, pi0 = dr.regularized_plan(mdp.P, mdp.r, ref, 0.0)
     np.testing.assert_allclose(V0, backward_induction(mdp).V, atol=1e-12)
     Vs, _, pis = dr.regularized_plan(mdp.P, mdp.r, ref, 1e-4)
     np.testing.assert_allclose(Vs, V0, atol=1e-2)
@@ -192,6 +195,7 @@ def test_lam_zero_is_the_limit_of_the_soft_backup():
     np.testing.assert_allclose(pi_t, ref, atol=1e-15)
     V_opt, pi_opt = dr.regularized_optimum(mdp, ref, 0.0)
     np.testing.assert_allclose(V_opt, V0)
+    np.testing.assert_allclose(pi_opt, pi0)
 
 
 def test_kernels_equal_their_python_versions():
@@ -293,7 +297,7 @@ def test_compiled_run_replays_the_python_learner_exactly():
         L2 = dr.RegBPITabular(4, 3, 3, ref, lam, bonus_scale=0.3, reward=reward)
         seen = {0: (L2.policy().copy(), L2.certificate)}
 
-        def cb(t, learner):
+        def cb(t, learner, seen=seen):
             if t in (1, 7, 300):
                 seen[t] = (learner.policy().copy(), learner.certificate)
 

@@ -1,0 +1,78 @@
+"""Smoke runs of experiments/bc_rate.py and experiments/demo_regularized_scaling.py on SMALL,
+in-process (2 seeds): tidy tables, exact-ground-truth invariants, verdicts and figures."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mdptheory.analysis import Verdict
+
+ROOT = str(Path(__file__).resolve().parents[2])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+import experiments.bc_rate as bc
+import experiments.demo_regularized_scaling as sc
+
+
+def test_bc_rate_small_runs_end_to_end(tmp_path):
+    assert set(bc.CONFIG) == set(bc.SMALL) and bc.CONFIG["seeds"] >= 10
+    results = pd.concat([bc.run(bc.SMALL, s) for s in range(2)], ignore_index=True)
+    for col in ("experiment", "seed", "part", "expert", "S", "A", "H", "d", "kappa", "N_E",
+                "kl", "bound", "heuristic"):
+        assert col in results.columns
+    assert set(results["part"]) == {"N_E", "S", "A", "kappa", "linear"}
+    assert np.all(results["kl"] > 0) and np.all(np.isfinite(results["kl"]))
+    # nested demonstrations: KL of a deterministic expert decreases with N^E in every seed
+    det = results[(results["part"] == "N_E") & (results["expert"] == "deterministic")]
+    for _, g in det.groupby("seed"):
+        assert np.all(np.diff(g.sort_values("N_E")["kl"].to_numpy()) < 0)
+    again = bc.run(bc.SMALL, 1)
+    pd.testing.assert_frame_equal(results[results.seed == 1].reset_index(drop=True), again)
+    verdicts = bc.verdict(results)
+    assert all(isinstance(v, Verdict) for v in verdicts)
+    rate = [v for v in verdicts if v.claimed_exponent == -1.0]
+    assert len(rate) == 3 and all(not v.passed for v in rate)       # 2 seeds never verify
+    assert all("only 2 seeds" in v.note for v in rate)
+    paths = bc.plot(results, tmp_path)
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and paths[0].stat().st_size > 0
+
+
+def test_demo_regularized_scaling_small_runs_end_to_end(tmp_path):
+    assert set(sc.CONFIG) == set(sc.SMALL) and sc.CONFIG["seeds"] >= 10
+    results = pd.concat([sc.run(sc.SMALL, s) for s in range(2)], ignore_index=True)
+    parts = set(results["part"])
+    assert parts == {"reduction", "reduction_online", "online", "eps", "curve", "inner",
+                     "linear", "rlhf"}
+    # the reduction inequality is a theorem: no violation anywhere (exact solvers)
+    red = results[results["part"].isin(["reduction", "reduction_online"])]
+    assert red["violation"].max() <= 1e-9
+    online = results[results["part"] == "online"]
+    assert set(online["variant"]) == set(sc.VARIANTS)
+    assert np.all(online["n_stay"] >= online["n_first"])
+    assert np.all(online["final_gap"] >= -1e-12)
+    rl = results[results["part"] == "rlhf"]
+    assert np.all(rl["gap"] >= -1e-12) and np.all(rl["kl_to_bc"] >= -1e-12)
+    # the KL of the regularized optimum to pi^BC is nonincreasing in lambda (exchange argument)
+    for _, g in rl.groupby(["seed", "N_E", "N_RM"]):
+        kl = g.sort_values("lam")["kl_to_bc"].to_numpy()
+        assert np.all(np.diff(kl) <= 1e-9)
+    verdicts = sc.verdict(results)
+    assert len(verdicts) >= 9 and all(isinstance(v, Verdict) for v in verdicts)
+    assert all(not v.passed and "not a verification" in v.note for v in verdicts)
+    assert verdicts[0].measured <= 1e-9                   # reduction: measured max violation
+    paths = sc.plot(results, tmp_path)
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and paths[0].stat().st_size > 0
+
+
+def test_sample_complexity_definitions():
+    t = np.array([0, 1, 2, 5, 10, 20])
+    gap = np.array([0.5, 0.04, 0.2, 0.06, 0.03, 0.02])
+    assert sc.n_first(t, gap, 0.05) == 1.0
+    assert sc.n_stay(t, gap, 0.05) == 10.0
+    assert sc.n_stay(t, gap, 0.01) == np.inf
+    assert sc.n_stay(t, gap, 1.0) == 0.0
+    df = pd.DataFrame({"seed": np.repeat(np.arange(5), 3), "x": np.tile([1.0, 2.0, 4.0], 5),
+                       "n_stay": np.tile([8.0, 4.0, 2.0], 5) * np.repeat(np.arange(1, 6), 3)})
+    s, _, used = sc.median_slope(df, "x")
+    assert s == np.float64(s) and abs(s + 1.0) < 1e-12 and list(used) == [1.0, 2.0, 4.0]

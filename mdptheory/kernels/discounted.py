@@ -9,6 +9,7 @@ P2          (S * A, S)   C-contiguous view of a dense P[s, a, s'] (row ``s * A +
 probs, idx  (S, A, m)    ELL layout: P(idx[s, a, j] | s, a) = probs[s, a, j]; padding has prob 0
 r           (S, A)       rewards (r1, Q1: the flat (S * A,) views);  Q (S, A);  V (S,)
 act         (S,)         int64 actions of a deterministic policy
+p, ix, rp   (S, m), (S,) the rows of one deterministic policy, extracted from an ELL layout
 pi          (S, A)       stochastic policy, rows sum to 1
 
 Backups that produce a new value vector ``V_out`` from ``V`` also return ``(lo, hi)``, the
@@ -181,10 +182,16 @@ def ell_q(probs, idx, r, gamma, V, Q_out):
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
-def ell_bellman(probs, idx, r, gamma, V, V_out, act_out):
+def ell_bellman(probs, idx, r, gamma, V, V_out, act_out, p_out, ix_out, rp_out):
     """(T V)(s) = max_a r(s,a) + gamma * sum_j probs[s,a,j] V(idx[s,a,j]) into V_out, the
-    maximising action (lowest on ties) into act_out. Returns (lo, hi) of V_out - V."""
+    maximising action (lowest on ties) into act_out. Returns (lo, hi) of V_out - V.
+
+    If p_out (S, m) is not empty, the greedy policy's rows are also copied out while they are
+    in cache: p_out[s] = probs[s, act], ix_out[s] = idx[s, act], rp_out[s] = r[s, act] (the
+    contiguous layout :func:`row_backup` streams). Pass empty arrays to skip the copy.
+    """
     S, A, m = probs.shape
+    extract = p_out.shape[0] > 0
     nc = _num_chunks(S)
     lo = np.empty(nc)
     hi = np.empty(nc)
@@ -204,6 +211,11 @@ def ell_bellman(probs, idx, r, gamma, V, V_out, act_out):
                     best_a = a
             V_out[s] = best
             act_out[s] = best_a
+            if extract:
+                for j in range(m):
+                    p_out[s, j] = probs[s, best_a, j]
+                    ix_out[s, j] = idx[s, best_a, j]
+                rp_out[s] = r[s, best_a]
             dv = best - V[s]
             lo_c = min(lo_c, dv)
             hi_c = max(hi_c, dv)
@@ -216,7 +228,9 @@ def ell_bellman(probs, idx, r, gamma, V, V_out, act_out):
 def ell_policy_backup(probs, idx, r, gamma, act, V, V_out):
     """(T_pi V)(s) = r(s, act[s]) + gamma * sum_j probs[s, act[s], j] V(idx[s, act[s], j]).
 
-    Returns (lo, hi) of V_out - V."""
+    Reads the policy's rows in place; for narrow rows (small m) most of each cache line
+    fetched belongs to other actions, and :func:`row_backup` on extracted rows moves ~3x fewer
+    bytes. Returns (lo, hi) of V_out - V."""
     S, _, m = probs.shape
     nc = _num_chunks(S)
     lo = np.empty(nc)
@@ -239,13 +253,65 @@ def ell_policy_backup(probs, idx, r, gamma, act, V, V_out):
     return lo.min(), hi.max()
 
 
+@njit(cache=True, parallel=True)
+def ell_extract(probs, idx, r, act, p_out, ix_out, rp_out):
+    """Rows of a deterministic policy: p_out[s] = probs[s, act[s]], ix_out[s] = idx[s, act[s]],
+    rp_out[s] = r[s, act[s]]; p_out, ix_out (S, m), rp_out (S,)."""
+    S, _, m = probs.shape
+    nc = _num_chunks(S)
+    for c in prange(nc):
+        for s in range(c * S // nc, (c + 1) * S // nc):
+            a = act[s]
+            for j in range(m):
+                p_out[s, j] = probs[s, a, j]
+                ix_out[s, j] = idx[s, a, j]
+            rp_out[s] = r[s, a]
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def row_backup(p, ix, rp, gamma, V, V_out):
+    """(T_pi V)(s) = rp(s) + gamma * sum_j p[s, j] V(ix[s, j]) on a policy's extracted rows
+    p, ix (S, m), rp (S,). Returns (lo, hi) of V_out - V."""
+    S, m = p.shape
+    nc = _num_chunks(S)
+    lo = np.empty(nc)
+    hi = np.empty(nc)
+    for c in prange(nc):
+        lo_c = np.inf
+        hi_c = -np.inf
+        for s in range(c * S // nc, (c + 1) * S // nc):
+            q = 0.0
+            for j in range(m):
+                q += p[s, j] * V[ix[s, j]]
+            v = rp[s] + gamma * q
+            V_out[s] = v
+            dv = v - V[s]
+            lo_c = min(lo_c, dv)
+            hi_c = max(hi_c, dv)
+        lo[c] = lo_c
+        hi[c] = hi_c
+    return lo.min(), hi.max()
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def row_matvec(p, ix, gamma, x, y_out):
+    """y = (I - gamma P_pi) x on a policy's extracted rows p, ix (S, m): the operator a Krylov
+    solver inverts in exact evaluation of a deterministic policy on a sparse model."""
+    S, m = p.shape
+    nc = _num_chunks(S)
+    for c in prange(nc):
+        for s in range(c * S // nc, (c + 1) * S // nc):
+            q = 0.0
+            for j in range(m):
+                q += p[s, j] * x[ix[s, j]]
+            y_out[s] = x[s] - gamma * q
+
+
 @njit(cache=True, parallel=True, fastmath=_FM)
 def ell_policy_matvec(probs, idx, pi, gamma, x, y_out):
     """y = (I - gamma P_pi) x with P_pi(s, s') = sum_a pi(s,a) P(s'|s,a); pi (S, A) stochastic.
 
-    Actions with pi(s, a) = 0 are skipped. This is the operator a Krylov solver inverts in
-    exact policy evaluation on sparse models.
-    """
+    Actions with pi(s, a) = 0 are skipped."""
     S, A, m = probs.shape
     nc = _num_chunks(S)
     for c in prange(nc):
@@ -259,20 +325,6 @@ def ell_policy_matvec(probs, idx, pi, gamma, x, y_out):
                         q += probs[s, a, j] * x[idx[s, a, j]]
                     acc += w * q
             y_out[s] = x[s] - gamma * acc
-
-
-@njit(cache=True, parallel=True, fastmath=_FM)
-def ell_policy_matvec_det(probs, idx, act, gamma, x, y_out):
-    """y = (I - gamma P_pi) x for a deterministic policy act (S,) (reads one row per state)."""
-    S, _, m = probs.shape
-    nc = _num_chunks(S)
-    for c in prange(nc):
-        for s in range(c * S // nc, (c + 1) * S // nc):
-            a = act[s]
-            q = 0.0
-            for j in range(m):
-                q += probs[s, a, j] * x[idx[s, a, j]]
-            y_out[s] = x[s] - gamma * q
 
 
 # --------------------------------------------------------------------------- shared

@@ -54,6 +54,7 @@ _COMPACT_MIN_BYTES = 8 * 2**20    # "auto": compact a dense P only from this siz
 _COMPACT_MAX_FILL = 1.0 / 3.0     # ... and only if every row has <= S/3 nonzeros
 _KRYLOV_RTOL = 1e-13              # relative 2-norm residual of the sparse evaluations
 _EVAL_RATIO = 0.05                # MPI: evaluate to this fraction of the current error bound
+_EXTRACT_MAX_WIDTH = 16           # ELL rows this narrow are copied out for evaluation sweeps
 _LAYOUTS = ("auto", "dense", "sparse")
 
 
@@ -138,7 +139,11 @@ def _vi_iterations(mdp: DiscountedMDP, tol: float) -> int:
 
 
 class _Dense:
-    """Backups on P viewed as P2 (S * A, S)."""
+    """Backups on P viewed as P2 (S * A, S).
+
+    Engines share one interface: ``bellman`` (greedy backup; with ``keep_policy`` its greedy
+    policy becomes the current one), ``set_policy``, ``policy_backup`` (T_pi of the current
+    policy), ``q`` and ``last_q``."""
 
     layout = "dense"
 
@@ -148,6 +153,7 @@ class _Dense:
         self.r, self.r1, self.gamma = mdp.r, mdp.r.reshape(-1), mdp.gamma
         self.use_blas = self.P2.nbytes >= _BLAS_MIN_BYTES and numba.get_num_threads() > 1
         self.Q = np.empty((S, A))    # Q of the last bellman() call
+        self.act = None
 
     def q(self, V, Q_out):
         if self.use_blas:
@@ -159,19 +165,29 @@ class _Dense:
             kd.dense_q(self.P2, self.r1, self.gamma, V, Q_out.reshape(-1))
         return Q_out
 
-    def bellman(self, V, V_out, act_out):
+    def bellman(self, V, V_out, act_out, keep_policy=False):
         self.q(V, self.Q)
+        if keep_policy:
+            self.act = act_out
         return kd.greedy_max(self.Q, V, V_out, act_out)
 
     def last_q(self, V):
         return self.Q.copy()
 
-    def policy_backup(self, act, V, V_out):
-        return kd.dense_policy_backup(self.P2, self.r, self.gamma, act, V, V_out)
+    def set_policy(self, act):
+        self.act = act
+
+    def policy_backup(self, V, V_out):
+        return kd.dense_policy_backup(self.P2, self.r, self.gamma, self.act, V, V_out)
 
 
 class _Ell:
-    """Backups on fixed-width successor lists probs / idx (S, A, m)."""
+    """Backups on fixed-width successor lists probs / idx (S, A, m).
+
+    Evaluation sweeps of a deterministic policy read its rows from a contiguous copy
+    (p, ix (S, m), rp (S,)) when rows are narrow (m <= _EXTRACT_MAX_WIDTH): reading them in
+    place would fetch whole cache lines shared with the other actions, ~3x the bytes at
+    m = 4. The greedy backup writes that copy while the rows are in cache."""
 
     layout = "sparse"
 
@@ -179,19 +195,52 @@ class _Ell:
         self.probs, self.idx = probs, idx
         self.r, self.gamma = mdp.r, mdp.gamma
         self.compacted = compacted
+        m = probs.shape[2]
+        self.narrow = m <= _EXTRACT_MAX_WIDTH
+        self.p = self.ix = self.rp = None           # extracted rows of the current policy
+        self.rows_valid = False
+        self.act = None
+        self._none = (np.empty((0, m)), np.empty((0, m), dtype=idx.dtype), np.empty(0))
+
+    def _rows(self):
+        if self.p is None:
+            S, _, m = self.probs.shape
+            self.p = np.empty((S, m))
+            self.ix = np.empty((S, m), dtype=self.idx.dtype)
+            self.rp = np.empty(S)
+        return self.p, self.ix, self.rp
 
     def q(self, V, Q_out):
         kd.ell_q(self.probs, self.idx, self.r, self.gamma, V, Q_out)
         return Q_out
 
-    def bellman(self, V, V_out, act_out):
-        return kd.ell_bellman(self.probs, self.idx, self.r, self.gamma, V, V_out, act_out)
+    def bellman(self, V, V_out, act_out, keep_policy=False):
+        rows = self._none
+        if keep_policy:
+            self.act = act_out
+            self.rows_valid = self.narrow
+            if self.narrow:
+                rows = self._rows()
+        return kd.ell_bellman(self.probs, self.idx, self.r, self.gamma, V, V_out, act_out,
+                              *rows)
 
     def last_q(self, V):
         return self.q(V, np.empty(self.r.shape))
 
-    def policy_backup(self, act, V, V_out):
-        return kd.ell_policy_backup(self.probs, self.idx, self.r, self.gamma, act, V, V_out)
+    def set_policy(self, act):
+        """Current policy act (S,); its rows are always extracted (row_matvec needs them)."""
+        self.act = act
+        kd.ell_extract(self.probs, self.idx, self.r, act, *self._rows())
+        self.rows_valid = True
+
+    def policy_backup(self, V, V_out):
+        if self.rows_valid:
+            return kd.row_backup(self.p, self.ix, self.rp, self.gamma, V, V_out)
+        return kd.ell_policy_backup(self.probs, self.idx, self.r, self.gamma, self.act, V, V_out)
+
+    def matvec(self, x, y_out):
+        """y = (I - gamma P_pi) x for the current policy (after set_policy)."""
+        kd.row_matvec(self.p, self.ix, self.gamma, x, y_out)
 
 
 def _index_dtype(S: int):
@@ -356,7 +405,7 @@ def modified_policy_iteration(mdp, tol: float = 1e-8, m: int = 100,
     sweeps = 0
     converged = False
     for k in range(1, max_iter + 1):
-        lo, hi = ops.bellman(V, TV, act)
+        lo, hi = ops.bellman(V, TV, act, keep_policy=True)
         bound = c * 0.5 * (hi - lo)
         if bound <= tol:
             converged = True
@@ -367,7 +416,7 @@ def modified_policy_iteration(mdp, tol: float = 1e-8, m: int = 100,
         eval_tol = max(0.5 * tol, _EVAL_RATIO * bound)
         V, TV = TV, V
         for _ in range(m):
-            e_lo, e_hi = ops.policy_backup(act, V, TV)
+            e_lo, e_hi = ops.policy_backup(V, TV)
             V, TV = TV, V
             sweeps += 1
             if c * 0.5 * (e_hi - e_lo) <= eval_tol:
@@ -417,8 +466,8 @@ def policy_iteration(mdp, max_iter: int | None = None, *, layout: str = "auto") 
             P_pi = np.ascontiguousarray(mdp.P).reshape(S * mdp.A, S)[rows * mdp.A + act]
             V = _dense_solve(P_pi, mdp.r[rows, act], g)
         else:
-            V, its = _krylov_solve(lambda x, y, act=act: kd.ell_policy_matvec_det(
-                ops.probs, ops.idx, act, g, x, y), mdp.r[rows, act], V, S)
+            ops.set_policy(act)
+            V, its = _krylov_solve(ops.matvec, ops.rp, V, S)
             krylov_iters += its
         lo, hi = ops.bellman(V, TV, new_act)
         # T V(s) - V(s) is the improvement of the greedy action over act[s]

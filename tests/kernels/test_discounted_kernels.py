@@ -97,28 +97,54 @@ def test_dense_to_ell_reports_rows_wider_than_the_buffer():
     np.testing.assert_array_equal(idx, first_two)            # the first w nonzeros are kept
 
 
+def _no_rows(m, dtype):
+    return np.empty((0, m)), np.empty((0, m), dtype=dtype), np.empty(0)
+
+
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
 def test_ell_q_and_bellman_match_dense_reference(dtype):
     P, r, V, _ = _model(5, S=13, A=4)
     probs, idx = _ell(P, dtype)
-    S, A, _ = P.shape
+    S, A, m = probs.shape
     Q = np.empty((S, A))
     kd.ell_q(probs, idx, r, 0.8, V, Q)
     Q_ref = _q_ref(P, r, 0.8, V)
     np.testing.assert_allclose(Q, Q_ref, rtol=1e-13, atol=1e-13)
     V_out, act = np.empty(S), np.empty(S, dtype=np.int64)
-    lo, hi = kd.ell_bellman(probs, idx, r, 0.8, V, V_out, act)
+    lo, hi = kd.ell_bellman(probs, idx, r, 0.8, V, V_out, act, *_no_rows(m, dtype))
     np.testing.assert_allclose(V_out, Q_ref.max(axis=1), rtol=1e-13, atol=1e-13)
     np.testing.assert_array_equal(act, Q_ref.argmax(axis=1))
     assert (lo, hi) == pytest.approx(((V_out - V).min(), (V_out - V).max()), abs=1e-12)
     V_py, act_py = np.empty(S), np.empty(S, dtype=np.int64)
-    assert kd.ell_bellman.py_func(probs, idx, r, 0.8, V, V_py, act_py) == \
-        pytest.approx((lo, hi), abs=1e-13)
+    assert kd.ell_bellman.py_func(probs, idx, r, 0.8, V, V_py, act_py,
+                                  *_no_rows(m, dtype)) == pytest.approx((lo, hi), abs=1e-13)
     np.testing.assert_allclose(V_py, V_out, rtol=1e-14, atol=1e-14)
     np.testing.assert_array_equal(act_py, act)
     Q_py = np.empty((S, A))
     kd.ell_q.py_func(probs, idx, r, 0.8, V, Q_py)
     np.testing.assert_allclose(Q_py, Q, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_ell_bellman_copies_out_the_greedy_rows_like_ell_extract(dtype):
+    P, r, V, _ = _model(9, S=21, A=3)
+    probs, idx = _ell(P, dtype)
+    S, _, m = probs.shape
+    rows = (np.empty((S, m)), np.empty((S, m), dtype=dtype), np.empty(S))
+    V_out, act = np.empty(S), np.empty(S, dtype=np.int64)
+    kd.ell_bellman(probs, idx, r, 0.9, V, V_out, act, *rows)
+    s = np.arange(S)
+    np.testing.assert_array_equal(rows[0], probs[s, act])
+    np.testing.assert_array_equal(rows[1], idx[s, act])
+    np.testing.assert_array_equal(rows[2], r[s, act])
+    again = (np.empty((S, m)), np.empty((S, m), dtype=dtype), np.empty(S))
+    kd.ell_extract(probs, idx, r, act, *again)
+    for got, want in zip(again, rows):
+        np.testing.assert_array_equal(got, want)
+    py = (np.empty((S, m)), np.empty((S, m), dtype=dtype), np.empty(S))
+    kd.ell_extract.py_func(probs, idx, r, act, *py)
+    for got, want in zip(py, rows):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_ties_go_to_the_lowest_action_everywhere():
@@ -128,7 +154,7 @@ def test_ties_go_to_the_lowest_action_everywhere():
     S = P.shape[0]
     probs, idx = _ell(P)
     V_out, act = np.empty(S), np.full(S, -1, dtype=np.int64)
-    kd.ell_bellman(probs, idx, r, 0.9, V, V_out, act)
+    kd.ell_bellman(probs, idx, r, 0.9, V, V_out, act, *_no_rows(probs.shape[2], np.int64))
     np.testing.assert_array_equal(act, 0)
     Q = _q_ref(P, r, 0.9, V)
     act2 = np.full(S, -1, dtype=np.int64)
@@ -137,19 +163,23 @@ def test_ties_go_to_the_lowest_action_everywhere():
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
-def test_ell_policy_backup_and_matvecs_match_dense_reference(dtype):
+def test_policy_backups_and_matvecs_match_dense_reference(dtype):
     P, r, V, rng = _model(7, S=17, A=3)
     probs, idx = _ell(P, dtype)
-    S, A, _ = P.shape
+    S, A, m = probs.shape
     act = rng.integers(0, A, size=S)
-    out = np.empty(S)
-    lo, hi = kd.ell_policy_backup(probs, idx, r, 0.7, act, V, out)
     ref = _q_ref(P, r, 0.7, V)[np.arange(S), act]
-    np.testing.assert_allclose(out, ref, rtol=1e-13, atol=1e-13)
-    assert (lo, hi) == pytest.approx(((ref - V).min(), (ref - V).max()), abs=1e-12)
+    p, ix, rp = np.empty((S, m)), np.empty((S, m), dtype=dtype), np.empty(S)
+    kd.ell_extract(probs, idx, r, act, p, ix, rp)
+    for kern, args in ((kd.ell_policy_backup, (probs, idx, r, 0.7, act, V)),
+                       (kd.row_backup, (p, ix, rp, 0.7, V))):
+        out = np.empty(S)
+        lo, hi = kern(*args, out)
+        np.testing.assert_allclose(out, ref, rtol=1e-13, atol=1e-13)
+        assert (lo, hi) == pytest.approx(((ref - V).min(), (ref - V).max()), abs=1e-12)
     P_act = P[np.arange(S), act]
     y = np.empty(S)
-    kd.ell_policy_matvec_det(probs, idx, act, 0.7, V, y)
+    kd.row_matvec(p, ix, 0.7, V, y)
     np.testing.assert_allclose(y, V - 0.7 * P_act @ V, rtol=1e-13, atol=1e-13)
     pi = rng.dirichlet(np.ones(A), size=S)
     pi[0] = [1.0, 0.0, 0.0]                                  # zero weights are skipped
@@ -157,7 +187,8 @@ def test_ell_policy_backup_and_matvecs_match_dense_reference(dtype):
     P_pi = np.einsum("sa,sat->st", pi, P)
     np.testing.assert_allclose(y, V - 0.7 * P_pi @ V, rtol=1e-13, atol=1e-13)
     for kern, args in ((kd.ell_policy_backup, (probs, idx, r, 0.7, act, V)),
-                       (kd.ell_policy_matvec_det, (probs, idx, act, 0.7, V)),
+                       (kd.row_backup, (p, ix, rp, 0.7, V)),
+                       (kd.row_matvec, (p, ix, 0.7, V)),
                        (kd.ell_policy_matvec, (probs, idx, pi, 0.7, V))):
         a, b = np.empty(S), np.empty(S)
         kern(*args, a)

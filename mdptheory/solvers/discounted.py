@@ -574,7 +574,15 @@ def bellman(mdp, V) -> np.ndarray:
     """(T V)(s) = max_a r(s,a) + gamma * sum_s' P(s'|s,a) V(s'); V (S,) -> (S,)."""
     mdp = _check_mdp(mdp)
     V = _check_V(mdp, V)
-    return _q_values(mdp, V).max(axis=1)
+    TV = np.empty(mdp.S)
+    act = np.empty(mdp.S, dtype=np.int64)
+    if mdp.is_sparse:
+        m = mdp.P.width
+        kd.ell_bellman(mdp.P.probs, mdp.P.indices, mdp.r, mdp.gamma, V, TV, act,
+                       np.empty((0, m)), np.empty((0, m), dtype=np.int64), np.empty(0))
+    else:
+        _Dense(mdp).bellman(V, TV, act)
+    return TV
 
 
 @_with_idle_threads

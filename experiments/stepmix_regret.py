@@ -249,12 +249,12 @@ def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
 
 def plot(results: pd.DataFrame, path) -> list:
     """(a) regret vs K at the main (alpha, ratio) with the bounds; (b) Reg/Reg_UCBVI vs K per
-    alpha; (c) overhead at K vs alpha with the §3.9 shape; (d) N_c vs 1/(alpha (kappa +
-    alpha V^b)^2)."""
+    alpha; (c) rho_k / eps_k over k; (d) overhead at K vs alpha with the §3.9 shape; (e) N_c vs
+    1/(alpha (kappa + alpha V^b)^2); (f) share of conservative episodes over k."""
     import matplotlib.pyplot as plt
 
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(2, 2, figsize=(11.5, 8.5))
+    fig, axes = plt.subplots(2, 3, figsize=(17, 8.5))
     main = results[results["main"]]
     ax = axes[0, 0]
     for c, algo in zip(colors, ("UCBVI",) + CONSERVATIVE):
@@ -262,7 +262,8 @@ def plot(results: pd.DataFrame, path) -> list:
         if d.empty:
             continue
         band = analysis.mean_band(d, "k", "regret")
-        ax.plot(band["k"], band["mean"], color=c, lw=1.8, label=f"{algo}")
+        ax.plot(band["k"], band["mean"], color=c, lw=1.8, label=f"{algo}",
+                ls="--" if algo == "StepMix-switch" else "-")
         ax.fill_between(band["k"], band["lo"], band["hi"], color=c, alpha=0.2, lw=0)
         if algo in ("UCBVI", "StepMix"):
             b = d.groupby("k")["bound"].mean()
@@ -338,6 +339,42 @@ def plot(results: pd.DataFrame, path) -> list:
     ax.set_ylabel("conservative episodes N_c")
     ax.set_title("conservative episodes vs the §3.9 scale", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    ax = axes[0, 2]
+    for c, (algo, col) in zip(colors[1:], (("StepMix", "rho"), ("EpsMix", "epsilon"),
+                                           ("StepMix-switch", "rho"))):
+        d = main[main["algorithm"] == algo]
+        if d.empty or col not in d:
+            continue
+        band = analysis.mean_band(d.dropna(subset=[col]), "k", col)
+        ax.plot(band["k"], band["mean"], color=c, lw=1.6, label=f"{algo}: {col}_k",
+                ls="--" if algo == "StepMix-switch" else "-")
+        ax.fill_between(band["k"], band["lo"], band["hi"], color=c, alpha=0.2, lw=0)
+    a_main = main.loc[main["algorithm"] != "UCBVI", "alpha"].iloc[0]
+    ax.axhline(a_main, color="k", ls=":", lw=1.0, label=f"alpha = {a_main} (eps_k >= alpha)")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("episode k")
+    ax.set_ylabel("mixing coefficient (seed mean, 95% band)")
+    ax.set_title("mixing dynamics at the main (alpha, V^b/V*)", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    ax = axes[1, 2]
+    for c, algo in zip(colors[1:], CONSERVATIVE):
+        d = main[main["algorithm"] == algo]
+        if d.empty:
+            continue
+        d = d.assign(frac=d["conservative_episodes"] / d["k"])
+        band = analysis.mean_band(d, "k", "frac")
+        ax.plot(band["k"], band["mean"], color=c, lw=1.6, label=algo,
+                ls="--" if algo == "StepMix-switch" else "-")
+        ax.fill_between(band["k"], band["lo"], band["hi"], color=c, alpha=0.2, lw=0)
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("episode k")
+    ax.set_ylabel("N_c(k) / k")
+    ax.set_title("share of conservative episodes so far", fontsize=10)
+    ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     fig.suptitle("StepMix / EpsMix regret has the unconstrained order: K-independent overhead "
                  "(Li et al. 2023; reconstruction)", fontsize=11)

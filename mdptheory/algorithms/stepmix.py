@@ -13,7 +13,8 @@ construction below are the spec's reading (§3.3-§3.8), not the paper's verifie
 
 Problem (spec §3.2). Episodic MDP, steps h = 0..H-1 here (1..H in the paper), transitions
 unknown, rewards observed as means (UCBVI convention: on a visited pair r_hat = r, i.e. rewards
-are known where they matter). Initial law rho0 (the paper's fixed s_1 is rho0 = delta_{s_1});
+are known where they matter; with Bernoulli rewards no reward bonus is added and the safety
+argument does not cover the reward noise). Initial law rho0 (the paper's fixed s_1 is rho0 = delta_{s_1});
 it is known to the learner. Constraint: for every episode k,
 V^{pi_k}_0(rho0) >= theta := (1 - alpha) V^b with V^b = V^{pi^b}_0(rho0) known (as in prior
 conservative-RL work; [RECALL/DESIGN]); for EpsMix the left side is E[V^{pi_k} | past].
@@ -74,12 +75,15 @@ StepMix (spec §3.5, §3.7). The executed policy of episode k is the Markov poli
     sub-bracket after the largest feasible one, ``refine`` times (resolution
     1 / (M refine_points^refine)); ``search="bisect"`` is the spec's literal 30-step bisection.
     Both always return a feasible u; nested grids cost a few vectorised passes instead of 30
-    scalar ones (the performance target of the issue). Grid pruning (``screen=True``, a pure
-    speed-up with the same result): one vectorised pass bounds g from above on each chunk of 8
-    consecutive grid points (the pessimistic backup with, state by state, the larger of the two
-    endpoint mixtures; valid because each mixture's value at a state is linear in its weight and
-    the backup is monotone); chunks whose bound is below theta - 1e-9 are skipped and the others
-    evaluated from the top down to the first one holding a feasible point.
+    scalar ones (the performance target of the issue). Every search starts with one fused pass
+    (:func:`mdptheory.kernels.stepmix.search_prelude`) giving g(1), g(0) and an upper bound on g
+    over the whole grid. Grid pruning (``screen=True``, a pure speed-up with the same result):
+    upper bounds come from the pessimistic backup that takes, state by state, the larger of the
+    two endpoint mixtures of an interval (valid because each mixture's value at a state is
+    linear in its weight and the backup is monotone). If the whole-grid bound is below
+    theta - 1e-9 the fallback is chosen at once; otherwise one vectorised pass bounds each chunk
+    of 8 consecutive grid points, chunks below theta - 1e-9 are skipped and the others evaluated
+    from the top down to the first one holding a feasible point.
 
 EpsMix (spec §3.6). eps_k = 1 if V_low^{pi_bar}(rho0) >= theta, else
 eps_k = alpha V^b / (V^b - V_low^{pi_bar}) in [alpha, 1) (the largest eps with

@@ -842,7 +842,10 @@ class ExactValueMonitor:
         self.values: list[float] = []
 
     def __getattr__(self, name):            # hyperparameters, name, ... of the learner
-        return getattr(self.__dict__["learner"], name)
+        learner = self.__dict__.get("learner")
+        if learner is None:
+            raise AttributeError(name)
+        return getattr(learner, name)
 
     def _v(self, pi) -> float:
         pi = np.ascontiguousarray(pi, dtype=np.float64)

@@ -22,18 +22,17 @@ import numpy as np
 import pytest
 
 pytest.importorskip("hypothesis")
-import hypothesis.strategies as st  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, given, settings
 
-from mdptheory.algorithms import actor_critic as ac  # noqa: E402
-from mdptheory.bounds import actor_critic as bac  # noqa: E402
-from mdptheory.kernels import actor_critic as kac  # noqa: E402
-from mdptheory.kernels import online as kon  # noqa: E402
-from mdptheory.models import FiniteHorizonMDP  # noqa: E402
-from mdptheory.runner import Episode, collect  # noqa: E402
-from mdptheory.solvers.finite import (backward_induction, evaluate_finite_policy,  # noqa: E402
-                                      occupancy_measure)
-from mdptheory.testing import strategies as mst  # noqa: E402
+from mdptheory.algorithms import actor_critic as ac
+from mdptheory.bounds import actor_critic as bac
+from mdptheory.kernels import actor_critic as kac
+from mdptheory.kernels import online as kon
+from mdptheory.models import FiniteHorizonMDP
+from mdptheory.runner import Episode, collect
+from mdptheory.solvers.finite import backward_induction, evaluate_finite_policy, occupancy_measure
+from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}

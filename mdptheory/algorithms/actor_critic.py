@@ -539,6 +539,57 @@ class ActorCritic(_PhaseActorCritic):
                 f"optimistic={self.optimistic}, n_off={self.n_off})")
 
 
+class RidgeStatistics:
+    """Per-step ridge statistics of all data (offline + online) of the linear critic.
+
+    Lambda (H, d, d) = ridge I + sum phi phi^T, its inverse Lambda_inv (H, d, d) kept by
+    Sherman-Morrison, M (H, d, S) = sum of phi grouped by next state, counts (H, S), reward_sum
+    (H, d) = sum phi r: the statistics of
+    :class:`mdptheory.algorithms.linear_estimation.OnlineRidge`, updated by one compiled kernel
+    per episode (:func:`mdptheory.kernels.actor_critic.ridge_episode_update`, built on the
+    shared Sherman-Morrison kernel) instead of its Python loop over h; :meth:`step` hands the
+    shared :class:`~mdptheory.algorithms.linear_estimation.RidgeStep` (solves) to the critic.
+    """
+
+    def __init__(self, phi, H: int, ridge: float):
+        self.phi = np.ascontiguousarray(phi, dtype=np.float64)
+        S, _, d = self.phi.shape
+        self.H = H
+        self.ridge = ridge
+        self.Lambda = np.broadcast_to(ridge * np.eye(d), (H, d, d)).copy()       # Lambda[h]
+        self.Lambda_inv = np.broadcast_to(np.eye(d) / ridge, (H, d, d)).copy()
+        self.M = np.zeros((H, d, S))                                          # M[h, :, s']
+        self.counts = np.zeros((H, S))                                        # counts[h, s']
+        self.reward_sum = np.zeros((H, d))
+        self.n = 0
+        self._quad = np.empty(H)
+
+    def update(self, s, a, r) -> np.ndarray:
+        """Add one episode; returns phi^T Lambda_h^{-1} phi before the update, per h (H,)."""
+        kac.ridge_episode_update(self.phi, s, a, r, self.Lambda, self.Lambda_inv, self.M,
+                                 self.counts, self.reward_sum, self._quad)
+        self.n += 1
+        return self._quad
+
+    def add_dataset(self, dataset, fm) -> None:
+        """Add N episodes at once (shared :func:`linear_estimation.offline_ridge_steps`)."""
+        eye = self.ridge * np.eye(self.Lambda.shape[1])
+        for h, st in enumerate(le.offline_ridge_steps(dataset, fm, self.ridge)):
+            self.Lambda[h] += st.Lambda - eye
+            self.Lambda_inv[h] = np.linalg.inv(self.Lambda[h])
+            self.M[h][:, st.cols] += st.M
+            self.counts[h, st.cols] += st.counts
+            self.reward_sum[h] += st.reward_sum
+        self.n += len(dataset)
+
+    def step(self, h: int) -> le.RidgeStep:
+        """The regression of step h over the next states observed so far."""
+        cols = np.flatnonzero(self.counts[h] > 0)
+        return le.RidgeStep(Lambda=self.Lambda[h], M=np.ascontiguousarray(self.M[h][:, cols]),
+                            cols=cols, counts=self.counts[h, cols],
+                            reward_sum=self.reward_sum[h], Lambda_inv=self.Lambda_inv[h])
+
+
 class LinearActorCritic(_PhaseActorCritic):
     """Linear optimistic actor-critic (spec §B.5): LSVI-UCB critic refit at determinant-doubling
     switches, exponential-weights actor tabulated over the finite state set.
@@ -583,7 +634,7 @@ class LinearActorCritic(_PhaseActorCritic):
         self._init_actor(eta, temperature, eta_scale, reset, target, switching,
                          SWITCHING_LINEAR)
         data = check_offline_data(offline_data, self.S, self.A, self.H)
-        self.ridge = le.OnlineRidge(fm.phi, self.H, self.ridge_param)
+        self.ridge = RidgeStatistics(fm.phi, self.H, self.ridge_param)
         self.n_off = 0
         if data is not None:
             self._add_offline(offline_data)
@@ -599,8 +650,6 @@ class LinearActorCritic(_PhaseActorCritic):
         self.v_max = np.asarray(fm.v_max[:self.H], dtype=np.float64)
         self.logdet = np.array([np.linalg.slogdet(L)[1] for L in self.ridge.Lambda])
         self.logdet_snap = self.logdet.copy()
-        self._quad = np.empty(self.H)
-        self._phi = np.ascontiguousarray(fm.phi)
         self.Q = np.broadcast_to(self.v_max[:, None, None], (self.H, self.S, self.A)).copy()
         self.V = np.zeros((self.H + 1, self.S))
         if data is not None or not self.optimistic:
@@ -618,26 +667,12 @@ class LinearActorCritic(_PhaseActorCritic):
                 "rewards": self.rewards, "n_off": self.n_off}
 
     def _add_offline(self, dataset) -> None:
-        """Gram matrices, designs and counts of the offline data in one pass (shared ridge
-        statistics of :func:`linear_estimation.offline_ridge_steps`)."""
-        steps = le.offline_ridge_steps(dataset, self.fm, self.ridge_param)
-        rg = self.ridge
-        for h, st in enumerate(steps):
-            rg.Lambda[h] = st.Lambda
-            rg.Lambda_inv[h] = np.linalg.inv(st.Lambda)
-            rg.M[h][:, st.cols] += st.M
-            rg.counts[h, st.cols] += st.counts
-            rg.reward_sum[h] = st.reward_sum
-        rg.n = len(dataset)
+        self.ridge.add_dataset(dataset, self.fm)
         self.n_off = len(dataset)
 
     def _record(self, episode) -> bool:
-        rg = self.ridge
-        # OnlineRidge.update in one compiled pass (its Python loop over h dominated the run)
-        kac.ridge_episode_update(self._phi, episode.s, episode.a, episode.r, rg.Lambda,
-                                 rg.Lambda_inv, rg.M, rg.counts, rg.reward_sum, self._quad)
-        rg.n += 1
-        self.logdet += np.log1p(self._quad)              # det(L + x x^T) = det L (1 + x^T L^-1 x)
+        quad = self.ridge.update(episode.s, episode.a, episode.r)
+        self.logdet += np.log1p(quad)                    # det(L + x x^T) = det L (1 + x^T L^-1 x)
         return bool(np.any(self.logdet > math.log(2.0) + self.logdet_snap))
 
     def _refit(self) -> None:
@@ -675,6 +710,7 @@ __all__ = [
     "TARGETS",
     "ActorCritic",
     "LinearActorCritic",
+    "RidgeStatistics",
     "check_offline_data",
     "default_eta",
     "exponential_weights",

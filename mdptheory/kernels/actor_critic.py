@@ -28,7 +28,7 @@ pi_target     (H, S, A)        the policy whose value the critic targets (``use_
 V_out, Q_out  (H + 1, S),      critic values; V_out[H] = 0 preset by the caller
               (H, S, A)
 phi           (S, A, d)        features; Lambda, Lambda_inv (H, d, d) Gram matrices and inverses,
-                               M (H, d, S), counts (H, S), reward_sum (H, d) (OnlineRidge)
+                               M (H, d, S), counts (H, S), reward_sum (H, d)
 ============  ===============  ==============================================================
 """
 import numpy as np
@@ -186,9 +186,9 @@ def critic_backward_induction(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, un
 
 @njit(cache=True)
 def ridge_episode_update(phi, s, a, r, Lambda, Lambda_inv, M, counts, reward_sum, quad_out):
-    """Add one episode to per-step ridge statistics in one compiled pass (the arrays of
-    :class:`mdptheory.algorithms.linear_estimation.OnlineRidge`; same result as its Python
-    ``update``): for each h with x = phi(s_h, a_h),
+    """Add one episode to per-step ridge statistics in one compiled pass (the statistics of
+    :class:`mdptheory.algorithms.linear_estimation.OnlineRidge`, whose ``update`` is a Python
+    loop over h): for each h with x = phi(s_h, a_h),
 
         quad_out[h] = x^T Lambda_inv[h] x   (before the update; log(1 + quad) is the increase of
                                              log det Lambda_h, matrix determinant lemma)

@@ -10,7 +10,6 @@ import pytest
 from mdptheory import envs
 from mdptheory.algorithms import _common
 from mdptheory.algorithms import actor_critic as ac
-from mdptheory.algorithms import linear_estimation as le
 from mdptheory.bounds import actor_critic as bac
 from mdptheory.kernels import actor_critic as kac
 from mdptheory.kernels import online as kon
@@ -91,21 +90,25 @@ def test_kernels_equal_their_python_versions():
     assert kac.doubling_switch(ep.s[0], ep.a[0], st.n_sa, snap) == \
         kac.doubling_switch.py_func(ep.s[0], ep.a[0], st.n_sa, snap)
     phi = rng.dirichlet(np.ones(4), size=(S, A))
-    ridges = [le.OnlineRidge(phi, H, 0.7) for _ in range(3)]
+    stats = [ac.RidgeStatistics(phi, H, 0.7) for _ in range(2)]
     q1, q2 = np.empty(H), np.empty(H)
-    ref_q = [phi[ep.s[0, h], ep.a[0, h]] @ ridges[2].Lambda_inv[h] @ phi[ep.s[0, h], ep.a[0, h]]
-             for h in range(H)]
-    for rg, fn, q in ((ridges[0], kac.ridge_episode_update, q1),
-                      (ridges[1], kac.ridge_episode_update.py_func, q2)):
+    for rg, fn, q in ((stats[0], kac.ridge_episode_update, q1),
+                      (stats[1], kac.ridge_episode_update.py_func, q2)):
         fn(phi, ep.s[0], ep.a[0], ep.r[0], rg.Lambda, rg.Lambda_inv, rg.M, rg.counts,
            rg.reward_sum, q)
-    ridges[2].update(ep.s[0], ep.a[0], ep.r[0])            # the shared module's update
     np.testing.assert_array_equal(q1, q2)
-    np.testing.assert_allclose(q1, ref_q, rtol=1e-12)
     for name in ("Lambda", "Lambda_inv", "M", "counts", "reward_sum"):
-        np.testing.assert_array_equal(getattr(ridges[0], name), getattr(ridges[1], name))
-        np.testing.assert_allclose(getattr(ridges[0], name), getattr(ridges[2], name),
-                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(getattr(stats[0], name), getattr(stats[1], name))
+    # slow NumPy twin
+    X = phi[ep.s[0, :H], ep.a[0]]                                     # (H, d)
+    np.testing.assert_allclose(q1, np.einsum("hi,hi->h", X, X) / 0.7, rtol=1e-12)
+    Lam = 0.7 * np.eye(4) + np.einsum("hi,hj->hij", X, X)
+    np.testing.assert_allclose(stats[0].Lambda, Lam, rtol=1e-12)
+    np.testing.assert_allclose(stats[0].Lambda_inv, np.linalg.inv(Lam), rtol=1e-10, atol=1e-12)
+    for h in range(H):
+        np.testing.assert_allclose(stats[0].M[h, :, ep.s[0, h + 1]], X[h])
+        np.testing.assert_allclose(stats[0].reward_sum[h], X[h] * ep.r[0, h])
+    assert stats[0].counts.sum() == H
 
 
 # ------------------------------------------------------------------ the critic

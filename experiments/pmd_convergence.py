@@ -96,7 +96,7 @@ CONFIG = dict(S=(10, 50, 200), A=(2, 5, 10), gammas=(0.9, 0.99), branching=3,
               chain_S=(10, 20), chain_eps=1e-3, K_09=300, K_099=1000, eta=1.0, eta0=1.0, c=1.0,
               tau=0.1, cen_frac=0.5, floor=1e-12, schedules=SCHEDULES, instance_seed=0,
               seeds=10)
-SMALL = dict(CONFIG, S=(8,), A=(2, 4), gammas=(0.9,), chain_S=(6,), K_09=60, K_099=100,
+SMALL = dict(CONFIG, S=(8,), A=(3,), gammas=(0.9,), chain_S=(6,), K_09=60, K_099=100,
              seeds=2)
 
 

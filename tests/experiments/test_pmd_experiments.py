@@ -38,7 +38,7 @@ def test_pmd_convergence_small_end_to_end(tmp_path):
     # T1 at every iteration: no state's value ever decreased
     assert results.loc[results["theorem"] == "T1", "measured"].max() <= 1e-10 * 10
     # the same seed gives the same rows (a reduced grid keeps this cheap)
-    tiny = dict(cfg, A=(2,), chain_S=(), schedules=("constant", "adaptive"))
+    tiny = dict(cfg, chain_S=(), schedules=("constant", "adaptive"))
     pd.testing.assert_frame_equal(pc.run(tiny, 1), pc.run(tiny, 1))
 
     verdicts = pc.verdict(results)

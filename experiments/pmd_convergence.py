@@ -34,14 +34,20 @@ Setting and choices (all visible in the output columns):
   iterations would only compare rounding noise with the bound. Rows are kept at all k <= 20
   and ~60 log-spaced k after that (and the last k).
 * Linear rates: per run, the geometric-mean contraction per iteration of the measured quantity
-  over the second half of the iterations where it is above 1e3 x the floor, against the
-  theorem's rate (T3 1 - 1/theta, T4/T5 gamma, T6 max(gamma, 1/(1+eta tau)), T7 1 - eta_c tau).
+  over the second half of the iterations where it is above 1e3 x the floor (``rate_measured``),
+  and the theorem's nominal rate (``rate_predicted``: T3 1 - 1/theta, T4/T5 gamma, T6
+  max(gamma, 1/(1+eta tau)), T7 1 - eta_c tau). The rate verdicts compare the measured
+  contraction with the bound's own contraction over the same recorded iterations (for T5 the
+  bound gamma^k (e0 + k c) contracts more slowly than gamma).
 * Verdicts per (theorem, environment): "bound" (the bound held at every iteration of every run,
   slack 1e-10 max(1, 1/(1-gamma)), spec §5.2); per (theorem, environment, gamma): "rate"
-  (every run's measured rate <= predicted rate + 1e-3); T2 (constant step) and T8: fitted decay
-  exponent in k over the last decade of the window where every run is above 1e3 x the noise
-  floor (upper-rate claims: exponent <= -1, -1/2, -1; at least 10 runs), with the constants
-  only for T2 (T8 is rate-only: its overlay is the rate with constant 1, not a bound).
+  (every run's measured contraction <= the bound's over the same window + 1e-3; a theorem
+  bounds the level, so a slower local slope far under the bound is reported as a failure of
+  this empirical check with its headroom, not as a crossing); T2 (constant step) and T8:
+  fitted decay exponent in k over the last decade of the window where every run is above
+  1e3 x the noise floor (upper-rate claims: exponent <= -1, -1/2, -1; at least 10 runs),
+  with the constants only for T2 (T8 is rate-only: its overlay is the rate with constant 1,
+  not a bound).
 """
 from __future__ import annotations
 
@@ -356,22 +362,34 @@ def verdict(results: pd.DataFrame) -> list[Verdict]:
                                  f"{env}",
                            passed=bool(not bad.any() and n_seeds >= 10), measured=worst,
                            bound=float(slack.max()), note=note))
+    keys = ["seed", "env", "S", "A", "gamma", "schedule"]
     for (thm, env, gamma), df in results[results["theorem"].isin(LINEAR)].groupby(
             ["theorem", "env", "gamma"], sort=True):
-        last = _runs(df).dropna(subset=["rate_measured"])
-        if last.empty:
+        rates = [r for _, run_df in df.groupby(keys, sort=True)
+                 if (r := _window_rates(run_df, gamma)) is not None]
+        if not rates:
             continue
-        ok = last["rate_measured"] <= last["rate_predicted"] + 1e-3
-        note = (f"{len(last)} runs; measured rate mean {last['rate_measured'].mean():.4g} "
-                f"(max {last['rate_measured'].max():.4g}), predicted mean "
-                f"{last['rate_predicted'].mean():.4g} (min {last['rate_predicted'].min():.4g})"
-                + ("" if ok.all() else f". FAILED in {int((~ok).sum())} runs"))
+        tab = pd.DataFrame(rates)
+        ok = tab["measured"] <= tab["bound_rate"] + 1e-3
+        note = (f"{len(tab)} runs; measured contraction per iteration over the last half of "
+                f"the run (error above 1e3 x the noise floor): mean {tab['measured'].mean():.4g}"
+                f" (max {tab['measured'].max():.4g}); the bound's over the same window: mean "
+                f"{tab['bound_rate'].mean():.4g} (min {tab['bound_rate'].min():.4g}); the "
+                f"theorem's nominal rate: mean {tab['nominal'].mean():.4g}")
+        if not ok.all():
+            bad = tab[~ok]
+            note += (f". FAILED in {len(bad)} runs, where the error is {bad['headroom'].min():.3g}"
+                     f"-{bad['headroom'].max():.3g} x below the bound at the end: a local "
+                     "plateau far under the bound (pre-asymptotic), not a crossing of it")
+        if n_seeds < 10:
+            note += f". Only {n_seeds} seeds (< 10)"
         out.append(Verdict(paper=PAPERS[thm], theorem=f"{thm} ({SPEC})",
-                           claim=f"measured linear rate of {QUANTITY[thm]} <= predicted rate on "
-                                 f"{env}, gamma={gamma}",
+                           claim=f"measured linear rate of {QUANTITY[thm]} <= the rate of the "
+                                 f"{thm} bound over the same iterations, on {env}, "
+                                 f"gamma={gamma}",
                            passed=bool(ok.all() and n_seeds >= 10),
-                           measured=float(last["rate_measured"].mean()),
-                           bound=float(last["rate_predicted"].mean()), note=note))
+                           measured=float(tab["measured"].mean()),
+                           bound=float(tab["bound_rate"].mean()), note=note))
     # T2's sublinear claim is checked on the constant step (the geometric schedules are
     # checked against T3/T4, and their fast decay would shorten the common fit window)
     expo = results[results["theorem"].isin(EXPONENTS)]
@@ -379,6 +397,28 @@ def verdict(results: pd.DataFrame) -> list[Verdict]:
     for (thm, env, gamma), df in expo.groupby(["theorem", "env", "gamma"], sort=True):
         out.append(_exponent_verdict(df, thm, env, gamma, n_seeds))
     return out
+
+
+def _window_rates(run_df: pd.DataFrame, gamma: float):
+    """Contraction per iteration of the measured error and of the bound over the last half of
+    a run's recorded iterations where the error is above 1e3 x the noise floor:
+    (y(k2)/y(k1))^(1/(k2-k1)). For a geometric bound C rho^k the bound's is rho; for T5's
+    gamma^k (e0 + k c) it is gamma times the growth of the linear factor over the window."""
+    run_df = run_df.sort_values("k")
+    floor = 1e3 * 1e-12 * max(1.0, 1.0 / (1.0 - gamma))
+    ok = run_df[(run_df["measured"] > floor) & (run_df["bound"] > 0)]
+    if len(ok) < 3:
+        return None
+    k0, k2 = int(ok["k"].iloc[0]), int(ok["k"].iloc[-1])
+    first = ok[ok["k"] >= k0 + (k2 - k0) // 2].iloc[0]
+    last = ok.iloc[-1]
+    dk = int(last["k"] - first["k"])
+    if dk <= 0:
+        return None
+    return dict(measured=float((last["measured"] / first["measured"]) ** (1.0 / dk)),
+                bound_rate=float((last["bound"] / first["bound"]) ** (1.0 / dk)),
+                nominal=float(run_df["rate_predicted"].iloc[0]),
+                headroom=float(last["bound"] / last["measured"]))
 
 
 def _exponent_verdict(df, thm, env, gamma, n_seeds) -> Verdict:

@@ -74,6 +74,7 @@ from .bc_rate import sparse_reward_garnet
 NAME = "demo_regularized_scaling"
 PAPER = "Tiapkin et al. (2024), Demonstration-Regularized RL, ICLR 2024"
 VARIANTS = ("demo", "nodemo", "warm_start", "fixed_lam", "bc_only")
+GAP_FLOOR = 1e-4          # log-scale floor of plotted gaps (exact gaps can be 0 or -1e-16)
 
 CONFIG = dict(seeds=20, instance_seed=0, S=6, A=3, H=5, branching=3, reward_frac=0.2,
               expert_gap=0.005, kappa=1.0, c_lambda=1.0, bonus_scale=0.1, delta=0.1,
@@ -87,10 +88,10 @@ CONFIG = dict(seeds=20, instance_seed=0, S=6, A=3, H=5, branching=3, reward_frac
               lin_c_beta=0.1, lin_ridge=1.0, lin_bc_ridge=1e-2,
               rlhf_N_E=[30, 100, 300, 1000], rlhf_N_RM=[30, 100, 300, 1000, 3000],
               rlhf_lams=[0.03, 0.1, 0.3, 1.0], rlhf_eps=0.3, tol=0.1)
-SMALL = dict(CONFIG, seeds=2, N_E=[10, 100, 1000], K=1500, checkpoints=40,
+SMALL = dict(CONFIG, seeds=2, N_E=[10, 100, 1000], K=1000, checkpoints=30,
              eps_grid=[0.06, 0.13], inner_lams=[0.1, 1.0], inner_eps=[0.02, 0.04],
              red_lams=[0.01, 0.1, 1.0], lin_N_E=[10, 100], lin_K=200, lin_checkpoints=15,
-             rlhf_N_E=[30, 300], rlhf_N_RM=[30, 300], rlhf_lams=[0.3])
+             rlhf_N_E=[30, 300], rlhf_N_RM=[30, 100], rlhf_lams=[0.3])
 
 
 # ------------------------------------------------------------------------------- instances
@@ -650,12 +651,13 @@ def plot(results: pd.DataFrame, path) -> list:
     cur = results[results["part"] == "curve"]
     for i, ((v, n), g) in enumerate(cur.groupby(["variant", "N_E"])):
         m = g.groupby("t")["gap"].mean()
-        ax.plot(np.maximum(m.index, 0.8), m.to_numpy(), color=colors[i % 10] if v == "demo"
+        ax.plot(np.maximum(m.index, 0.8), np.maximum(m.to_numpy(), GAP_FLOOR), color=colors[i % 10] if v == "demo"
                 else "k", ls="-" if v == "demo" else ":",
                 label=f"{v}" + (f" N^E={n}" if v == "demo" else ""))
     ax.axhline(eps, color="r", lw=0.8, ls="--", label=f"eps={eps}")
-    ax.set(xscale="log", yscale="log", xlabel="episodes t", ylabel="exact gap (mean)",
-           title="gap curves")
+    ax.set(xscale="log", yscale="log", xlabel="episodes t",
+           ylabel=f"exact gap (mean, floored at {GAP_FLOOR:g})", title="gap curves",
+           ylim=(GAP_FLOOR, None))
     ax.legend(fontsize=6)
 
     ax = axes[5]

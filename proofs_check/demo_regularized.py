@@ -42,8 +42,8 @@ from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
 
-MANY = settings(max_examples=80, deadline=None)
-FEW = settings(max_examples=25, deadline=None)
+MANY = settings(max_examples=60, deadline=None)
+FEW = settings(max_examples=20, deadline=None)
 
 
 def _full_support(pi, w=0.1):

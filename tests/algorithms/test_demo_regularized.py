@@ -507,3 +507,17 @@ def test_bounds_of_the_module():
     assert bdr.bc_kl_heuristic(4, 3, 5, 100, expert="stochastic") == pytest.approx(0.2)
     with pytest.raises(ValueError, match="expert must be"):
         bdr.bc_kl_heuristic(4, 3, 5, 100, expert="other")
+
+
+def test_solvers_run_under_the_shared_online_driver():
+    from mdptheory.runner import online
+    mdp = random_mdp(40, H=3, S=3, A=2)
+    ref = np.full((3, 3, 2), 0.5)
+    df = online(dr.RegBPITabular(3, 2, 3, ref, 0.2, bonus_scale=0.1), mdp, 300, rng=41,
+                checkpoints=[1, 100, 300])
+    assert list(df["k"]) == [1, 100, 300] and {"certificate", "lam"} <= set(df.columns)
+    assert np.all(np.diff(df["regret"]) >= -1e-12)
+    lm = envs.random_linear_mdp(4, 2, 2, 3, rng=42)
+    df = online(dr.RegBPILinear(lm, np.full((3, 4, 2), 0.5), 0.2, K=50), lm, 50, rng=43,
+                checkpoints=[50])
+    assert df["k"].iloc[0] == 50 and np.isfinite(df["certificate"].iloc[0])

@@ -30,6 +30,7 @@ import pandas as pd
 from mdptheory import analysis, envs
 from mdptheory.algorithms.baselines_linear import DRLSVIUCB, simulated_radius
 from mdptheory.algorithms.dr_rpo import DRRPO, RobustValue, robust_online
+from mdptheory.algorithms.linear_estimation import blas_threads
 from mdptheory.bounds.robust_linear import dr_rpo_regret
 
 NAME = "dr_rpo_regret"
@@ -38,9 +39,10 @@ PAPER = ("Gu, He, Liu & Xu (2025), Policy Regularized Distributionally Robust MD
 INSTANCES = ("simulated", "random")
 LEARNERS = ("DR-RPO", "DR-RPO (soft-greedy)", "DR-LSVI-UCB")
 
-CONFIG = {"seeds": 10, "K": 10_000, "checkpoints": 40, "instances": INSTANCES, "learners": LEARNERS,
-              "tau": 0.1, "eta": None, "beta": 1.0, "gamma": 0.1, "sim_delta": 0.3, "sim_xi": 0.2, "sim_rho": 0.3,
-              "rand_S": 10, "rand_A": 4, "rand_d": 4, "rand_H": 3, "rand_rho": 0.1, "instance_seed": 2000}
+CONFIG = {"seeds": 10, "K": 10_000, "checkpoints": 40, "instances": INSTANCES,
+          "learners": LEARNERS, "tau": 0.1, "eta": None, "beta": 1.0, "gamma": 0.1,
+          "sim_delta": 0.3, "sim_xi": 0.2, "sim_rho": 0.3, "rand_S": 10, "rand_A": 4, "rand_d": 4,
+          "rand_H": 3, "rand_rho": 0.1, "instance_seed": 2000}
 SMALL = dict(CONFIG, seeds=2, K=150, checkpoints=10, rand_S=5, rand_A=3, rand_d=3)
 
 
@@ -66,6 +68,12 @@ def _learner(name, mdp, rad, config):
 
 
 def run(config: dict, seed: int) -> pd.DataFrame:
+    """One seed (OpenBLAS limited to one thread: only d x d matrices with small d)."""
+    with blas_threads(1):
+        return _run(config, seed)
+
+
+def _run(config: dict, seed: int) -> pd.DataFrame:
     """One seed: every (instance, learner), one row per log-spaced checkpoint."""
     K = int(config["K"])
     cps = analysis.log_spaced(K, int(config["checkpoints"]))

@@ -44,6 +44,7 @@ import pandas as pd
 from mdptheory import analysis, envs
 from mdptheory.algorithms import linear_estimation as le
 from mdptheory.algorithms.baselines_linear import drpvi, pevi
+from mdptheory.algorithms.linear_estimation import blas_threads
 from mdptheory.algorithms.r2pvi import CODE_SETTINGS, r2pvi
 from mdptheory.envs.put_option import always_hold_policy, put_option
 from mdptheory.runner.online import collect
@@ -57,12 +58,12 @@ SETTINGS = ("paper", "code")
 FAIL_STATE = 3          # x4
 ALL_UP = 15             # action (1, 1, 1, 1)
 
-CONFIG = {"seeds": 20, "K": 100, "beta": 1.0, "gamma": 0.1, "lam": 0.1, "sim_delta": 0.3, "sim_xi": 0.2,
-              "fig1b_xi": 0.3, "fig1b_lams": (0.1, 0.2, 0.3, 0.6), "q_steps": 11,
-              "apo_N": 100, "apo_H": 20, "apo_d": 30, "apo_beta": 0.1, "apo_gamma": 1.0,
-              "apo_lams": (1.0, 3.0, 5.0), "apo_rhos": (0.025, 0.1, 0.2),
-              "apo_p": (0.2, 0.4, 0.6, 0.8, 1.0), "exact_lams": (0.1, 0.2, 0.3, 0.6, 1.0),
-              "settings": SETTINGS}
+CONFIG = {"seeds": 20, "K": 100, "beta": 1.0, "gamma": 0.1, "lam": 0.1, "sim_delta": 0.3,
+          "sim_xi": 0.2, "fig1b_xi": 0.3, "fig1b_lams": (0.1, 0.2, 0.3, 0.6), "q_steps": 11,
+          "apo_N": 100, "apo_H": 20, "apo_d": 30, "apo_beta": 0.1, "apo_gamma": 1.0,
+          "apo_lams": (1.0, 3.0, 5.0), "apo_rhos": (0.025, 0.1, 0.2),
+          "apo_p": (0.2, 0.4, 0.6, 0.8, 1.0), "exact_lams": (0.1, 0.2, 0.3, 0.6, 1.0),
+          "settings": SETTINGS}
 SMALL = dict(CONFIG, seeds=2, q_steps=3, apo_H=6, apo_d=10, apo_N=30, fig1b_lams=(0.1, 0.6),
              apo_lams=(1.0,), apo_rhos=(0.2,), apo_p=(0.2, 1.0), exact_lams=(0.1, 1.0))
 
@@ -93,7 +94,8 @@ def _sim_runs(ds, mdp, setting, config, lams, divs, with_pevi):
     kw = dict(CODE_SETTINGS, zero_states=(FAIL_STATE,)) if code else {}
     out = []
     if with_pevi:
-        pk = {"rewards": "observed", "q_clip": "upper", "zero_states": (FAIL_STATE,)} if code else {}
+        pk = ({"rewards": "observed", "q_clip": "upper", "zero_states": (FAIL_STATE,)}
+              if code else {})
         out.append(("PEVI", "PEVI", np.nan,
                     pevi(ds, mdp, beta=config["beta"], gamma=config["gamma"], **pk).pi))
     for div in divs:
@@ -113,6 +115,12 @@ def _apo_model(opt, setting):
 
 
 def run(config: dict, seed: int) -> pd.DataFrame:
+    """One seed (OpenBLAS limited to one thread: only d x d matrices with small d)."""
+    with blas_threads(1):
+        return _run(config, seed)
+
+
+def _run(config: dict, seed: int) -> pd.DataFrame:
     rows = []
     qs = np.linspace(0.0, 1.0, int(config["q_steps"]))
     streams = np.random.SeedSequence(seed).spawn(3)
@@ -129,10 +137,10 @@ def run(config: dict, seed: int) -> pd.DataFrame:
                                                     fig == "1a"):
                 first = int(np.argmax(pi[0, 0]))
                 for q, test in zip(qs, tests):
-                    rows.append({"figure": fig, "setting": setting, "label": label, "algorithm": algo,
-                                     "param": param, "x": q, "value": evaluate_finite_policy(
-                                         test, pi).value(test.rho0), "first_action": first,
-                                     "xi_norm": xi})
+                    value = evaluate_finite_policy(test, pi).value(test.rho0)
+                    rows.append({"figure": fig, "setting": setting, "label": label,
+                                 "algorithm": algo, "param": param, "x": q, "value": value,
+                                 "first_action": first, "xi_norm": xi})
     # exact d-RRMDP optima (spec §2.7 finding), seed-independent
     mdp = envs.simulated_linear_mdp(config["sim_delta"], config["sim_xi"])
     tests = [envs.simulated_linear_mdp_perturbed(q, config["sim_delta"], config["sim_xi"])
@@ -172,9 +180,10 @@ def run(config: dict, seed: int) -> pd.DataFrame:
                          drpvi(ds, model, rho, beta=b, gamma=g, **dk).pi))
         for label, algo, param, pi in runs:
             for p, test in zip(config["apo_p"], tests):
-                rows.append({"figure": "1d", "setting": setting, "label": label, "algorithm": algo,
-                                 "param": param, "x": p, "value": test.value(pi), "first_action": -1,
-                                 "start_price": opt.start_price})
+                rows.append({"figure": "1d", "setting": setting, "label": label,
+                             "algorithm": algo, "param": param, "x": p,
+                             "value": test.value(pi), "first_action": -1,
+                             "start_price": opt.start_price})
     params = {k: v for k, v in config.items() if not isinstance(v, tuple) and k != "seeds"}
     return pd.DataFrame(rows).assign(experiment=NAME, seed=seed, **params)
 
@@ -267,8 +276,8 @@ def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
                   "simulated MDP is the nominal one for every lam and divergence",
             measured=float(len(diff)),
             note=("exact V^{*,lam}(x1) by (div, lam): "
-                  + "; ".join(f"{r.divergence} {r.param:g}: {r.rrmdp_value:.4f} (a={r.first_action})"
-                              for r in ex.itertuples())
+                  + "; ".join(f"{r.divergence} {r.param:g}: {r.rrmdp_value:.4f} "
+                              f"(a={r.first_action})" for r in ex.itertuples())
                   + ". Hence the robustness of the learned R2PVI policies in Fig. 1(a)(b) comes "
                     "from estimation (first actions recorded per seed), not from the "
                     "regularised objective")))

@@ -47,10 +47,13 @@ are validated by :func:`validate_dataset` with errors naming the field, index an
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
+from scipy.linalg.lapack import dpotrf as _potrf
+from scipy.linalg.lapack import dpotri as _potri
 
 from ..kernels import linear as klin
 from ..models import LinearMDP, _validate
@@ -248,6 +251,55 @@ def choice(name: str, value, options: tuple) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
+# BLAS threads
+# ----------------------------------------------------------------------------------------------
+_BLAS_SETTERS = (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+                 ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+                 ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
+                 ("openblas_set_num_threads", "openblas_get_num_threads"))
+
+
+def _openblas_handles():
+    """(set, get) function pairs of every OpenBLAS loaded in this process (numpy's and
+    scipy's copies), found through /proc/self/maps (Linux); empty elsewhere."""
+    import ctypes
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = sorted({ln.split()[-1] for ln in fh if "openblas" in ln.lower()
+                            and ".so" in ln})
+    except OSError:
+        return []
+    out = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for set_name, get_name in _BLAS_SETTERS:
+            if hasattr(lib, set_name) and hasattr(lib, get_name):
+                out.append((getattr(lib, set_name), getattr(lib, get_name)))
+                break
+    return out
+
+
+@contextlib.contextmanager
+def blas_threads(n: int = 1):
+    """Limit every loaded OpenBLAS to ``n`` threads inside the block (best effort, restores the
+    previous counts; yields how many libraries were changed). The matrices of the linear
+    algorithms are at most d x d with d <= a few hundred: BLAS threads only add contention on
+    a shared, loaded machine (slowdowns of up to 100x were observed on 2 cores)."""
+    handles = _openblas_handles()
+    before = [get() for _, get in handles]
+    for set_, _ in handles:
+        set_(int(n))
+    try:
+        yield len(handles)
+    finally:
+        for (set_, _), b in zip(handles, before):
+            set_(int(b))
+
+
+# ----------------------------------------------------------------------------------------------
 # Gram matrices and solves
 # ----------------------------------------------------------------------------------------------
 def gram(Phi, gamma: float, weights=None) -> np.ndarray:
@@ -271,6 +323,20 @@ def ridge_regression(Phi, Y, gamma: float):
     return cho_solve(c, np.asarray(Phi).T @ np.asarray(Y, dtype=np.float64), check_finite=False)
 
 
+def spd_inverse(A) -> np.ndarray:
+    """Inverse of a symmetric positive-definite matrix (LAPACK dpotrf + dpotri, symmetrised);
+    ValueError if A is not positive definite."""
+    c, info = _potrf(np.asarray(A, dtype=np.float64), lower=1, clean=1)
+    if info != 0:
+        raise ValueError(f"Gram matrix is not positive definite (LAPACK potrf info={info})")
+    inv, info = _potri(c, lower=1)
+    if info != 0:
+        raise ValueError(f"Gram matrix inversion failed (LAPACK potri info={info})")
+    upper = inv.T.copy()
+    upper[np.diag_indices_from(upper)] = 0.0
+    return inv + upper
+
+
 @dataclass(eq=False)
 class RidgeStep:
     """Sufficient statistics of one step's regression.
@@ -287,7 +353,6 @@ class RidgeStep:
     counts: np.ndarray
     reward_sum: np.ndarray | None = None
     Lambda_inv: np.ndarray | None = None
-    _chol: tuple | None = field(default=None, repr=False)
     _C: np.ndarray | None = field(default=None, repr=False)
     _inv_diag: np.ndarray | None = field(default=None, repr=False)
 
@@ -296,12 +361,8 @@ class RidgeStep:
         return self.Lambda.shape[0]
 
     def solve(self, B) -> np.ndarray:
-        """Lambda^{-1} B for B (d,) or (d, m)."""
-        if self.Lambda_inv is not None:
-            return self.Lambda_inv @ B
-        if self._chol is None:
-            self._chol = cho_factor(self.Lambda, lower=True, check_finite=False)
-        return cho_solve(self._chol, B, check_finite=False)
+        """Lambda^{-1} B for B (d,) or (d, m) (through the cached inverse)."""
+        return self.inverse() @ B
 
     def fit(self, G) -> np.ndarray:
         """Ridge estimates Lambda^{-1} M G for column targets G (n,) or (n, m): batched
@@ -322,9 +383,12 @@ class RidgeStep:
         return self._inv_diag
 
     def inverse(self) -> np.ndarray:
-        if self.Lambda_inv is not None:
-            return self.Lambda_inv
-        return self.solve(np.eye(self.d))
+        """Lambda^{-1} (cached): Cholesky factor and its inverse by LAPACK (potrf / potri).
+        Lambda >= gamma I, so the inverse is well conditioned (cond <= 1 + N max|phi|^2 /
+        gamma); one inversion per step replaces the code's inversion per sample."""
+        if self.Lambda_inv is None:
+            self.Lambda_inv = spd_inverse(self.Lambda)
+        return self.Lambda_inv
 
     def observed(self) -> np.ndarray:
         """Boolean mask of the columns with at least one sample."""
@@ -335,12 +399,12 @@ def offline_ridge_steps(dataset, fm: FeatureModel, gamma: float, *, group_next: 
                         weights=None) -> list[RidgeStep]:
     """One :class:`RidgeStep` per step h = 0..H-1 from a dataset (validated).
 
-    ``group_next=True`` (default): the samples of a step are first aggregated into distinct
-    (s, a, s') triples with their counts (or summed weights), so Lambda costs O(m d^2) for m
-    distinct triples and the columns are the distinct next states — an exact regrouping of
-    the sums. ``group_next=False``: the literal per-sample computation (Lambda = Phi^T Phi +
-    gamma I over all N samples, one column per sample), what data with continuous states
-    would need.
+    ``group_next=True`` (default): the samples of all steps are first aggregated into distinct
+    (h, s, a, s') tuples with their counts (or summed weights), so Lambda_h costs O(m d^2) for
+    m distinct tuples and the regression columns are the distinct next states — an exact
+    regrouping of the sums (one sort of the N H codes, one compiled accumulation).
+    ``group_next=False``: the literal per-sample computation (Lambda_h = Phi^T Phi + gamma I over
+    all N samples, one column per sample), what data with continuous states would need.
     ``weights`` (N, H), optional per-sample weights (e.g. 1 / sigma^2 of the variance-aware
     variant): Lambda = sum_t w_t phi phi^T + gamma I and M sums w_t phi_t.
     """
@@ -348,33 +412,48 @@ def offline_ridge_steps(dataset, fm: FeatureModel, gamma: float, *, group_next: 
     gamma = _validate.real("gamma", gamma, lo=0.0, lo_open=True)
     N, H = a.shape
     S, A, d = fm.S, fm.A, fm.d
+    W = np.ones((N, H)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if group_next:
+        hh = np.broadcast_to(np.arange(H), (N, H))
+        code = (((hh * S + s[:, :H]) * A + a) * S + s[:, 1:]).ravel()
+        space = H * S * A * S
+        if space <= 2 * code.size:                  # dense counting beats sorting
+            n_all = np.bincount(code, minlength=space)
+            uniq = np.flatnonzero(n_all)
+            n_u = n_all[uniq].astype(np.float64)
+            w_u = n_u if weights is None else np.bincount(code, weights=W.ravel(),
+                                                          minlength=space)[uniq]
+            wr_u = np.bincount(code, weights=(W * r).ravel(), minlength=space)[uniq]
+        else:
+            uniq, inv = np.unique(code, return_inverse=True)
+            w_u = np.bincount(inv, weights=W.ravel(), minlength=uniq.size)
+            wr_u = np.bincount(inv, weights=(W * r).ravel(), minlength=uniq.size)
+            n_u = np.bincount(inv, minlength=uniq.size).astype(np.float64)
+        h_u, rest = np.divmod(uniq, S * A * S)
+        sa_u, nxt_u = np.divmod(rest, S)
+        Phi = np.ascontiguousarray(fm.phi[sa_u // A, sa_u % A])                # (m, d)
+        ucol, col_of = np.unique(h_u * S + nxt_u, return_inverse=True)          # by (h, s')
+        col_h = ucol // S
+        start = np.searchsorted(col_h, np.arange(H), side="left")
+        end = np.searchsorted(col_h, np.arange(H), side="right")
+        local = (col_of - start[h_u]).astype(np.int64)
+        Lam = np.broadcast_to(gamma * np.eye(d), (H, d, d)).copy()
+        M = np.zeros((H, d, max(int((end - start).max()), 1)))
+        klin.accumulate_triples(h_u.astype(np.int64), Phi, w_u, local, Lam, M)
+        counts = np.bincount(col_of, weights=n_u, minlength=ucol.size)
+        rsum = np.zeros((H, d))
+        np.add.at(rsum, h_u, Phi * wr_u[:, None])
+        return [RidgeStep(Lambda=Lam[h], M=np.ascontiguousarray(M[h, :, :end[h] - start[h]]),
+                          cols=ucol[start[h]:end[h]] % S, counts=counts[start[h]:end[h]],
+                          reward_sum=rsum[h]) for h in range(H)]
     steps = []
     for h in range(H):
-        w = np.ones(N) if weights is None else np.ascontiguousarray(weights[:, h], np.float64)
-        nxt = s[:, h + 1]
-        if group_next:
-            code = (s[:, h] * A + a[:, h]) * S + nxt
-            uniq, inv = np.unique(code, return_inverse=True)
-            w_u = np.bincount(inv, weights=w, minlength=uniq.size)
-            wr_u = np.bincount(inv, weights=w * r[:, h], minlength=uniq.size)
-            pair, nxt_u = np.divmod(uniq, S)
-            Phi = np.ascontiguousarray(fm.phi[pair // A, pair % A])      # (m, d)
-            cols, col_of = np.unique(nxt_u, return_inverse=True)
-            M = np.zeros((d, cols.size))
-            klin.design_by_column(Phi, w_u, col_of.astype(np.int64), M)
-            counts = np.bincount(col_of, weights=np.bincount(inv, minlength=uniq.size),
-                                 minlength=cols.size)
-            Lambda = gram(Phi, gamma, w_u)
-            reward_sum = Phi.T @ wr_u
-        else:
-            Phi = np.ascontiguousarray(fm.phi[s[:, h], a[:, h]])        # (N, d)
-            Lambda = gram(Phi, gamma, None if weights is None else w)
-            cols = nxt.copy()
-            M = np.ascontiguousarray((Phi * w[:, None]).T)
-            counts = np.ones(N)
-            reward_sum = Phi.T @ (w * r[:, h])
-        steps.append(RidgeStep(Lambda=Lambda, M=M, cols=cols, counts=counts,
-                               reward_sum=reward_sum))
+        w = np.ascontiguousarray(W[:, h])
+        Phi = np.ascontiguousarray(fm.phi[s[:, h], a[:, h]])            # (N, d)
+        steps.append(RidgeStep(Lambda=gram(Phi, gamma, None if weights is None else w),
+                               M=np.ascontiguousarray((Phi * w[:, None]).T),
+                               cols=s[:, h + 1].copy(), counts=np.ones(N),
+                               reward_sum=Phi.T @ (w * r[:, h])))
     return steps
 
 
@@ -521,9 +600,10 @@ def kl_constrained_estimate(step: RidgeStep, v_cols, radius, v_cap: float, *,
     y_i(beta) = 1 + (C (e^{-V/beta} - 1))_i (the code's centred regression; ``centered=False``
     gives (C e^{-V/beta})_i); floor = 1e-6 as in the authors' code (0 with exact
     expectations). Log grid of ``n_grid`` points over [1e-7 v_cap, 4 v_cap max(1,
-    rho_i^{-1/2})] (the sup sits at beta -> 0 when rho >= -log P(V = min V)) (the exact maximiser is <= range(V) / sqrt(2 rho); the code searches only
-    (0, H]), then ``n_golden`` golden-section steps in log beta per coordinate. rho_i = 0 gives
-    the beta -> inf limit, the ridge mean. Returns (nu (d,), beta (d,))."""
+    rho_i^{-1/2})]: the sup sits at beta -> 0 when rho >= -log P(V = min V), and the exact
+    maximiser is <= range(V) / sqrt(2 rho) otherwise (the code searches only (0, H]); then
+    ``n_golden`` golden-section steps in log beta per coordinate. rho_i = 0 gives the
+    beta -> inf limit, the ridge mean. Returns (nu (d,), beta (d,))."""
     radius = np.ascontiguousarray(radius, np.float64)
     v = np.ascontiguousarray(v_cols, np.float64)
     scale = max(float(v_cap), 1e-12)
@@ -605,6 +685,7 @@ __all__ = [
     "OnlineRidge",
     "RidgeStep",
     "backward_pass",
+    "blas_threads",
     "chi2_regularized_estimate",
     "clip_q",
     "d_rectangular_penalty",
@@ -619,6 +700,7 @@ __all__ = [
     "ridge_mean",
     "ridge_regression",
     "sherman_morrison_update",
+    "spd_inverse",
     "tv_constrained_estimate",
     "tv_regularized_estimate",
     "validate_dataset",

@@ -13,7 +13,8 @@ standard style of offline lower bounds (Jin et al. 2021; Xiong et al. 2022):
   eps_{h,j}); factor d-1: mu_{h,d-1} = s2. theta_h = (1, ..., 1, 0). This is d-rectangular.
 * Members of the class: eps_{h,j} = eps - gap * sign_{h,j}, sign in {-1, +1}^{H x (d-1)}; the
   best action at each step is one with sign +1 (smallest leave probability).
-* :func:`mdptheory.bounds.robust_linear.regularized_shift` computes Delta^lam_{h,j}(eps, D) = mu*_{h,j}(s2) - mu0_{h,j}(s2)
+* :func:`mdptheory.bounds.robust_linear.regularized_shift` computes
+  Delta^lam_{h,j}(eps, D) = mu*_{h,j}(s2) - mu0_{h,j}(s2)
   EXACTLY from the regularised worst-case factors of the optimal policy (no closed form is
   assumed): KL gives eps' = eps / (eps + (1 - eps) e^{-V(s1)/lam}), TV moves all of s1's mass
   once V(s1) > lam, chi2 moves mass proportionally to (c - V)_+.

@@ -190,8 +190,8 @@ def put_option(p: float = 0.5, d: int = 30, H: int = 20, *, start_price=None, rn
     v_max[H] = 0.0
     for x in (phi, r, v_max, prices, layer):
         x.setflags(write=False)
-    return PutOption(mdp=mdp, phi=phi, r=r, v_max=v_max, prices=prices, layer=layer, reward_scale=strike,
-                     start_price=s0, p=p, strike=strike, up=up, down=down)
+    return PutOption(mdp=mdp, phi=phi, r=r, v_max=v_max, prices=prices, layer=layer,
+                     reward_scale=strike, start_price=s0, p=p, strike=strike, up=up, down=down)
 
 
 def always_hold_policy(option: PutOption) -> np.ndarray:

@@ -25,11 +25,12 @@ columns, so the ridge estimate of E_{mu_i}[g(V)] is sum_k C[i, k] g(vals[k]). Wi
   regression) or sum_k C[i,k] exp(-vals_k/beta); floor = 1e-6 in the authors' code (it makes
   the objective vanish as beta -> 0 when the estimate y is not positive). Sums are shifted by
   the smallest weighted value (no underflow). There are no breakpoints: a log-spaced grid
-  followed by golden-section refinement in log beta around the best grid point (exact for a unimodal objective, which the exact-expectation
-  dual is: it is concave in beta). Never Nelder-Mead.
-* KL regularised (R2PVI-KL, Algorithm 3): -lam log max(sum_k C[i,k] exp(-vals_k/lam), e^{-vcap/lam})
-  computed with the shift m = min vals: the estimate is linear in the target, so
-  sum_k C exp(-v/lam) = e^{-m/lam} sum_k C exp(-(v - m)/lam) exactly; no underflow.
+  followed by golden-section refinement in log beta around the best grid point (exact for a
+  unimodal objective, which the exact-expectation dual is: it is concave in beta). Never
+  Nelder-Mead.
+* KL regularised (R2PVI-KL, Algorithm 3):
+  -lam log max(sum_k C[i,k] exp(-vals_k/lam), e^{-vcap/lam}) computed with the shift
+  m = min vals: the estimate is linear in the target, so sum_k C exp(-v/lam) = e^{-m/lam} sum_k C exp(-(v - m)/lam) exactly; no underflow.
 
 Robust linear DP with a policy-KL term (DR-RPO ground truth, spec §3.2) and a general reward
 vector (used for the uncertainty function of Theorem 5.2):
@@ -61,6 +62,23 @@ def design_by_column(Phi, w, col, M_out):
         wt = w[t]
         for i in range(d):
             M_out[i, c] += wt * Phi[t, i]
+
+
+@njit(cache=True)
+def accumulate_triples(step, Phi, w, col, Lambda_out, M_out):
+    """For every aggregated sample t (all steps at once): Lambda_out[step[t]] += w[t] Phi[t]
+    Phi[t]^T and M_out[step[t], :, col[t]] += w[t] Phi[t]. step/col (m,) int64, Phi (m, d),
+    w (m,), Lambda_out (H, d, d) (preset to gamma I), M_out (H, d, n_cols) (zeroed)."""
+    m, d = Phi.shape
+    for t in range(m):
+        h = step[t]
+        c = col[t]
+        for i in range(d):
+            xi = w[t] * Phi[t, i]
+            if xi != 0.0:
+                M_out[h, i, c] += xi
+                for j in range(d):
+                    Lambda_out[h, i, j] += xi * Phi[t, j]
 
 
 @njit(cache=True)

@@ -323,3 +323,12 @@ def test_parameter_checks():
     mdp = envs.simulated_linear_mdp()
     with pytest.raises(ValueError, match="gamma must be > 0"):
         le.offline_ridge_steps(_dataset(mdp, 3, 0), le.feature_model(mdp), 0.0)
+
+
+def test_spd_inverse_matches_numpy_and_rejects_indefinite_matrices():
+    rng = np.random.default_rng(2)
+    B = rng.normal(size=(6, 6))
+    A = B @ B.T + 0.1 * np.eye(6)
+    np.testing.assert_allclose(le.spd_inverse(A), np.linalg.inv(A), rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="not positive definite"):
+        le.spd_inverse(-np.eye(3))

@@ -28,11 +28,13 @@ Layouts. A solver works on one of two representations of P, chosen by ``layout``
 Threads. The kernels are numba ``prange`` loops. A parallel loop waits for its slowest thread,
 so on a machine whose cores are busy with other processes two threads are several times slower
 than one (measured here: a sparse solve took 2.1 s with 2 threads and 0.6 s with 1 while other
-jobs kept the two cores busy). Each public function therefore runs its kernels on
-``min(NUMBA_NUM_THREADS, idle cores)`` threads, idle cores being counted once at the call from
-the number of runnable threads in /proc/loadavg (all threads where that file is missing), and
-uses the numba kernel instead of a multi-threaded BLAS gemv when that leaves one thread. The
-work split does not depend on the thread count, so neither do the results.
+jobs kept the two cores busy; OpenBLAS's threaded dot products inside scipy's BiCGSTAB took
+22 ms each at S = 100,000). Each public function therefore runs its kernels, and the OpenBLAS
+libraries numpy and scipy load, on ``min(NUMBA_NUM_THREADS, idle cores)`` threads, idle cores
+being counted once at the call from the number of runnable threads in /proc/loadavg (all
+threads where that file is missing), and uses the numba kernel instead of a BLAS gemv when that
+leaves one thread. The numba work split does not depend on the thread count, so neither do the
+results of the numba kernels.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ import os
 
 import numba
 import numpy as np
+import scipy.sparse.linalg  # noqa: F401  (loads scipy's OpenBLAS before _openblas_controls looks)
 
 from ..kernels import discounted as kd
 from ..models import _validate
@@ -72,17 +75,56 @@ def _idle_cores() -> int:
     return max(1, (cores or 1) - (running - 1))
 
 
+_OPENBLAS_SYMBOLS = ("scipy_openblas_{}_num_threads64_", "scipy_openblas_{}_num_threads",
+                     "openblas_{}_num_threads64_", "openblas_{}_num_threads")
+
+
+@functools.lru_cache(maxsize=1)
+def _openblas_controls() -> tuple:
+    """(get, set) pairs of the OpenBLAS libraries loaded in this process (numpy's and scipy's
+    wheels each bundle one), found in /proc/self/maps; empty where that is not possible."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
+    except OSError:
+        return ()
+    controls = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for pattern in _OPENBLAS_SYMBOLS:
+            get = getattr(lib, pattern.format("get"), None)
+            set_ = getattr(lib, pattern.format("set"), None)
+            if get is not None and set_ is not None:
+                get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
+                controls.append((get, set_))
+                break
+    return tuple(controls)
+
+
 def _with_idle_threads(func):
-    """Run ``func`` with numba's thread count set to the idle cores (module docstring)."""
+    """Run ``func`` with numba's and OpenBLAS's thread counts set to the idle cores (module
+    docstring); both are restored afterwards."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        n = max(1, min(numba.config.NUMBA_NUM_THREADS, _idle_cores()))
         before = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, _idle_cores())))
+        blas = _openblas_controls()
+        blas_before = [get() for get, _ in blas]
+        numba.set_num_threads(n)
+        for (get, set_), b in zip(blas, blas_before):
+            set_(min(n, b))
         try:
             return func(*args, **kwargs)
         finally:
             numba.set_num_threads(before)
+            for (_, set_), b in zip(blas, blas_before):
+                set_(b)
 
     return wrapper
 
@@ -498,7 +540,7 @@ def _krylov_solve(matvec_into, b: np.ndarray, x0: np.ndarray, S: int):
 
     BiCGSTAB from x0, then GMRES(60) from its result if it did not reach the tolerance.
     Returns (x, number of Krylov iterations)."""
-    from scipy.sparse.linalg import LinearOperator, bicgstab, gmres
+    from scipy.sparse.linalg import LinearOperator, bicgstab, gmres  # patchable in tests
 
     count = [0]
 

@@ -308,3 +308,13 @@ def test_idle_cores_reads_loadavg_and_falls_back_to_all_threads(monkeypatch):
 
     monkeypatch.setattr(builtins, "open", no_file)
     assert D._idle_cores() == numba.config.NUMBA_NUM_THREADS
+
+
+def test_openblas_threads_follow_the_idle_cores_and_are_restored(monkeypatch):
+    controls = D._openblas_controls()
+    assert controls                        # numpy's and scipy's wheels bundle OpenBLAS here
+    before = [get() for get, _ in controls]
+    monkeypatch.setattr(D, "_idle_cores", lambda: 1)
+    inside = D._with_idle_threads(lambda: [get() for get, _ in controls])()
+    assert inside == [1] * len(controls)
+    assert [get() for get, _ in controls] == before

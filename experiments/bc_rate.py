@@ -34,6 +34,13 @@ seed mean is under the expectation bound at every N^E;
 (2) per d, the linear BC rate (exponent -1, no bound); (3) size dependence at the largest N^E:
 exponents of KL in S, in A - 1 and in H (claimed 1 each, the recalled S A H form), per expert;
 (4) kappa sensitivity (informational).
+
+Reading the result (CONFIG, 50 seeds, ~1.5 min): slopes -0.984 (deterministic expert) and
+-1.019 (stochastic) over N^E in [1000, 10000], seed means under the expectation bound (which is
+nearly tight for a deterministic expert: 0.0149 vs 0.0150 at N^E = 10^4); linear BC slopes
+-0.99 / -1.01 / -1.00 for d = 4 / 8 / 16. Size exponents: the deterministic expert's KL grows
+like S^0.94 and H^0.95 (its occupancy covers fewer than S states: the bound's sum_h |supp d_h|
+is the right size measure), the stochastic expert's like (A - 1)^1.17.
 """
 from __future__ import annotations
 

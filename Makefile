@@ -17,7 +17,7 @@ $(VENV)/.bench: $(STAMP)
 	touch $(VENV)/.bench
 
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 demo: $(STAMP)
 	$(PY) -m mdptheory.demo

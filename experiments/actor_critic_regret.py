@@ -37,14 +37,25 @@ Verdicts (at least 10 seeds to pass):
   CI lower end <= 0.2; a log2 T curve has slope 1/ln T there).
 * (a) and (c): regret at T larger than the default's (seed-bootstrap 95% CI of the ratio of
   means above 1) — the spec's expectation (§B.10: "(c) degrade", "(a) long recovery periods").
-* (d) on the combination lock: regret linear in T (slope CI contains 1, tolerance 0.05).
-  Elsewhere (d) has no stated expectation and is only plotted.
+* (d) on the combination lock: regret larger than the default's (ratio CI above 1) and linear
+  in T (slope CI contains 1, tolerance 0.05). Elsewhere (d) has no stated expectation and is
+  only plotted.
 * (b) and (e): O(sqrt(T)) as for the default (upper-rate claim).
 
-Reading the result: the theory constants keep the critic at its clip (optimistic everywhere) for
-thousands of visits per pair, so on RiverSwim and the lock the theory-constant runs are still in
-their exploration phase at T = 10^5 (regret nearly linear there): reported as failing, like
-UCBVI-CH in ``ucbvi_regret``. The practical constants leave that phase early.
+Reading the result (paper size, 10 seeds, ~40 min serial on 2 loaded cores): the theory
+constants keep the critic at its clip (optimistic everywhere) for thousands of visits per pair,
+so on RiverSwim, the lock and the linear MDP the theory-constant runs are still in their
+exploration phase at T = 10^5 (2 10^4 linear) and their regret is nearly linear there (slopes
+0.94, 1.00, 1.00; Garnet 0.57): reported as failing, like UCBVI-CH in ``ucbvi_regret``. With
+the practical constants every slope is <= 1/2 (0.19 Garnet, 0.48 RiverSwim, 0.22 lock, 0.48
+linear). Switches: 100-360 against bounds of 2 10^3-9 10^3 (tabular) and 57 against 299
+(linear). Ablations: removing the resets costs 3.7x on the lock (long recoveries after
+switches) but *helps* on the Garnet (x0.62) and the linear MDP (x0.72); the Q^pi-targeting
+critic is indistinguishable from the Q* one (ratios 0.99-1.00): with rare switching the
+critic is refit when the played softmax policy is already nearly greedy for the previous
+critic, and clipped optimistic values coincide under max and average; dropping optimism costs
+3.3x on the lock but its regret is not linear at T = 10^5 (slope 0.76): uniform exploration
+opens this lock with probability ~3^-10 per episode, i.e. within 10^5 episodes in some seeds.
 """
 from __future__ import annotations
 
@@ -219,6 +230,9 @@ def verdict(results: pd.DataFrame) -> list[Verdict]:
             out.append(_ratio_verdict(df, base, env, variant, theorem=th,
                                       claim=f"{what} increases the regret on {env}"))
         elif variant == "no_optimism" and env in HARD_ENVS:
+            out.append(_ratio_verdict(df, base, env, variant, theorem=th,
+                                      claim=f"dropping optimism increases the regret on {env} "
+                                            f"(exploration-hard)"))
             out.append(analysis.verdict(
                 df, x="k", y="regret", claimed_exponent=1.0, tol=0.05, paper=PAPER, theorem=th,
                 claim=f"without optimism the regret on {env} (exploration-hard) is linear in T"))

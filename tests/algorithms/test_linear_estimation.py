@@ -114,6 +114,17 @@ def test_compiled_kernels_equal_their_python_versions():
     klin.design_by_column(Phi, np.ones(9), col, M1)
     klin.design_by_column.py_func(Phi, np.ones(9), col, M2)
     np.testing.assert_allclose(M1, M2)
+    step = rng.integers(0, 2, size=9)
+    L1, L2 = np.zeros((2, 3, 3)), np.zeros((2, 3, 3))
+    M1, M2 = np.zeros((2, 3, 4)), np.zeros((2, 3, 4))
+    w = rng.random(9)
+    klin.accumulate_triples(step, Phi, w, col, L1, M1)
+    klin.accumulate_triples.py_func(step, Phi, w, col, L2, M2)
+    np.testing.assert_allclose(L1, L2, atol=1e-14)
+    np.testing.assert_allclose(M1, M2, atol=1e-14)
+    for h in range(2):                                   # = sum_t w phi phi^T over step h
+        sel = step == h
+        np.testing.assert_allclose(L1[h], (Phi[sel] * w[sel, None]).T @ Phi[sel], atol=1e-14)
     A1 = np.linalg.inv(np.eye(3) * 2 + Phi.T @ Phi)
     A2 = A1.copy()
     klin.sherman_morrison(A1, Phi[0], 0.7)
@@ -182,6 +193,15 @@ def test_grouped_regression_equals_the_per_sample_regression():
         np.testing.assert_allclose(sg.fit(g[sg.cols]), ref, atol=1e-12)
         np.testing.assert_allclose(sg.reward_sum, Phi.T @ ds.r[:, h], atol=1e-10)
         np.testing.assert_allclose(sg.inv_diag(), np.diag(np.linalg.inv(sg.Lambda)), rtol=1e-10)
+    W = np.random.default_rng(1).uniform(0.2, 1.0, size=ds.a.shape)        # weighted samples
+    for h, (sg, sp) in enumerate(zip(le.offline_ridge_steps(ds, fm, 0.5, weights=W),
+                                     le.offline_ridge_steps(ds, fm, 0.5, weights=W,
+                                                            group_next=False))):
+        Phi = fm.phi[ds.s[:, h], ds.a[:, h]]
+        ref = np.linalg.solve((Phi * W[:, h, None]).T @ Phi + 0.5 * np.eye(4),
+                              Phi.T @ (W[:, h] * g[ds.s[:, h + 1]]))
+        np.testing.assert_allclose(sg.fit(g[sg.cols]), ref, atol=1e-12)
+        np.testing.assert_allclose(sp.fit(g[sp.cols]), ref, atol=1e-12)
 
 
 def test_ridge_regression_recovers_the_factor_means_on_the_simulated_mdp():

@@ -53,3 +53,12 @@ def test_evaluate_policy_and_static_dispatch_on_model_kind():
                                solvers.evaluate_policy(other.replace(r=disc.r), pi_d).V, atol=1e-12)
     with pytest.raises(TypeError, match="mdp must be a FiniteHorizonMDP, DiscountedMDP or LinearMDP"):
         solvers.evaluate_policy("x", pi_d)
+
+
+def test_lazy_exports_resolve():
+    import mdptheory.algorithms as algorithms
+    import mdptheory.envs as envs
+    for module in (algorithms, envs):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, name
+    assert len(mt.bounds.REGISTRY) >= 40          # every paper's bounds are registered

@@ -17,3 +17,26 @@ from .linear import (
 __all__ = ["garnet", "river_swim", "chain", "combination_lock", "grid_world", "grid_world_5x5",
            "random_linear_mdp", "simulated_linear_mdp", "simulated_linear_mdp_perturbed",
            "SIMULATED_ACTIONS"]
+
+# Instances of individual papers, imported on first use (keeps ``import mdptheory`` light).
+_LAZY = {
+    "windy_walk": ["windy_walk"],
+    "random_sets": ["random_rectangular_set", "random_finite_set", "random_affine_set"],
+    "mismatch_chain": ["mismatch_chain"],
+    "put_option": ["put_option", "always_hold_policy"],
+    "lower_bound": ["two_absorbing_state_mdp", "lower_bound_instance"],
+    "conservative": ["garnet_instance", "river_swim_instance", "mixture_baseline"],
+    "submodular": ["grid_smdp", "graph_smdp", "two_rooms", "paper_grid", "epsilon_bandit",
+                   "random_grid_smdp", "coverage", "weighted_coverage", "facility_location",
+                   "f_alpha", "check_monotone_submodular"],
+}
+_WHERE = {name: module for module, names in _LAZY.items() for name in names}
+__all__ += sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        import importlib
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+

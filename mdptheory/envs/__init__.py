@@ -18,12 +18,17 @@ __all__ = ["garnet", "river_swim", "chain", "combination_lock", "grid_world", "g
            "random_linear_mdp", "simulated_linear_mdp", "simulated_linear_mdp_perturbed",
            "SIMULATED_ACTIONS"]
 
+# functions named like their modules are imported eagerly (a lazy import would bind the module)
+from .mismatch_chain import mismatch_chain  # noqa: E402
+from .put_option import put_option  # noqa: E402
+from .windy_walk import windy_walk  # noqa: E402
+
+__all__ += ["mismatch_chain", "put_option", "windy_walk"]
+
 # Instances of individual papers, imported on first use (keeps ``import mdptheory`` light).
 _LAZY = {
-    "windy_walk": ["windy_walk"],
     "random_sets": ["random_rectangular_set", "random_finite_set", "random_affine_set"],
-    "mismatch_chain": ["mismatch_chain"],
-    "put_option": ["put_option", "always_hold_policy"],
+    "put_option": ["always_hold_policy"],
     "lower_bound": ["two_absorbing_state_mdp", "lower_bound_instance"],
     "conservative": ["garnet_instance", "river_swim_instance", "mixture_baseline"],
     "submodular": ["grid_smdp", "graph_smdp", "two_rooms", "paper_grid", "epsilon_bandit",

@@ -493,6 +493,16 @@ def chi2_constrained(p, v, radius, q_out):
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
+    var0 = 0.0
+    for i in range(p.shape[0]):
+        if p[i] > 0.0:
+            var0 += p[i] * (v[i] - mean) * (v[i] - mean)
+    # first-order deviation sqrt(radius Var_p v) below float resolution (e.g. subnormal radii,
+    # where W (1 + radius) - 1 rounds to 0): the value is p.v
+    if np.sqrt(radius * var0) <= 1e-17 * max(1.0, abs(mean)):
+        if want_q:
+            _copy(p, q_out)
+        return mean
     top, W, S1, _ = _threshold(p, v, m, M, 2, radius)
     # moments of d = v - m on A (exact differences for clustered values), second pass for
     # the variance: no cancellation
@@ -505,7 +515,9 @@ def chi2_constrained(p, v, radius, q_out):
     var = ss / W
     slack = max(W * (1.0 + radius) - 1.0, 0.0)
     value = m + (mu_d - np.sqrt(var * slack))
-    if want_q:
+    if want_q and slack == 0.0:
+        _copy(p, q_out)
+    elif want_q:
         two_lam = np.sqrt(W * W * var / slack)
         tot = 0.0
         for i in range(p.shape[0]):

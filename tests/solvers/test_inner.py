@@ -212,3 +212,12 @@ def test_robust_dp_with_tiny_kl_radius_is_nominal():
     mdp = garnet(6, 3, 3, H=5, rng=0)
     np.testing.assert_allclose(robust_backward_induction(mdp, "kl", 1e-309).V,
                                backward_induction(mdp).V, atol=1e-12)
+
+
+@pytest.mark.parametrize("div", ["tv", "kl", "chi2"])
+@pytest.mark.parametrize("radius", [5e-324, 2.2250738585e-313, 1e-300])
+def test_subnormal_radii_give_the_nominal_mean(div, radius):
+    p = np.array([0.2, 0.3, 0.5])
+    v = np.array([1.0, 2.0, 3.0])
+    value, q = worst_case_mean(p, v, div, radius, return_q=True)
+    assert abs(value - p @ v) <= 1e-15 and abs(q @ v - value) <= 1e-15

@@ -63,4 +63,6 @@ def test_lazy_exports_resolve():
             obj = getattr(module, name)
             assert name in ("SIMULATED_ACTIONS",) + tuple(getattr(module, "_EXPORTS", ())) \
                 or callable(obj) and not isinstance(obj, type(mt)), name
+    from mdptheory.envs import windy_walk as W     # a module, as the experiments use it
+    assert callable(W.windy_walk) and hasattr(W, "REFERENCE")
     assert len(mt.bounds.REGISTRY) >= 40          # every paper's bounds are registered

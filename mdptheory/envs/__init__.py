@@ -18,12 +18,10 @@ __all__ = ["garnet", "river_swim", "chain", "combination_lock", "grid_world", "g
            "random_linear_mdp", "simulated_linear_mdp", "simulated_linear_mdp_perturbed",
            "SIMULATED_ACTIONS"]
 
-# functions named like their modules are imported eagerly (a lazy import would bind the module)
-from .mismatch_chain import mismatch_chain  # noqa: E402
-from .put_option import put_option  # noqa: E402
-from .windy_walk import windy_walk  # noqa: E402
-
-__all__ += ["mismatch_chain", "put_option", "windy_walk"]
+# Modules named like their main function (windy_walk, put_option, mismatch_chain) stay modules
+# here: ``from mdptheory.envs import windy_walk as W; W.windy_walk(...)``.
+_MODULES = ("windy_walk", "put_option", "mismatch_chain", "random_sets", "lower_bound",
+            "conservative", "submodular")
 
 # Instances of individual papers, imported on first use (keeps ``import mdptheory`` light).
 _LAZY = {
@@ -40,8 +38,10 @@ __all__ += sorted(_WHERE)
 
 
 def __getattr__(name):
+    import importlib
     if name in _WHERE:
-        import importlib
         return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -58,7 +58,6 @@ import pandas as pd
 
 from mdptheory import analysis, envs
 from mdptheory.algorithms import mdpo as M
-from mdptheory.analysis.plots import save_figure
 from mdptheory.analysis.verdict import Verdict
 from mdptheory.bounds import pmd as B
 from mdptheory.envs.mismatch_chain import mismatch_chain
@@ -461,29 +460,11 @@ def _exponent_verdict(df, thm, env, gamma, n_seeds) -> Verdict:
 
 
 # ----------------------------------------------------------------------------- plots
-def _plain_log_labels(fig) -> None:
-    """Plain-text tick labels ("1e-05") on every log axis of ``fig``: matplotlib's default
-    mathtext labels made these many-panel figures take ~10x longer to save."""
-    import matplotlib.ticker as mticker
-
-    for ax in fig.axes:
-        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
-            if scale == "log":
-                axis.set_major_formatter(mticker.LogFormatter(labelOnlyBase=True))
-                axis.set_minor_formatter(mticker.NullFormatter())
-
-
 def _save(fig, path, suffix: str = "") -> list:
-    """Write one of this experiment's figures: ``path`` is a directory (files
-    <NAME><suffix>.png/.pdf inside it) or a file stem (files <stem><suffix>.png/.pdf)."""
-    from pathlib import Path
+    """Write one of this experiment's figures (analysis.save_named_figure)."""
+    from mdptheory.analysis.plots import save_named_figure
 
-    _plain_log_labels(fig)
-    p = Path(path)
-    if p.is_dir() or str(path).endswith(("/", "\\")):
-        return save_figure(fig, p, NAME + suffix)
-    stem = p.with_suffix("") if p.suffix.lower() in (".png", ".pdf") else p
-    return save_figure(fig, stem.with_name(stem.name + suffix), NAME + suffix)
+    return save_named_figure(fig, path, NAME, suffix)
 
 
 

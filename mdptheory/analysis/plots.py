@@ -41,6 +41,29 @@ def save_figure(fig, path, name: str) -> list[Path]:
     return [png, pdf]
 
 
+def plain_log_labels(fig) -> None:
+    """Plain-text tick labels ("1e-05") on every log axis of ``fig``: matplotlib's default
+    mathtext labels make many-panel figures take ~10x longer to save."""
+    import matplotlib.ticker as mticker
+
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "log":
+                axis.set_major_formatter(mticker.LogFormatter(labelOnlyBase=True))
+                axis.set_minor_formatter(mticker.NullFormatter())
+
+
+def save_named_figure(fig, path, name: str, suffix: str = "") -> list[Path]:
+    """Write one of an experiment's several figures with plain log labels: ``path`` is a
+    directory (files <name><suffix>.png/.pdf inside it) or a file stem (<stem><suffix>.png/.pdf)."""
+    plain_log_labels(fig)
+    p = Path(path)
+    if p.is_dir() or str(path).endswith(("/", "\\")):
+        return save_figure(fig, p, name + suffix)
+    stem = p.with_suffix("") if p.suffix.lower() in (".png", ".pdf") else p
+    return save_figure(fig, stem.with_name(stem.name + suffix), name + suffix)
+
+
 def plot_curve_vs_bound(results: pd.DataFrame, *, x: str, y: str, path, bound: str | None = None,
                         panel: str | None = None, hue: str | None = None, title: str = "",
                         xlabel: str | None = None, ylabel: str | None = None,

@@ -24,6 +24,8 @@ Contents
 import numpy as np
 from numba import njit
 
+from .sampling import draw as _draw  # inverse-CDF draw shared by every sampler
+
 PI_FLOOR = 1e-30   # policy_system: smaller action probabilities are below float64 resolution
 
 # ----------------------------------------------------------------------------- evaluation
@@ -237,18 +239,6 @@ def mdpo_ascent(theta, log_pi_k, C, w, inv_t, lr, m, optimizer, adam_m, adam_v, 
 # ----------------------------------------------------------------------------- sampling
 
 
-@njit(cache=True)
-def _draw(p, u):
-    """Inverse-CDF draw from probability vector p with uniform u (round-off -> last p > 0)."""
-    c = 0.0
-    last = 0
-    for i in range(p.shape[0]):
-        if p[i] > 0.0:
-            last = i
-            c += p[i]
-            if u < c:
-                return i
-    return last
 
 
 @njit(cache=True)

@@ -349,7 +349,10 @@ class _Conservative(_Optimistic):
                                  "(1 - alpha) times an upper confidence bound on V^b")
             self.V_b = None
         else:
-            self.V_b = _validate.real("V_b", V_b, lo=0.0, hi=float(self.H))
+            V_b = _validate.real("V_b", V_b, lo=0.0)
+            if V_b > self.H + 1e-9:                  # (rounding above H is tolerated)
+                raise ValueError(f"V_b must be <= {float(self.H)}, got {V_b}")
+            self.V_b = min(V_b, float(self.H))
         self.threshold = (_validate.real("threshold", threshold, lo=0.0, hi=float(self.H))
                           if threshold is not None else (1.0 - self.alpha) * self.V_b)
         self.baseline_info = None

@@ -65,8 +65,8 @@ def width_constant(S, A, H, K_total, delta):
 @register("ucbvi_l1_regret", paper=_PAPER, theorem="UCBVI with the B1 bonus (derived, spec §3.3)",
           quantity="Regret(K) of the unconstrained optimistic learner with the B1 bonus",
           variable="K", exponent=0.5, constants="rate-only", probability="w.p. >= 1 - 2 delta",
-          assumptions=_COMMON + ("explicit constants derived in this module: a valid bound "
-                                 "under these assumptions, but not the paper's (unknown)",))
+          assumptions=_COMMON + (("explicit constants derived in this module: a valid bound "
+                                  "under these assumptions, but not the paper's (unknown)"),))
 def ucbvi_l1_regret(S: int, A: int, H: int, K, delta: float, *, K_total=None):
     """S A H (H + 1)/2 + H (H - 1) sqrt(2 L' S A K) + H sqrt(2 (H + 1) K ln(1/delta))."""
     K = np.asarray(K, dtype=np.float64)

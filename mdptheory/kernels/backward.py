@@ -9,19 +9,28 @@ from numba import njit
 
 
 @njit(cache=True)
+def _q_row(P, r, V_next, h, s, Q_out):
+    """Q_h(s, .) = r_h(s, .) + P_h(.|s, .) V_{h+1}, written into Q_out[h, s]."""
+    A = P.shape[2]
+    S = P.shape[3]
+    for a in range(A):
+        q = r[h, s, a]
+        for t in range(S):
+            q += P[h, s, a, t] * V_next[t]
+        Q_out[h, s, a] = q
+
+
+@njit(cache=True)
 def backward_induction(P, r, V_out, Q_out):
     """Q_h(s,a) = r_h(s,a) + sum_s' P_h(s'|s,a) V_{h+1}(s');  V_h(s) = max_a Q_h(s,a)."""
     H, S, A, _ = P.shape
     for h in range(H - 1, -1, -1):
         for s in range(S):
+            _q_row(P, r, V_out[h + 1], h, s, Q_out)
             best = -np.inf
             for a in range(A):
-                q = r[h, s, a]
-                for t in range(S):
-                    q += P[h, s, a, t] * V_out[h + 1, t]
-                Q_out[h, s, a] = q
-                if q > best:
-                    best = q
+                if Q_out[h, s, a] > best:
+                    best = Q_out[h, s, a]
             V_out[h, s] = best
 
 
@@ -31,13 +40,10 @@ def evaluate_policy(P, r, pi, V_out, Q_out):
     H, S, A, _ = P.shape
     for h in range(H - 1, -1, -1):
         for s in range(S):
+            _q_row(P, r, V_out[h + 1], h, s, Q_out)
             v = 0.0
             for a in range(A):
-                q = r[h, s, a]
-                for t in range(S):
-                    q += P[h, s, a, t] * V_out[h + 1, t]
-                Q_out[h, s, a] = q
-                v += pi[h, s, a] * q
+                v += pi[h, s, a] * Q_out[h, s, a]
             V_out[h, s] = v
 
 
@@ -53,14 +59,11 @@ def soft_backward_induction(P, r, ref, lam, V_out, Q_out, pi_out):
     H, S, A, _ = P.shape
     for h in range(H - 1, -1, -1):
         for s in range(S):
+            _q_row(P, r, V_out[h + 1], h, s, Q_out)
             m = -np.inf
             for a in range(A):
-                q = r[h, s, a]
-                for t in range(S):
-                    q += P[h, s, a, t] * V_out[h + 1, t]
-                Q_out[h, s, a] = q
-                if ref[h, s, a] > 0.0 and q > m:
-                    m = q
+                if ref[h, s, a] > 0.0 and Q_out[h, s, a] > m:
+                    m = Q_out[h, s, a]
             z = 0.0
             for a in range(A):
                 if ref[h, s, a] > 0.0:
@@ -80,12 +83,10 @@ def soft_evaluate_policy(P, r, pi, ref, lam, V_out, Q_out):
     H, S, A, _ = P.shape
     for h in range(H - 1, -1, -1):
         for s in range(S):
+            _q_row(P, r, V_out[h + 1], h, s, Q_out)
             v = 0.0
             for a in range(A):
-                q = r[h, s, a]
-                for t in range(S):
-                    q += P[h, s, a, t] * V_out[h + 1, t]
-                Q_out[h, s, a] = q
+                q = Q_out[h, s, a]
                 p = pi[h, s, a]
                 if p > 0.0:
                     v += p * q

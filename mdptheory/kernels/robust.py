@@ -23,8 +23,9 @@ Closed forms / exact algorithms (no sorting of the whole support; see _threshold
   KL  constrained  C = sup_{beta>0} -beta log E_p exp(-v/beta) - beta rho  (Hu & Hong 2013).
                    With theta = 1/beta and q_theta ∝ p exp(-theta v), the derivative of the
                    dual in beta is KL(q_theta||p) - rho, increasing in theta from 0 to
-                   kappa = -log P(B); it is solved by safeguarded Newton in log theta
-                   (d KL / d log theta = theta^2 Var_q(v)). The value is the dual at the root
+                   kappa = -log P(B); it is solved by safeguarded Halley steps in log theta
+                   (d KL / d log theta = theta^2 Var_q(v), next derivative from the third
+                   central moment). The value is the dual at the root
                    (flat there, so round-off in theta enters only at second order).
                    rho >= kappa gives C = m (q = p restricted to B); rho = 0 gives p.v.
   chi2 regularized q = p r with r = (c - v)_+ / (2 lam), E_p (c - v)_+ = 2 lam (c found exactly
@@ -37,10 +38,12 @@ Closed forms / exact algorithms (no sorting of the whole support; see _threshold
                    r = 1/W + (mu - v)/(2 lam) on A, 2 lam = sqrt(W^2 sigma^2 / (W (1 + rho) - 1)).
                    (Equals sup_a E_p[v]_a - sqrt(rho Var_p([v]_a)).)  rho >= 1/P(B) - 1 gives m.
 
-The three threshold searches (TV constrained, both chi2) share _threshold: one pass puts the
-support into value buckets with per-bucket sums of p, p (v - m), p (v - m)^2; a scan of the
-buckets locates the bucket holding the threshold, and only that bucket is sorted (O(S) on
-spread-out values, O(S log S) in the worst case where all values share a bucket).
+The three threshold searches (TV constrained, both chi2) share _threshold, a bisection in
+value space: each pass computes, branch-free (vectorized), the sums of p, p (v - m),
+p (v - m)^2 below the midpoint and the number of support values on each side, until at most
+32 candidates remain; those are sorted and scanned (about log2(S / 32) passes on spread-out
+values; on clustered values more, and at worst a sort of the candidates left).
+Minima and maxima use four running accumulators (a compare-and-select chain does not vectorize).
 Exponentials go through _expneg, a branch-free exp for x <= 0 (Cody-Waite reduction plus a
 degree-13 Taylor polynomial, within 2 ulp of libm) that LLVM vectorizes.
 
@@ -106,39 +109,83 @@ def exp_nonpositive(x_arr, out):
         out[i] = _expneg(x_arr[i])
 
 
+@njit(inline="always")
+def _lower(x, lo):
+    return x if x < lo else lo
+
+
+@njit(inline="always")
+def _upper(x, hi):
+    return x if x > hi else hi
+
+
+@njit(cache=True)
+def _min_all(v):
+    """min_s v(s). Four running minima: a compare-and-select chain does not vectorize, so one
+    accumulator would wait on the previous comparison at every element."""
+    n = v.shape[0]
+    a0 = a1 = a2 = a3 = np.inf
+    n4 = n - n % 4
+    for i in range(0, n4, 4):
+        a0 = _lower(v[i], a0)
+        a1 = _lower(v[i + 1], a1)
+        a2 = _lower(v[i + 2], a2)
+        a3 = _lower(v[i + 3], a3)
+    for i in range(n4, n):
+        a0 = _lower(v[i], a0)
+    return min(min(a0, a1), min(a2, a3))
+
+
 @njit(cache=True)
 def _argmin_all(v):
     """Lowest index of min_s v(s) over all states."""
-    best = 0
-    for i in range(1, v.shape[0]):
-        if v[i] < v[best]:
-            best = i
-    return best
+    vmin = _min_all(v)
+    for i in range(v.shape[0]):
+        if v[i] == vmin:
+            return i
+    return 0
 
 
-@njit(cache=True)
+@njit(inline="always")
+def _support_value(p, v, i, lo, hi):
+    """(min, max) running over the support: states with p = 0 leave them unchanged."""
+    x = v[i]
+    sup = p[i] > 0.0
+    return _lower(x if sup else np.inf, lo), _upper(x if sup else -np.inf, hi)
+
+
+@njit(cache=True, fastmath=_FAST)
 def _support_stats(p, v):
-    """(m, M, P(B), p.v): min and max of v over supp p, p-mass where v = m, and E_p v."""
-    m = np.inf
-    M = -np.inf
+    """(m, M, P(B), p.v): min and max of v over supp p, p-mass where v = m, and E_p v.
+
+    v must be finite (states outside supp p then add exact zeros to the sums)."""
+    n = p.shape[0]
     mean = 0.0
-    for i in range(p.shape[0]):
-        if p[i] > 0.0:
-            vi = v[i]
-            mean += p[i] * vi
-            m = min(m, vi)
-            M = max(M, vi)
+    for i in range(n):
+        mean += p[i] * v[i]
+    a0 = a1 = a2 = a3 = np.inf
+    b0 = b1 = b2 = b3 = -np.inf
+    n4 = n - n % 4
+    for i in range(0, n4, 4):
+        a0, b0 = _support_value(p, v, i, a0, b0)
+        a1, b1 = _support_value(p, v, i + 1, a1, b1)
+        a2, b2 = _support_value(p, v, i + 2, a2, b2)
+        a3, b3 = _support_value(p, v, i + 3, a3, b3)
+    for i in range(n4, n):
+        a0, b0 = _support_value(p, v, i, a0, b0)
+    m = min(min(a0, a1), min(a2, a3))
+    M = max(max(b0, b1), max(b2, b3))
     mass = 0.0
-    for i in range(p.shape[0]):
-        if p[i] > 0.0 and v[i] == m:
-            mass += p[i]
+    for i in range(n):
+        mass += p[i] if v[i] == m else 0.0
     return m, M, mass, mean
 
 
 @njit(cache=True)
 def _go_up(kind, t, m, w0, w1, w2, param):
-    """Monotone criterion 'the threshold lies strictly above the support value t', from the
-    sums over {s in supp p : v(s) < t}: w0 = sum p, w1 = sum p (v - m), w2 = sum p (v - m)^2.
+    """Monotone criterion 'the threshold lies strictly above t', from the sums over
+    {s in supp p : v(s) < t}: w0 = sum p, w1 = sum p (v - m), w2 = sum p (v - m)^2.
+    Nonincreasing in t (true, then false) for every real t >= m, not only support values.
     kind 0 (TV, param = rho):        P(v < t) < 1 - rho
     kind 1 (chi2 reg, param = 2 lam): E_p (t - v)_+ < 2 lam
     kind 2 (chi2 con, param = rho):  E_p (t - v)_+^2 / (E_p (t - v)_+)^2 - 1 > rho (true at m)
@@ -155,82 +202,213 @@ def _go_up(kind, t, m, w0, w1, w2, param):
     return e2 > (1.0 + param) * e1 * e1
 
 
-@njit(cache=True)
-def _threshold(p, v, m, M, kind, param):
-    """Largest support value t with _go_up(kind, t, sums below t) true (it must hold at t = m
-    and be monotone in t). Returns (t, W, S1, S2): sums of p, p (v - m), p (v - m)^2 over
-    {s in supp p : v(s) <= t}.
-
-    Buckets: b(s) = min(floor((v(s) - m) K / (M - m)), K - 1) is nondecreasing in v(s), so the
-    bucket order is the sorted order; scanning bucket minima finds the bucket holding t, and
-    only that bucket is sorted."""
-    n = p.shape[0]
-    K = n // 4 + 1
-    width = M - m
-    scale = K / width if width > 0.0 else 0.0
-    if not scale < np.inf:
-        scale = 0.0
-    bw = np.zeros(K)
-    b1 = np.zeros(K)
-    b2 = np.zeros(K)
-    bmin = np.full(K, np.inf)
-    bidx = np.empty(n, np.int64)
-    for i in range(n):
-        if p[i] > 0.0:
-            d = v[i] - m
-            b = min(np.int64(d * scale), K - 1)
-            bidx[i] = b
-            bw[b] += p[i]
-            b1[b] += p[i] * d
-            if kind == 2:
-                b2[b] += p[i] * d * d
-            bmin[b] = min(bmin[b], v[i])
-        else:
-            bidx[i] = -1
+@njit(cache=True, fastmath=_FAST)
+def _split(p, v, m, x):
+    """One pass at the pivot x: sums of p, p d, p d^2 (d = v - m) over {v < x} and the number
+    of support states there. Branch-free, so it vectorizes (v finite: p = 0 adds zeros)."""
     w0 = 0.0
     w1 = 0.0
     w2 = 0.0
-    best = 0
-    c0 = 0.0
+    count = 0.0
+    for i in range(p.shape[0]):
+        vi = v[i]
+        d = vi - m
+        below = vi < x
+        pw = p[i] if below else 0.0
+        w0 += pw
+        w1 += pw * d
+        w2 += pw * d * d
+        count += 1.0 if (below and p[i] > 0.0) else 0.0
+    return w0, w1, w2, count
+
+
+@njit(cache=True)
+def _support_max_below(p, v, x):
+    """Largest support value below x (-inf if none)."""
+    b = -np.inf
+    for i in range(p.shape[0]):
+        if p[i] > 0.0 and v[i] < x and v[i] > b:
+            b = v[i]
+    return b
+
+
+@njit(cache=True)
+def _residual(kind, t, m, w0, w1, w2, param):
+    """A residual increasing in t whose sign change is _go_up's switch (negative while it
+    holds), from the same sums below t; used only to place the next pivot."""
+    if kind == 0:
+        return w0 - (1.0 - param)
+    tt = t - m
+    e1 = tt * w0 - w1
+    if kind == 1:
+        return e1 - param
+    if e1 <= 0.0:
+        return -np.inf            # no mass below t: the criterion holds
+    e2 = (tt * w0 - 2.0 * w1) * tt + w2
+    return (1.0 + param) - e2 / (e1 * e1)
+
+
+@njit(cache=True, fastmath=_FAST)
+def _moments(p, v, m):
+    """Sums of p, p (v - m), p (v - m)^2 over all states (v finite) and the support size."""
+    w0 = 0.0
+    w1 = 0.0
+    w2 = 0.0
+    count = 0.0
+    for i in range(p.shape[0]):
+        d = v[i] - m
+        w0 += p[i]
+        w1 += p[i] * d
+        w2 += p[i] * d * d
+        count += 1.0 if p[i] > 0.0 else 0.0
+    return w0, w1, w2, count
+
+
+@njit(cache=True)
+def _sort_pairs(xs, ws):
+    """Sort xs ascending in place, carrying ws along (insertion sort when short)."""
+    n = xs.shape[0]
+    ordered = True
+    for i in range(1, n):
+        if xs[i] < xs[i - 1]:
+            ordered = False
+            break
+    if ordered:
+        return
+    if n > 48:
+        order = np.argsort(xs, kind="mergesort")
+        xs[:] = xs[order]
+        ws[:] = ws[order]
+        return
+    for i in range(1, n):
+        x = xs[i]
+        w = ws[i]
+        j = i - 1
+        while j >= 0 and xs[j] > x:
+            xs[j + 1] = xs[j]
+            ws[j + 1] = ws[j]
+            j -= 1
+        xs[j + 1] = x
+        ws[j + 1] = w
+
+
+_FEW = 32           # candidates left to the sort
+_MAX_SPLITS = 64    # passes at most (then the candidates are sorted, however many)
+# A search also stops when two pivots in a row removed no candidate (tied values).
+
+
+@njit(cache=True)
+def _threshold(p, v, m, M, kind, param):
+    """Largest support value t with _go_up(kind, t, sums below t) true (it must hold at t = m).
+    Returns (t, W, S1, S2): sums of p, p (v - m), p (v - m)^2 over {s in supp p : v(s) <= t}.
+
+    Bracketing search in value space: each pass (_split) evaluates the monotone criterion at
+    a pivot x in [lo, hi] from the sums below x and counts the support values on each side,
+    until at most _FEW candidates remain; those are sorted and scanned. The pivot
+    interpolates the residual (_residual) linearly between lo and hi (regula falsi with the
+    Illinois correction, kept 5% inside the bracket; for chi2-regularized, between the chord's
+    and the tangent's zeros of the convex residual); after two pivots in a row that did not
+    halve the candidates, one bisection. A pass is a
+    few vectorized operations per state: about three passes on spread-out values; clustered
+    values need more and, at worst (no pivot left between lo and hi), a sort of the rest."""
+    lo = m
+    hi = M
+    hi_closed = True
+    c0 = 0.0                      # sums over {v < lo}
     c1 = 0.0
     c2 = 0.0
-    for b in range(K):
-        if bmin[b] < np.inf:
-            if not _go_up(kind, bmin[b], m, w0, w1, w2, param):
-                break
-            best = b
+    r_lo = _residual(kind, m, m, 0.0, 0.0, 0.0, param)
+    t0, t1, t2, n_hi = _moments(p, v, m)  # everything lies below a pivot just above M
+    if _go_up(kind, M, m, t0, t1, t2, param):
+        return M, t0, t1, t2        # the criterion still holds above M
+    r_hi = _residual(kind, M, m, t0, t1, t2, param)
+    w_hi = t0                     # P(v < hi): the residual's slope at hi for kind 1
+    n_lo = 0.0                    # support states below lo; n_hi: in [m, hi] (or [m, hi))
+    before = n_hi
+    interpolate = True
+    poor = 0                      # pivots in a row that did not halve the candidates
+    stalled = 0                   # pivots in a row that removed no candidate
+    last = 0                      # +1: lo moved last, -1: hi moved last
+    for _ in range(_MAX_SPLITS):
+        if n_hi - n_lo <= _FEW:
+            break
+        x = 0.5 * lo + 0.5 * hi
+        if interpolate and -np.inf < r_lo < 0.0 < r_hi < np.inf and hi - lo < np.inf:
+            frac = -r_lo / (r_hi - r_lo)
+            if kind == 1 and w_hi > 0.0:
+                # convex residual with slope W(t) = P(v < t): the root lies between the
+                # chord's zero and the zero of the tangent at hi; aim between them
+                frac = 0.5 * frac + 0.5 * (1.0 - r_hi / (w_hi * (hi - lo)))
+            frac = min(max(frac, 0.05), 0.95)
+            x = lo + frac * (hi - lo)
+        if not (lo < x and x < hi):
+            break
+        w0, w1, w2, below = _split(p, v, m, x)
+        if _go_up(kind, x, m, w0, w1, w2, param):
+            lo = x
+            n_lo = below
             c0, c1, c2 = w0, w1, w2
-            w0 += bw[b]
-            w1 += b1[b]
-            w2 += b2[b]
+            r_lo = _residual(kind, x, m, w0, w1, w2, param)
+            if last == 1 and kind != 1:
+                r_hi *= 0.5           # Illinois: the same end moved twice, pull the other in
+            last = 1
+        else:
+            hi = x
+            n_hi = below
+            hi_closed = False
+            w_hi = w0
+            r_hi = _residual(kind, x, m, w0, w1, w2, param)
+            if last == -1 and kind != 1:
+                r_lo *= 0.5
+            last = -1
+        left = n_hi - n_lo
+        stalled = stalled + 1 if left == before else 0
+        if stalled >= 2:          # ties: the candidates share one value (or a few)
+            break
+        poor = poor + 1 if 2.0 * left > before else 0
+        interpolate = poor < 2    # two pivots in a row that did not halve: bisect once
+        if not interpolate:
+            poor = 0
+        before = left
+    # candidates: the support values in [lo, hi] (or [lo, hi)), sorted
+    size = int(n_hi - n_lo)
+    xs = np.empty(size)
+    ws = np.empty(size)
     cnt = 0
-    for i in range(n):
-        if bidx[i] == best:
+    for i in range(p.shape[0]):
+        vi = v[i]
+        if p[i] > 0.0 and vi >= lo and (vi < hi or (hi_closed and vi == hi)) and cnt < size:
+            xs[cnt] = vi
+            ws[cnt] = p[i]
             cnt += 1
-    xs = np.empty(cnt)
-    ws = np.empty(cnt)
-    k = 0
-    for i in range(n):
-        if bidx[i] == best:
-            xs[k] = v[i]
-            ws[k] = p[i]
-            k += 1
-    order = np.argsort(xs)
-    t = xs[order[0]]
+    _sort_pairs(xs, ws)
+    # below lo the criterion holds; the largest support value there is found only if needed
+    t = m if lo == m else np.nan
     k = 0
     while k < cnt:
-        val = xs[order[k]]
-        if k > 0 and not _go_up(kind, val, m, c0, c1, c2, param):
+        val = xs[k]
+        if not _go_up(kind, val, m, c0, c1, c2, param):
             break
         t = val
         d = val - m
-        while k < cnt and xs[order[k]] == val:
-            wk = ws[order[k]]
-            c0 += wk
-            c1 += wk * d
-            c2 += wk * d * d
+        while k < cnt and xs[k] == val:
+            c0 += ws[k]
+            c1 += ws[k] * d
+            c2 += ws[k] * d * d
             k += 1
+    if t != t:
+        t = _support_max_below(p, v, lo)
     return t, c0, c1, c2
+
+
+@njit(cache=True, fastmath=_FAST)
+def _variance(p, v, mean):
+    """E_p (v - mean)^2 (v finite: states outside supp p add exact zeros)."""
+    var = 0.0
+    for i in range(p.shape[0]):
+        dev = v[i] - mean
+        var += p[i] * dev * dev
+    return var
 
 
 @njit(cache=True)
@@ -341,18 +519,24 @@ def kl_regularized(p, v, lam, q_out):
 
 @njit(cache=True, fastmath=_FAST)
 def _kl_tilt(p, v, m, theta):
-    """(z, E_q w, Var_q w) for q ∝ p exp(-theta w), w = v - m >= 0 on supp p."""
+    """(z, E_q w, Var_q w, k3) for q ∝ p exp(-theta w), w = v - m >= 0 on supp p; k3 is the
+    third central moment of w under q (from raw moments: only steers Halley's step)."""
     z = 0.0
     z1 = 0.0
     z2 = 0.0
+    z3 = 0.0
     for i in range(p.shape[0]):
         wi = v[i] - m
         e = p[i] * _expneg(min(-theta * wi, 0.0))
         z += e
         z1 += e * wi
         z2 += e * wi * wi
+        z3 += e * wi * wi * wi
     e1 = z1 / z
-    return z, e1, max(z2 / z - e1 * e1, 0.0)
+    e2 = z2 / z
+    var = max(e2 - e1 * e1, 0.0)
+    k3 = z3 / z - 3.0 * e1 * e2 + 2.0 * e1 * e1 * e1
+    return z, e1, var, k3
 
 
 @njit(cache=True)
@@ -381,10 +565,7 @@ def kl_constrained(p, v, radius, q_out):
             _restrict_to_min(p, v, m, mass, q_out)
         return m
     # f(theta) = KL(q_theta || p) = -theta E_q w - log z, df/du = theta^2 Var_q w, u = log theta
-    var0 = 0.0
-    for i in range(p.shape[0]):
-        if p[i] > 0.0:
-            var0 += p[i] * (v[i] - mean) * (v[i] - mean)
+    var0 = _variance(p, v, mean)
     # first-order deviation sqrt(2 radius Var_p v) below float resolution: the value is p.v
     if np.sqrt(2.0 * radius * var0) <= 1e-17 * max(1.0, abs(mean)):
         if want_q:
@@ -399,7 +580,7 @@ def kl_constrained(p, v, radius, q_out):
     best_gap = np.inf
     for _ in range(200):
         theta = np.exp(u)
-        z, e1, var = _kl_tilt(p, v, m, theta)
+        z, e1, var, k3 = _kl_tilt(p, v, m, theta)
         small = theta * (M - m) < 0.1
         log_z = _log_z_small_theta(p, v, m, theta) if small else np.log(z)
         h = -theta * e1 - log_z - radius
@@ -415,6 +596,13 @@ def kl_constrained(p, v, radius, q_out):
             break
         slope = theta * theta * var
         step = -h / slope if slope > 0.0 else np.inf
+        # Halley: f'' = d/du theta^2 Var_q = 2 theta^2 Var_q - theta^3 k3 (dVar/dtheta = -k3)
+        curv = 2.0 * slope - theta * theta * theta * k3
+        denom = 2.0 * slope * slope - h * curv
+        if slope > 0.0 and denom > 0.0:
+            halley = -2.0 * h * slope / denom
+            if abs(halley) <= 2.0 * abs(step):
+                step = halley
         u_new = u + step
         if not (u_new > lo and u_new < hi):
             if lo > -np.inf and hi < np.inf:
@@ -444,6 +632,26 @@ def kl_constrained(p, v, radius, q_out):
 # ----------------------------------------------------------------------------------------------
 # chi-square
 # ----------------------------------------------------------------------------------------------
+@njit(cache=True, fastmath=_FAST)
+def _positive_part_moment(p, v, m, cd):
+    """E_p [(cd - (v - m))_+^2] (v finite: states outside supp p add exact zeros)."""
+    e2 = 0.0
+    for i in range(p.shape[0]):
+        gap = max(cd - (v[i] - m), 0.0)
+        e2 += p[i] * gap * gap
+    return e2
+
+
+@njit(cache=True, fastmath=_FAST)
+def _active_variance(p, v, m, top, mu_d):
+    """sum_{v <= top} p ((v - m) - mu_d)^2 (v finite: states outside supp p add exact zeros)."""
+    ss = 0.0
+    for i in range(p.shape[0]):
+        dev = (v[i] - m) - mu_d
+        ss += p[i] * dev * dev if v[i] <= top else 0.0
+    return ss
+
+
 @njit(cache=True)
 def chi2_regularized(p, v, lam, q_out):
     """inf_q q.v + lam chi2(q||p) = c - lam - E_p[(c - v)_+^2]/(4 lam) with E_p (c - v)_+ = 2 lam;
@@ -458,11 +666,7 @@ def chi2_regularized(p, v, lam, q_out):
     # work with d = v - m (exact for v near m): c - v = cd - d keeps its relative accuracy
     # when the values are clustered far from 0
     cd = (2.0 * lam + S1) / W  # E_p (c - v)_+ = 2 lam on the active set {v <= t}, c = m + cd
-    e2 = 0.0
-    for i in range(p.shape[0]):
-        gap = cd - (v[i] - m)
-        if p[i] > 0.0 and gap > 0.0:
-            e2 += p[i] * gap * gap
+    e2 = _positive_part_moment(p, v, m, cd)
     value = m + (cd - lam - e2 / (4.0 * lam))
     if want_q:
         tot = 0.0
@@ -493,10 +697,7 @@ def chi2_constrained(p, v, radius, q_out):
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
-    var0 = 0.0
-    for i in range(p.shape[0]):
-        if p[i] > 0.0:
-            var0 += p[i] * (v[i] - mean) * (v[i] - mean)
+    var0 = _variance(p, v, mean)
     # first-order deviation sqrt(radius Var_p v) below float resolution (e.g. subnormal radii,
     # where W (1 + radius) - 1 rounds to 0): the value is p.v
     if np.sqrt(radius * var0) <= 1e-17 * max(1.0, abs(mean)):
@@ -507,12 +708,7 @@ def chi2_constrained(p, v, radius, q_out):
     # moments of d = v - m on A (exact differences for clustered values), second pass for
     # the variance: no cancellation
     mu_d = S1 / W
-    ss = 0.0
-    for i in range(p.shape[0]):
-        if p[i] > 0.0 and v[i] <= top:
-            dev = (v[i] - m) - mu_d
-            ss += p[i] * dev * dev
-    var = ss / W
+    var = _active_variance(p, v, m, top, mu_d) / W
     slack = max(W * (1.0 + radius) - 1.0, 0.0)
     value = m + (mu_d - np.sqrt(var * slack))
     if want_q and slack == 0.0:

@@ -31,8 +31,9 @@ than one (measured here: a sparse solve took 2.1 s with 2 threads and 0.6 s with
 jobs kept the two cores busy; OpenBLAS's threaded dot products inside scipy's BiCGSTAB took
 22 ms each at S = 100,000). Each public function therefore runs its kernels, and the OpenBLAS
 libraries numpy and scipy load, on ``min(NUMBA_NUM_THREADS, idle cores)`` threads, idle cores
-being counted once at the call from the number of runnable threads in /proc/loadavg (all
-threads where that file is missing), and uses the numba kernel instead of a BLAS gemv when that
+being counted once at the call from the number of runnable threads in /proc/loadavg less this
+process's own runnable threads (numba's OpenMP workers spin briefly after each parallel loop;
+all threads where /proc is missing), and uses the numba kernel instead of a BLAS gemv when that
 leaves one thread. The numba work split does not depend on the thread count, so neither do the
 results of the numba kernels.
 """
@@ -64,15 +65,40 @@ _LAYOUTS = ("auto", "dense", "sparse")
 # ----------------------------------------------------------------------------- threads
 
 
+def _own_running_threads() -> int:
+    """Threads of this process that are runnable now (Linux /proc), at least 1 (the caller).
+
+    Numba's OpenMP workers spin for a moment after each parallel region; they show up as
+    runnable in /proc/loadavg but are ours to use, not other processes' load."""
+    n = 0
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:                      # the thread ended meanwhile
+            continue
+        close = stat.rfind(b")")             # state follows the parenthesised command name
+        if stat[close + 2:close + 3] == b"R":
+            n += 1
+    return max(1, n)
+
+
 def _idle_cores() -> int:
-    """Cores not taken by other runnable threads at this moment (Linux), at least 1."""
+    """Cores not taken by other processes' runnable threads at this moment (Linux), >= 1."""
     try:
         with open("/proc/loadavg") as f:
             running = int(f.read().split()[3].split("/")[0])   # includes this thread
     except (OSError, ValueError, IndexError):
         return numba.config.NUMBA_NUM_THREADS
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) - (running - 1))
+    others = running - 1
+    if others > 0:                           # only then is it worth scanning our own threads
+        others = max(0, running - _own_running_threads())
+    return max(1, (cores or 1) - others)
 
 
 _OPENBLAS_SYMBOLS = ("scipy_openblas_{}_num_threads64_", "scipy_openblas_{}_num_threads",

@@ -197,25 +197,68 @@ def test_compiled_equals_py_func(div, reg):
         assert K.inner_problem.py_func(p, v, div, reg, 0.1, EMPTY) == pytest.approx(a, abs=1e-12)
 
 
-@pytest.mark.parametrize("kind,param", [(0, 0.3), (1, 0.05), (2, 0.4)])
-def test_threshold_search_compiled_equals_py_func_and_sorted_scan(kind, param):
-    rng = np.random.default_rng(13)
-    p, v = random_instance(rng, 200, zeros=True, ties=True)
+def _threshold_by_sorted_scan(p, v, kind, param):
+    """The largest support value whose criterion (sums strictly below it) holds, by a scan
+    of all distinct support values."""
     s = p > 0
-    m, M = v[s].min(), v[s].max()
-    got = K._threshold(p, v, m, M, kind, param)
-    assert got == pytest.approx(K._threshold.py_func(p, v, m, M, kind, param), abs=1e-12)
-    # sorted scan: the largest support value whose criterion (sums strictly below) holds
+    m = v[s].min()
     expected = m
     for t in np.unique(v[s]):
         below = s & (v < t)
         d = v[below] - m
         if K._go_up(kind, t, m, p[below].sum(), p[below] @ d, p[below] @ d**2, param):
             expected = t
+    return expected
+
+
+def _check_threshold(p, v, kind, param):
+    s = p > 0
+    m, M = v[s].min(), v[s].max()
+    got = K._threshold(p, v, m, M, kind, param)
+    expected = _threshold_by_sorted_scan(p, v, kind, param)
     assert got[0] == expected
     upto = s & (v <= expected)
     assert got[1] == pytest.approx(p[upto].sum(), abs=1e-12)
-    assert got[2] == pytest.approx(p[upto] @ (v[upto] - m), abs=1e-10)
+    assert got[2] == pytest.approx(p[upto] @ (v[upto] - m), abs=1e-10 * max(1.0, M - m))
+    return got
+
+
+@pytest.mark.parametrize("kind,param", [(0, 0.3), (1, 0.05), (2, 0.4)])
+def test_threshold_search_compiled_equals_py_func_and_sorted_scan(kind, param):
+    rng = np.random.default_rng(13)
+    p, v = random_instance(rng, 200, zeros=True, ties=True)
+    s = p > 0
+    m, M = v[s].min(), v[s].max()
+    got = _check_threshold(p, v, kind, param)
+    assert got == pytest.approx(K._threshold.py_func(p, v, m, M, kind, param), abs=1e-12)
+
+
+VALUE_SHAPES = {
+    "uniform": lambda rng, n: rng.uniform(0.0, 100.0, n),
+    "heavy tail": lambda rng, n: rng.exponential(1.0, n) ** 3,
+    "many ties": lambda rng, n: np.round(rng.normal(50.0, 1.0, n), 1),
+    "near H = 1000": lambda rng, n: 1000.0 - rng.exponential(0.01, n),
+    "two values": lambda rng, n: rng.choice([3.0, 7.0], n),
+}
+
+
+@pytest.mark.parametrize("shape", list(VALUE_SHAPES))
+@pytest.mark.parametrize("kind,params", [(0, (0.05, 0.3, 0.7)), (1, (0.01, 0.5, 20.0)),
+                                         (2, (0.05, 0.5, 3.0))])
+def test_threshold_search_on_large_spread_clustered_and_tied_values(shape, kind, params):
+    """The pivoted search (several passes, tie stops, the fallback below lo) against the
+    sorted scan on S = 2000."""
+    rng = np.random.default_rng(17)
+    for param in params:
+        v = VALUE_SHAPES[shape](rng, 2000)
+        p = rng.dirichlet(np.ones(2000))
+        p[rng.random(2000) < 0.2] = 0.0
+        p /= p.sum()
+        s = p > 0
+        mass = p[s & (v == v[s].min())].sum()
+        if kind == 2 and param >= 1.0 / mass - 1.0:
+            continue                    # the kernel answers m before searching
+        _check_threshold(p, v, kind, param)
 
 
 @pytest.mark.parametrize("div,reg", PROBLEMS)

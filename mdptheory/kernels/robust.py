@@ -111,12 +111,12 @@ def exp_nonpositive(x_arr, out):
 
 @njit(inline="always")
 def _lower(x, lo):
-    return x if x < lo else lo
+    return x if x < lo else lo  # noqa: FURB136  (a plain select; numba min adds NaN logic)
 
 
 @njit(inline="always")
 def _upper(x, hi):
-    return x if x > hi else hi
+    return x if x > hi else hi  # noqa: FURB136
 
 
 @njit(cache=True)
@@ -341,7 +341,7 @@ def _threshold(p, v, m, M, kind, param):
                 frac = 0.5 * frac + 0.5 * (1.0 - r_hi / (w_hi * (hi - lo)))
             frac = min(max(frac, 0.05), 0.95)
             x = lo + frac * (hi - lo)
-        if not (lo < x and x < hi):
+        if not (lo < x < hi):
             break
         w0, w1, w2, below = _split(p, v, m, x)
         if _go_up(kind, x, m, w0, w1, w2, param):
@@ -396,7 +396,7 @@ def _threshold(p, v, m, M, kind, param):
             c1 += ws[k] * d
             c2 += ws[k] * d * d
             k += 1
-    if t != t:
+    if np.isnan(t):
         t = _support_max_below(p, v, lo)
     return t, c0, c1, c2
 

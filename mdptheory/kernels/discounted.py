@@ -355,6 +355,23 @@ def greedy_max(Q, V, V_out, act_out):
 
 
 @njit(cache=True)
+def greedy_one_hot(Q, pi_out):
+    """pi_out[s] = one-hot of the lowest maximising action of Q[s] (as models.policies.greedy,
+    which is bound by numpy's argmax over a short last axis); Q, pi_out (S, A)."""
+    S, A = Q.shape
+    for s in range(S):
+        best = Q[s, 0]
+        best_a = 0
+        for a in range(1, A):
+            if Q[s, a] > best:
+                best = Q[s, a]
+                best_a = a
+        for a in range(A):
+            pi_out[s, a] = 0.0
+        pi_out[s, best_a] = 1.0
+
+
+@njit(cache=True)
 def macqueen_midpoint(TV, lo, hi, gamma, V_out):
     """V_out = TV + gamma / (1 - gamma) * (lo + hi) / 2, the midpoint of MacQueen's bounds.
 

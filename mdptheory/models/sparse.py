@@ -11,6 +11,7 @@ probs     (S, A, m)    float64 P(s' | s, a); padding entries are 0
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,12 +57,20 @@ class SparseTransitions:
     def width(self) -> int:
         return self.probs.shape[2]
 
+    @functools.cached_property
+    def narrow_indices(self) -> np.ndarray:
+        """``indices`` as int32 when S < 2**31 (fewer bytes per gather in the backup kernels),
+        else ``indices``; a read-only copy made on first use and kept."""
+        if self.num_states >= 2**31:
+            return self.indices
+        return _validate.freeze(self.indices.astype(np.int32))
+
     @classmethod
-    def from_dense(cls, P) -> "SparseTransitions":
+    def from_dense(cls, P) -> SparseTransitions:
         """From a dense ``P[s, a, s']``; width = the largest number of successors of any (s, a)."""
         P = _validate.as_float_array("P", P)
         _validate.shape("P", P, ndim=3)
-        S, A, _ = P.shape
+        S = P.shape[0]
         nz = P > 0
         m = max(1, int(nz.sum(axis=2).max()))
         order = np.argsort(~nz, axis=2, kind="stable")[:, :, :m]   # nonzeros first, in s' order
@@ -69,7 +78,7 @@ class SparseTransitions:
         return cls(indices=order.astype(np.int64), probs=probs, num_states=S)
 
     @classmethod
-    def from_scipy(cls, matrix, num_actions: int) -> "SparseTransitions":
+    def from_scipy(cls, matrix, num_actions: int) -> SparseTransitions:
         """From a scipy.sparse matrix of shape (S * A, S) with row ``s * A + a``."""
         import scipy.sparse as sp
 

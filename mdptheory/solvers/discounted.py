@@ -50,7 +50,7 @@ import scipy.sparse.linalg  # noqa: F401  (loads scipy's OpenBLAS before _openbl
 from ..kernels import discounted as kd
 from ..models import _validate
 from ..models.finite import DiscountedMDP
-from ..models.policies import greedy, validate_policy
+from ..models.policies import validate_policy
 from .results import PolicyValue, Solution
 
 _BLAS_MIN_BYTES = 32 * 2**20      # dense P2 this large: BLAS gemv (both bandwidth-bound)
@@ -344,8 +344,7 @@ def _operator(mdp: DiscountedMDP, layout: str):
     """The backup engine for ``layout`` ("auto" resolved as described in the module doc)."""
     S, A = mdp.S, mdp.A
     if mdp.is_sparse:
-        idx = mdp.P.indices.astype(_index_dtype(S))   # int32 gathers: fewer bytes per sweep
-        return _Ell(mdp.P.probs, idx, mdp, compacted=False)
+        return _Ell(mdp.P.probs, mdp.P.narrow_indices, mdp, compacted=False)
     if layout == "dense":
         return _Dense(mdp)
     P2 = np.ascontiguousarray(mdp.P).reshape(S * A, S)
@@ -368,6 +367,13 @@ def _info(ops, **extra) -> dict:
     return info
 
 
+def _greedy(Q: np.ndarray) -> np.ndarray:
+    """models.policies.greedy(Q) for Q (S, A), in one compiled pass."""
+    pi = np.empty(Q.shape)
+    kd.greedy_one_hot(np.ascontiguousarray(Q), pi)
+    return pi
+
+
 def _midpoint_solution(ops, V, TV, act, lo, hi, gamma, num_iter, converged, info):
     """Solution from the last backup TV = T V: MacQueen midpoint, its bound, consistent Q."""
     c = gamma / (1.0 - gamma)
@@ -375,7 +381,7 @@ def _midpoint_solution(ops, V, TV, act, lo, hi, gamma, num_iter, converged, info
     bound = kd.macqueen_midpoint(TV, lo, hi, gamma, V_mid)
     # Q(V) + c * mid(d) = r + gamma * P (V + mid(d) / (1 - gamma)); its max over a is V_mid.
     Q = ops.last_q(V) + c * 0.5 * (lo + hi)
-    pi = greedy(Q)
+    pi = _greedy(Q)
     info["policy_error_bound"] = float(c * (hi - lo))
     return Solution(V=V_mid, Q=Q, pi=pi, num_iter=num_iter, converged=converged,
                     error_bound=float(bound), info=info)
@@ -550,7 +556,7 @@ def policy_iteration(mdp, max_iter: int | None = None, *, layout: str = "auto") 
     info = _info(ops, policy_error_bound=float(g / (1.0 - g) * (hi - lo)))
     if mdp.is_sparse:
         info["krylov_iterations"] = krylov_iters
-    return Solution(V=V, Q=Q, pi=greedy(Q), num_iter=k, converged=converged,
+    return Solution(V=V, Q=Q, pi=_greedy(Q), num_iter=k, converged=converged,
                     error_bound=_error_bound(lo, hi, g), info=info)
 
 

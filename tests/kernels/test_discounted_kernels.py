@@ -211,6 +211,19 @@ def test_greedy_max_and_macqueen_midpoint_match_formulas():
     assert bound == pytest.approx(9.0 * (hi - lo) / 2, rel=1e-15)
 
 
+def test_greedy_one_hot_equals_models_greedy_with_ties():
+    from mdptheory.models.policies import greedy
+
+    rng = np.random.default_rng(9)
+    Q = rng.integers(0, 3, size=(50, 5)).astype(float)     # many ties: lowest index wins
+    pi = np.full(Q.shape, np.nan)
+    kd.greedy_one_hot(Q, pi)
+    np.testing.assert_array_equal(pi, greedy(Q))
+    pi2 = np.full(Q.shape, np.nan)
+    kd.greedy_one_hot.py_func(Q, pi2)
+    np.testing.assert_array_equal(pi2, pi)
+
+
 def test_chunking_covers_every_state_once():
     for n in (1, 2, 31, 32, 33, 64 * 40 + 1, 100_000):
         nc = kd._num_chunks(n)

@@ -89,3 +89,26 @@ def test_cvxpy(benchmark, data, div, regularized):
                                iterations=1)
     exact = inner_problem(p, v, CODE[div], regularized, param, np.empty(0))
     assert value == pytest.approx(exact, abs=1e-6 * 100)
+
+
+# The radius / lam above are one point; the searches take more or fewer passes elsewhere
+# (chi2-constrained at radius 0.1 keeps every state active, so it needs no search at all).
+SWEEP = [(div, False, r) for div in ("tv", "kl", "chi2") for r in (0.01, 0.5, 2.0)
+         if not (div == "tv" and r >= 1.0)] + \
+        [(div, True, lam) for div in ("tv", "kl", "chi2") for lam in (0.1, 1.0, 100.0)]
+
+
+@pytest.mark.benchmark(group="kernel-parameter-sweep")
+@pytest.mark.parametrize("div,regularized,param", SWEEP,
+                         ids=[f"{d}-{'reg' if r else 'con'}-{x:g}" for d, r, x in SWEEP])
+def test_kernel_parameter_sweep(benchmark, data, div, regularized, param):
+    p, v = data
+    empty = np.empty(0)
+    value = benchmark(inner_problem, p, v, CODE[div], regularized, param, empty)
+    assert v.min() - 1e-9 <= value <= p @ v + 1e-9
+
+
+@pytest.mark.benchmark(group="kernel-parameter-sweep")
+def test_dot_product_baseline_in_sweep_group(benchmark, data):
+    p, v = data
+    benchmark(lambda: p @ v)

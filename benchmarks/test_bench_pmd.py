@@ -105,8 +105,8 @@ def report():
     _warm()
     t0, c0 = time.perf_counter(), time.process_time()
     M.optimal(MDP)
-    lines = [f"V* by the shared policy_iteration: wall {time.perf_counter() - t0:.3f} s, "
-             f"CPU {time.process_time() - c0:.3f} s"]
+    lines = [(f"V* by the shared policy_iteration: wall {time.perf_counter() - t0:.3f} s, "
+             f"CPU {time.process_time() - c0:.3f} s")]
     for name, (make, rounds) in SCHEDULES.items():
         best, cpu, it = float("inf"), float("inf"), 0
         for _ in range(rounds):

@@ -24,6 +24,8 @@ Layouts. A solver works on one of two representations of P, chosen by ``layout``
 * ``"auto"`` (default): sparse models -> "sparse"; a dense model -> "sparse" when P is large
   (>= ``_COMPACT_MIN_BYTES``) and at most a third of each row is nonzero (so a backup moves at
   most half the bytes of the dense one), else "dense". Results agree across layouts to rounding.
+  The compacted copy is made once per model and kept (read-only) while the model lives, so
+  later solves on the same model skip that pass over P.
 
 Threads. The kernels are numba ``prange`` loops. A parallel loop waits for its slowest thread,
 so on a machine whose cores are busy with other processes two threads are several times slower
@@ -42,6 +44,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import weakref
 
 import numba
 import numpy as np
@@ -349,13 +352,28 @@ def _operator(mdp: DiscountedMDP, layout: str):
         return _Dense(mdp)
     P2 = np.ascontiguousarray(mdp.P).reshape(S * A, S)
     if layout == "sparse":
-        probs, idx = _compact(P2, S, A, max_width=None)
+        probs, idx = _compacted(mdp, P2, max_width=None)
         return _Ell(probs, idx, mdp, compacted=True)
     if P2.nbytes >= _COMPACT_MIN_BYTES:
-        out = _compact(P2, S, A, max_width=int(S * _COMPACT_MAX_FILL))
+        out = _compacted(mdp, P2, max_width=int(S * _COMPACT_MAX_FILL))
         if out is not None:
             return _Ell(out[0], out[1], mdp, compacted=True)
     return _Dense(mdp)
+
+
+_COMPACTED = weakref.WeakKeyDictionary()   # model -> {max_width: (probs, idx) or None}
+
+
+def _compacted(mdp: DiscountedMDP, P2: np.ndarray, max_width: int | None):
+    """_compact of the model's P, made once per model and kept while the model lives (the
+    model is immutable; the copy is read-only and at most half the bytes of P)."""
+    per_model = _COMPACTED.setdefault(mdp, {})
+    if max_width not in per_model:
+        out = _compact(P2, mdp.S, mdp.A, max_width)
+        if out is not None:
+            out = (_validate.freeze(out[0]), _validate.freeze(out[1]))
+        per_model[max_width] = out
+    return per_model[max_width]
 
 
 def _info(ops, **extra) -> dict:

@@ -135,6 +135,25 @@ def test_sparse_model_gives_the_dense_results(seed):
     assert ev_s.info["error_bound"] < 1e-9 and ev_s.num_iter > 0
 
 
+def test_the_compacted_copy_is_made_once_per_model_and_freed_with_it():
+    import gc
+
+    mdp = random_mdp(32, S=30, A=2, gamma=0.9, zero_frac=0.8)
+    first = D._operator(mdp, "sparse")
+    second = D._operator(mdp, "sparse")
+    assert second.probs is first.probs and second.idx is first.idx     # no second pass
+    assert not first.probs.flags.writeable and not first.idx.flags.writeable
+    a = D.modified_policy_iteration(mdp, tol=1e-10, layout="sparse")
+    b = D.modified_policy_iteration(mdp, tol=1e-10, layout="sparse")
+    np.testing.assert_array_equal(a.V, b.V)
+    other = random_mdp(33, S=30, A=2, gamma=0.9, zero_frac=0.8)       # its own copy
+    assert D._operator(other, "sparse").probs is not first.probs
+    n = len(D._COMPACTED)
+    del mdp, first, second, a, b
+    gc.collect()
+    assert len(D._COMPACTED) == n - 1
+
+
 def test_layouts_agree_and_auto_compacts_large_sparse_dense_models(monkeypatch):
     mdp = random_mdp(30, S=40, A=3, gamma=0.9, zero_frac=0.9)
     results = {lay: D.modified_policy_iteration(mdp, tol=1e-11, layout=lay)

@@ -729,6 +729,27 @@ def chi2_constrained(p, v, radius, q_out):
 
 
 # ----------------------------------------------------------------------------------------------
+# input check (the public wrappers' fast path)
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True, fastmath=_FAST)
+def valid_total(p, v, tol):
+    """sum(p) if p is a probability vector (finite, >= 0, sums to 1 within tol) and v is
+    finite, else NaN (the caller then finds and reports the offending entry). One
+    branch-free pass: a NaN or infinity anywhere turns x * 0 into NaN."""
+    total = 0.0
+    negative = 0.0
+    nonfinite = 0.0
+    for i in range(p.shape[0]):
+        pi = p[i]
+        total += pi
+        negative += min(pi, 0.0)
+        nonfinite += pi * 0.0 + v[i] * 0.0
+    if negative == 0.0 and nonfinite == 0.0 and abs(total - 1.0) <= tol:
+        return total
+    return np.nan
+
+
+# ----------------------------------------------------------------------------------------------
 # dispatch
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)

@@ -18,6 +18,14 @@ from ..models.uncertainty import parse
 
 
 def _inputs(p, v):
+    if (type(p) is np.ndarray and type(v) is np.ndarray and p.dtype == np.float64
+            and v.dtype == np.float64 and p.ndim == 1 and v.shape == p.shape):
+        total = _kernels.valid_total(p, v, _validate.SIMPLEX_TOL)   # one compiled pass
+        if abs(total - 1.0) <= 1e-12:
+            return p, v     # rescaling would move values by < 1e-12 relative; kernels only read
+        if not np.isnan(total):
+            return p / total, v
+    # the full checks, which name the offending argument and index
     p_arr = _validate.as_float_array("p", p)
     _validate.shape("p", p_arr, ndim=1)
     _validate.simplex("p", p_arr)
@@ -31,7 +39,8 @@ def _inputs(p, v):
 def _solve(p, v, divergence, param, name, regularized, return_q):
     div = parse(divergence)
     p_arr, v_arr = _inputs(p, v)
-    value = _validate.real(name, param, lo=0.0)
+    value = param if type(param) is float and 0.0 <= param < np.inf \
+        else _validate.real(name, param, lo=0.0)
     q = np.empty(p_arr.shape[0] if return_q else 0)
     out = float(_kernels.inner_problem(p_arr, v_arr, div, regularized, value, q))
     return (out, q) if return_q else out

@@ -221,3 +221,40 @@ def test_subnormal_radii_give_the_nominal_mean(div, radius):
     v = np.array([1.0, 2.0, 3.0])
     value, q = worst_case_mean(p, v, div, radius, return_q=True)
     assert abs(value - p @ v) <= 1e-15 and abs(q @ v - value) <= 1e-15
+
+
+@pytest.mark.parametrize("fn,param_name", [(worst_case_mean, "radius"),
+                                           (regularized_worst_case_mean, "lam")])
+def test_error_branches_with_float64_arrays_take_the_compiled_check_then_name_the_entry(
+        fn, param_name):
+    """float64 ndarrays go through one compiled check (kernels.robust.valid_total); any
+    failure falls back to the checks that name argument, index and value."""
+    a = np.array
+    v = a([1.0, 2.0])
+    cases = [
+        ((a([1.1, -0.1]), v), r"p\[1\] is -0.1, expected a probability >= 0"),
+        ((a([0.5, 0.4]), v), r"p sums to 0.9, expected 1"),
+        ((a([np.nan, 0.5]), v), r"p\[0\] is nan, expected a finite number"),
+        ((a([np.inf, 0.5]), v), r"p\[0\] is inf, expected a finite number"),
+        ((a([]), a([])), r"p sums to 0, expected 1"),
+        ((a([0.5, 0.5]), a([1.0, np.inf])), r"v\[1\] is inf, expected a finite number"),
+        ((a([0.5, 0.5]), a([np.nan, 1.0])), r"v\[0\] is nan, expected a finite number"),
+        ((a([0.5, 0.5]), a([1.0, 2.0, 3.0])), r"v must have shape \(2,\), got \(3,\)"),
+    ]
+    for (p, vv), message in cases:
+        with pytest.raises(ValueError, match=message):
+            fn(p, vv, "tv", 0.1)
+    with pytest.raises(ValueError, match=param_name + r" is nan, expected a finite number"):
+        fn(a([0.5, 0.5]), v, "chi2", float("nan"))
+    with pytest.raises(ValueError, match=param_name + r" must be >= 0.0, got -0.1"):
+        fn(a([0.5, 0.5]), v, "kl", -0.1)
+
+
+def test_fast_path_rescales_p_only_beyond_rounding():
+    """p within 1e-12 of summing to 1 is used as given; within the 1e-8 tolerance it is
+    rescaled first, as the list path does."""
+    v = np.array([0.0, 1.0])
+    p_off = np.array([0.5, 0.5 + 1e-9])
+    expected = worst_case_mean(list(p_off), list(v), "tv", 0.0)       # slow path: p / sum
+    assert worst_case_mean(p_off, v, "tv", 0.0) == expected
+    assert expected == pytest.approx((0.5 + 1e-9) / (1.0 + 1e-9), abs=1e-15)

@@ -330,22 +330,28 @@ def ell_policy_matvec(probs, idx, pi, gamma, x, y_out):
 # --------------------------------------------------------------------------- shared
 
 
+@njit(inline="always")
+def _row_max(Q, s):
+    """(max_a Q[s, a], lowest maximising a)."""
+    best = Q[s, 0]
+    best_a = 0
+    for a in range(1, Q.shape[1]):
+        if Q[s, a] > best:
+            best = Q[s, a]
+            best_a = a
+    return best, best_a
+
+
 @njit(cache=True)
 def greedy_max(Q, V, V_out, act_out):
     """V_out(s) = max_a Q(s,a), act_out(s) = lowest maximising a. Returns (lo, hi) of V_out - V.
 
     Serial: Q is S * A numbers, small next to the pass over P that produced it.
     """
-    S, A = Q.shape
     lo = np.inf
     hi = -np.inf
-    for s in range(S):
-        best = Q[s, 0]
-        best_a = 0
-        for a in range(1, A):
-            if Q[s, a] > best:
-                best = Q[s, a]
-                best_a = a
+    for s in range(Q.shape[0]):
+        best, best_a = _row_max(Q, s)
         V_out[s] = best
         act_out[s] = best_a
         dv = best - V[s]
@@ -358,15 +364,9 @@ def greedy_max(Q, V, V_out, act_out):
 def greedy_one_hot(Q, pi_out):
     """pi_out[s] = one-hot of the lowest maximising action of Q[s] (as models.policies.greedy,
     which is bound by numpy's argmax over a short last axis); Q, pi_out (S, A)."""
-    S, A = Q.shape
-    for s in range(S):
-        best = Q[s, 0]
-        best_a = 0
-        for a in range(1, A):
-            if Q[s, a] > best:
-                best = Q[s, a]
-                best_a = a
-        for a in range(A):
+    for s in range(Q.shape[0]):
+        best_a = _row_max(Q, s)[1]
+        for a in range(Q.shape[1]):
             pi_out[s, a] = 0.0
         pi_out[s, best_a] = 1.0
 

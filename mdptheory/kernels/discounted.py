@@ -167,18 +167,42 @@ def dense_to_ell(P2, probs_out, idx_out, counts_out):
 # --------------------------------------------------------------------------- ELL (sparse)
 
 
+@njit(inline="always")
+def _ell_dot(probs, idx, s, a, x):
+    """sum_j probs[s, a, j] x[idx[s, a, j]]: one ELL row times x."""
+    q = 0.0
+    for j in range(probs.shape[2]):
+        q += probs[s, a, j] * x[idx[s, a, j]]
+    return q
+
+
+@njit(inline="always")
+def _row_dot(p, ix, s, x):
+    """sum_j p[s, j] x[ix[s, j]]: one extracted policy row times x."""
+    q = 0.0
+    for j in range(p.shape[1]):
+        q += p[s, j] * x[ix[s, j]]
+    return q
+
+
+@njit(inline="always")
+def _copy_row(probs, idx, r, s, a, p_out, ix_out, rp_out):
+    """p_out[s] = probs[s, a], ix_out[s] = idx[s, a], rp_out[s] = r[s, a]."""
+    for j in range(probs.shape[2]):
+        p_out[s, j] = probs[s, a, j]
+        ix_out[s, j] = idx[s, a, j]
+    rp_out[s] = r[s, a]
+
+
 @njit(cache=True, parallel=True, fastmath=_FM)
 def ell_q(probs, idx, r, gamma, V, Q_out):
     """Q(s,a) = r(s,a) + gamma * sum_j probs[s,a,j] V(idx[s,a,j]); Q_out (S, A)."""
-    S, A, m = probs.shape
+    S, A = probs.shape[:2]
     nc = _num_chunks(S)
     for c in prange(nc):
         for s in range(c * S // nc, (c + 1) * S // nc):
             for a in range(A):
-                q = 0.0
-                for j in range(m):
-                    q += probs[s, a, j] * V[idx[s, a, j]]
-                Q_out[s, a] = r[s, a] + gamma * q
+                Q_out[s, a] = r[s, a] + gamma * _ell_dot(probs, idx, s, a, V)
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
@@ -190,7 +214,7 @@ def ell_bellman(probs, idx, r, gamma, V, V_out, act_out, p_out, ix_out, rp_out):
     in cache: p_out[s] = probs[s, act], ix_out[s] = idx[s, act], rp_out[s] = r[s, act] (the
     contiguous layout :func:`row_backup` streams). Pass empty arrays to skip the copy.
     """
-    S, A, m = probs.shape
+    S, A = probs.shape[:2]
     extract = p_out.shape[0] > 0
     nc = _num_chunks(S)
     lo = np.empty(nc)
@@ -202,20 +226,14 @@ def ell_bellman(probs, idx, r, gamma, V, V_out, act_out, p_out, ix_out, rp_out):
             best = -np.inf
             best_a = 0
             for a in range(A):
-                q = 0.0
-                for j in range(m):
-                    q += probs[s, a, j] * V[idx[s, a, j]]
-                q = r[s, a] + gamma * q
+                q = r[s, a] + gamma * _ell_dot(probs, idx, s, a, V)
                 if q > best:
                     best = q
                     best_a = a
             V_out[s] = best
             act_out[s] = best_a
             if extract:
-                for j in range(m):
-                    p_out[s, j] = probs[s, best_a, j]
-                    ix_out[s, j] = idx[s, best_a, j]
-                rp_out[s] = r[s, best_a]
+                _copy_row(probs, idx, r, s, best_a, p_out, ix_out, rp_out)
             dv = best - V[s]
             lo_c = min(lo_c, dv)
             hi_c = max(hi_c, dv)
@@ -231,7 +249,7 @@ def ell_policy_backup(probs, idx, r, gamma, act, V, V_out):
     Reads the policy's rows in place; for narrow rows (small m) most of each cache line
     fetched belongs to other actions, and :func:`row_backup` on extracted rows moves ~3x fewer
     bytes. Returns (lo, hi) of V_out - V."""
-    S, _, m = probs.shape
+    S = probs.shape[0]
     nc = _num_chunks(S)
     lo = np.empty(nc)
     hi = np.empty(nc)
@@ -240,10 +258,7 @@ def ell_policy_backup(probs, idx, r, gamma, act, V, V_out):
         hi_c = -np.inf
         for s in range(c * S // nc, (c + 1) * S // nc):
             a = act[s]
-            q = 0.0
-            for j in range(m):
-                q += probs[s, a, j] * V[idx[s, a, j]]
-            v = r[s, a] + gamma * q
+            v = r[s, a] + gamma * _ell_dot(probs, idx, s, a, V)
             V_out[s] = v
             dv = v - V[s]
             lo_c = min(lo_c, dv)
@@ -257,22 +272,18 @@ def ell_policy_backup(probs, idx, r, gamma, act, V, V_out):
 def ell_extract(probs, idx, r, act, p_out, ix_out, rp_out):
     """Rows of a deterministic policy: p_out[s] = probs[s, act[s]], ix_out[s] = idx[s, act[s]],
     rp_out[s] = r[s, act[s]]; p_out, ix_out (S, m), rp_out (S,)."""
-    S, _, m = probs.shape
+    S = probs.shape[0]
     nc = _num_chunks(S)
     for c in prange(nc):
         for s in range(c * S // nc, (c + 1) * S // nc):
-            a = act[s]
-            for j in range(m):
-                p_out[s, j] = probs[s, a, j]
-                ix_out[s, j] = idx[s, a, j]
-            rp_out[s] = r[s, a]
+            _copy_row(probs, idx, r, s, act[s], p_out, ix_out, rp_out)
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
 def row_backup(p, ix, rp, gamma, V, V_out):
     """(T_pi V)(s) = rp(s) + gamma * sum_j p[s, j] V(ix[s, j]) on a policy's extracted rows
     p, ix (S, m), rp (S,). Returns (lo, hi) of V_out - V."""
-    S, m = p.shape
+    S = p.shape[0]
     nc = _num_chunks(S)
     lo = np.empty(nc)
     hi = np.empty(nc)
@@ -280,10 +291,7 @@ def row_backup(p, ix, rp, gamma, V, V_out):
         lo_c = np.inf
         hi_c = -np.inf
         for s in range(c * S // nc, (c + 1) * S // nc):
-            q = 0.0
-            for j in range(m):
-                q += p[s, j] * V[ix[s, j]]
-            v = rp[s] + gamma * q
+            v = rp[s] + gamma * _row_dot(p, ix, s, V)
             V_out[s] = v
             dv = v - V[s]
             lo_c = min(lo_c, dv)
@@ -297,14 +305,11 @@ def row_backup(p, ix, rp, gamma, V, V_out):
 def row_matvec(p, ix, gamma, x, y_out):
     """y = (I - gamma P_pi) x on a policy's extracted rows p, ix (S, m): the operator a Krylov
     solver inverts in exact evaluation of a deterministic policy on a sparse model."""
-    S, m = p.shape
+    S = p.shape[0]
     nc = _num_chunks(S)
     for c in prange(nc):
         for s in range(c * S // nc, (c + 1) * S // nc):
-            q = 0.0
-            for j in range(m):
-                q += p[s, j] * x[ix[s, j]]
-            y_out[s] = x[s] - gamma * q
+            y_out[s] = x[s] - gamma * _row_dot(p, ix, s, x)
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
@@ -312,7 +317,7 @@ def ell_policy_matvec(probs, idx, pi, gamma, x, y_out):
     """y = (I - gamma P_pi) x with P_pi(s, s') = sum_a pi(s,a) P(s'|s,a); pi (S, A) stochastic.
 
     Actions with pi(s, a) = 0 are skipped."""
-    S, A, m = probs.shape
+    S, A = probs.shape[:2]
     nc = _num_chunks(S)
     for c in prange(nc):
         for s in range(c * S // nc, (c + 1) * S // nc):
@@ -320,10 +325,7 @@ def ell_policy_matvec(probs, idx, pi, gamma, x, y_out):
             for a in range(A):
                 w = pi[s, a]
                 if w != 0.0:
-                    q = 0.0
-                    for j in range(m):
-                        q += probs[s, a, j] * x[idx[s, a, j]]
-                    acc += w * q
+                    acc += w * _ell_dot(probs, idx, s, a, x)
             y_out[s] = x[s] - gamma * acc
 
 

@@ -108,19 +108,25 @@ def occupancy(probs, idx, log_pi, gamma, mu, d_out):
 # ----------------------------------------------------------------------------- updates
 
 
+@njit(inline="always")
+def _row_logsumexp(z, s):
+    """logsumexp(z[s]), shifted by the row's max (stable)."""
+    A = z.shape[1]
+    m = z[s, 0]
+    for a in range(1, A):
+        m = max(m, z[s, a])
+    acc = 0.0
+    for a in range(A):
+        acc += np.exp(z[s, a] - m)
+    return m + np.log(acc)
+
+
 @njit(cache=True)
 def log_normalize(z, out):
     """out[s] = z[s] - logsumexp(z[s]) row by row (stable; out may alias z)."""
     S, A = z.shape
     for s in range(S):
-        m = z[s, 0]
-        for a in range(1, A):
-            if z[s, a] > m:
-                m = z[s, a]
-        acc = 0.0
-        for a in range(A):
-            acc += np.exp(z[s, a] - m)
-        lse = m + np.log(acc)
+        lse = _row_logsumexp(z, s)
         for a in range(A):
             out[s, a] = z[s, a] - lse
 
@@ -141,8 +147,7 @@ def mirror_step(log_pi, Q, alpha, beta, out):
     for s in range(S):
         qmax = Q[s, 0]
         for a in range(1, A):
-            if Q[s, a] > qmax:
-                qmax = Q[s, a]
+            qmax = max(qmax, Q[s, a])
         for a in range(A):
             dq = Q[s, a] - qmax
             out[s, a] = alpha * log_pi[s, a] + (beta * dq if dq != 0.0 else 0.0)
@@ -165,14 +170,7 @@ def mdpo_gradient(theta, log_pi_k, C, w, inv_t, grad_out):
     lp = np.empty(A)
     value = 0.0
     for s in range(S):
-        m = theta[s, 0]
-        for a in range(1, A):
-            if theta[s, a] > m:
-                m = theta[s, a]
-        acc = 0.0
-        for a in range(A):
-            acc += np.exp(theta[s, a] - m)
-        lse = m + np.log(acc)
+        lse = _row_logsumexp(theta, s)
         lin = 0.0
         kl = 0.0
         for a in range(A):
@@ -301,16 +299,8 @@ def _cached_row(theta, s, tag, logp, p, stamp):
     stamp[s] != tag (theta changed since): a minibatch revisits the same states many times."""
     if stamp[s] == tag:
         return
-    A = theta.shape[1]
-    m = theta[s, 0]
-    for a in range(1, A):
-        if theta[s, a] > m:
-            m = theta[s, a]
-    acc = 0.0
-    for a in range(A):
-        acc += np.exp(theta[s, a] - m)
-    lse = m + np.log(acc)
-    for a in range(A):
+    lse = _row_logsumexp(theta, s)
+    for a in range(theta.shape[1]):
         logp[s, a] = theta[s, a] - lse
         p[s, a] = np.exp(logp[s, a])
     stamp[s] = tag

@@ -293,6 +293,28 @@ def linear_softmax_gradient(lay_ptr, node_M, node_s, d, Q, pi_node, g_theta, g_p
 
 # ----------------------------------------------------------------------------- samplers
 
+@njit(inline="always")
+def _add_state(t, M, use_table, table, cs_ptr, cs_idx, cs_val, cs_w, cs_cap, fl_ptr, fl_idx,
+               fl_val, cnt, mx):
+    """Marginal gain of adding the unvisited state t to the visited set, and the new bitmask
+    (the set M when gains are read from ``table``; else the structured counters are updated)."""
+    if use_table:
+        M2 = M | (np.int64(1) << t)
+        return table[M2] - table[M], M2
+    return structured_gain(t, cs_ptr, cs_idx, cs_val, cs_w, cs_cap, fl_ptr, fl_idx, fl_val, cnt,
+                           mx), M
+
+
+@njit(inline="always")
+def _forget_episode(s_row, visited, use_table, cs_ptr, cs_idx, fl_ptr, fl_idx, cnt, mx):
+    """Clear the visited flags (and structured counters) of the states in s_row (H + 1,)."""
+    for v in s_row:
+        if visited[v]:
+            visited[v] = False
+            if not use_table:
+                _clear_status(v, cs_ptr, cs_idx, fl_ptr, fl_idx, cnt, mx)
+
+
 @njit(cache=True)
 def sample_markov(succ, nsucc, psucc, pi, rho0, use_table, table, cs_ptr, cs_idx, cs_val,
                   cs_w, cs_cap, U1, fl_ptr, fl_idx, fl_val, U2, rng, s_out, a_out, gain_out,
@@ -311,14 +333,9 @@ def sample_markov(succ, nsucc, psucc, pi, rho0, use_table, table, cs_ptr, cs_idx
     mx = np.zeros(U2)
     for b in range(B):
         s = draw(rho0, rng.random())
-        M = np.int64(0)
         visited[s] = True
-        if use_table:
-            M = np.int64(1) << s
-            f0_out[b] = table[M] - table[0]
-        else:
-            f0_out[b] = structured_gain(s, cs_ptr, cs_idx, cs_val, cs_w, cs_cap, fl_ptr, fl_idx,
-                                        fl_val, cnt, mx)
+        f0_out[b], M = _add_state(s, np.int64(0), use_table, table, cs_ptr, cs_idx, cs_val,
+                                  cs_w, cs_cap, fl_ptr, fl_idx, fl_val, cnt, mx)
         for h in range(H):
             s_out[b, h] = s
             a = draw(pi[h, s], rng.random())
@@ -328,22 +345,12 @@ def sample_markov(succ, nsucc, psucc, pi, rho0, use_table, table, cs_ptr, cs_idx
             g = 0.0
             if not visited[t]:
                 visited[t] = True
-                if use_table:
-                    M2 = M | (np.int64(1) << t)
-                    g = table[M2] - table[M]
-                    M = M2
-                else:
-                    g = structured_gain(t, cs_ptr, cs_idx, cs_val, cs_w, cs_cap, fl_ptr, fl_idx,
-                                        fl_val, cnt, mx)
+                g, M = _add_state(t, M, use_table, table, cs_ptr, cs_idx, cs_val, cs_w, cs_cap,
+                                  fl_ptr, fl_idx, fl_val, cnt, mx)
             gain_out[b, h] = g
             s = t
         s_out[b, H] = s
-        for h in range(H + 1):
-            v = s_out[b, h]
-            if visited[v]:
-                visited[v] = False
-                if not use_table:
-                    _clear_status(v, cs_ptr, cs_idx, fl_ptr, fl_idx, cnt, mx)
+        _forget_episode(s_out[b], visited, use_table, cs_ptr, cs_idx, fl_ptr, fl_idx, cnt, mx)
 
 
 @njit(cache=True)
@@ -364,16 +371,11 @@ def sample_linear(succ, nsucc, psucc, theta, psi, rho0, use_table, table, cs_ptr
     z = np.empty(A)
     for b in range(B):
         s = draw(rho0, rng.random())
-        M = np.int64(0)
         visited[s] = True
         for a in range(A):
             psum[a] = psi[s, a]
-        if use_table:
-            M = np.int64(1) << s
-            f0_out[b] = table[M] - table[0]
-        else:
-            f0_out[b] = structured_gain(s, cs_ptr, cs_idx, cs_val, cs_w, cs_cap, fl_ptr, fl_idx,
-                                        fl_val, cnt, mx)
+        f0_out[b], M = _add_state(s, np.int64(0), use_table, table, cs_ptr, cs_idx, cs_val,
+                                  cs_w, cs_cap, fl_ptr, fl_idx, fl_val, cnt, mx)
         for h in range(H):
             s_out[b, h] = s
             for a in range(A):
@@ -395,22 +397,12 @@ def sample_linear(succ, nsucc, psucc, theta, psi, rho0, use_table, table, cs_ptr
                 visited[t] = True
                 for c in range(A):
                     psum[c] += psi[t, c]
-                if use_table:
-                    M2 = M | (np.int64(1) << t)
-                    g = table[M2] - table[M]
-                    M = M2
-                else:
-                    g = structured_gain(t, cs_ptr, cs_idx, cs_val, cs_w, cs_cap, fl_ptr, fl_idx,
-                                        fl_val, cnt, mx)
+                g, M = _add_state(t, M, use_table, table, cs_ptr, cs_idx, cs_val, cs_w, cs_cap,
+                                  fl_ptr, fl_idx, fl_val, cnt, mx)
             gain_out[b, h] = g
             s = t
         s_out[b, H] = s
-        for h in range(H + 1):
-            v = s_out[b, h]
-            if visited[v]:
-                visited[v] = False
-                if not use_table:
-                    _clear_status(v, cs_ptr, cs_idx, fl_ptr, fl_idx, cnt, mx)
+        _forget_episode(s_out[b], visited, use_table, cs_ptr, cs_idx, fl_ptr, fl_idx, cnt, mx)
 
 
 @njit(cache=True)

@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 
 from mdptheory.models import FiniteHorizonMDP
+from mdptheory.testing import load_profile
+
+load_profile()   # "ci" (derandomized) unless MDPTHEORY_HYPOTHESIS_PROFILE=fuzz
 
 
 def make_finite_mdp(seed: int, H: int = 3, S: int = 4, A: int = 3, sparse_frac: float = 0.0):

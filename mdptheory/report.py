@@ -244,8 +244,10 @@ def _claim_rows(items, key: str) -> list[str]:
 
 
 def render(found: Collected, out, *, title: str = "Verification report",
-           preamble: str = "") -> tuple[str, list[tuple[Path, Path]]]:
-    """REPORT.md's text and the (source PNG, report name) figures it links."""
+           preamble: str = "", in_place: bool = False) -> tuple[str, list[tuple[Path, Path]]]:
+    """REPORT.md's text and the (source PNG, link) figures it links: with ``in_place`` the
+    report lives in ``out`` and links each PNG where it is; otherwise the PNGs are to be copied
+    beside the report under the link's name."""
     verdicts = found.verdicts
     claims = [(d.name, v, c) for d, v in verdicts for c in v.get("claims", [])]
     objs = []
@@ -346,7 +348,10 @@ def render(found: Collected, out, *, title: str = "Verification report",
         if v:
             lines += [f"Size `{v.get('size', '?')}`, {v.get('seeds', '?')} seeds.", ""]
         for png in pngs:
-            dest_name = png.name if png.name.startswith(d.name) else f"{d.name}_{png.name}"
+            if in_place:
+                dest_name = png.relative_to(Path(out)).as_posix()
+            else:
+                dest_name = png.name if png.name.startswith(d.name) else f"{d.name}_{png.name}"
             figs.append((png, Path(dest_name)))
             lines += [f"![{d.name}: {png.stem}]({dest_name})", ""]
     if not figs:
@@ -357,8 +362,8 @@ def render(found: Collected, out, *, title: str = "Verification report",
 def write_report(out="results", figures=None, *, title: str = "Verification report",
                  preamble: str = "") -> tuple[Path, Collected]:
     """Gather every verdict.json and PNG under ``out`` into ``<figures>/REPORT.md`` (figures
-    defaults to ``out``); PNGs are copied beside the report (atomically) when it lives
-    elsewhere. Returns the report's path and what was collected (``missing`` lists
+    defaults to ``out``, where the report links each experiment's PNGs in place); PNGs are
+    copied beside the report (atomically) when it lives elsewhere. Returns the report's path and what was collected (``missing`` lists
     experiments whose verdict is missing or unreadable)."""
     from .runner.storage import atomic_write_bytes, atomic_write_text
 
@@ -368,11 +373,11 @@ def write_report(out="results", figures=None, *, title: str = "Verification repo
         figures.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportError(f"cannot create the report folder {figures}: {exc}") from None
-    text, figs = render(found, out, title=title, preamble=preamble)
-    for src, dest_name in figs:
-        dest = figures / dest_name
-        if src.resolve() != dest.resolve():
-            atomic_write_bytes(dest, src.read_bytes())
+    in_place = figures.resolve() == Path(out).resolve()
+    text, figs = render(found, out, title=title, preamble=preamble, in_place=in_place)
+    if not in_place:
+        for src, dest_name in figs:
+            atomic_write_bytes(figures / dest_name, src.read_bytes())
     report = atomic_write_text(figures / "REPORT.md", text)
     return report, found
 

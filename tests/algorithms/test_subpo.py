@@ -462,3 +462,56 @@ def test_exact_methods_bad_input(env):
         sp.sample_markov(env, np.full((2, 4, 5), 0.2), 0, rng=0)
     with pytest.raises(TypeError, match="rng must be"):
         sp.sample_markov(env, np.full((2, 4, 5), 0.2), 3, rng="seed")
+
+
+def test_paper_presets_use_the_released_codes_return_scale():
+    # MAX_Ret = 2 (H_code + 1) with H_code = H + 1: 82 for H = 39, 162 for H = 79
+    for name, preset in sp.PAPER_PRESETS.items():
+        assert preset["return_scale"] == 2 * (preset["H"] + 2), name
+
+
+def test_improvement_gap_is_zero_at_stationary_points_and_not_on_plateaus():
+    env = sm.grid_smdp((2, 3), 3, weights=np.arange(1.0, 7.0), start=(0, 0))
+    opt = sp.optimum(env)
+    # a deterministic optimal Markov policy of a deterministic SMDP is stationary (Prop. 2)
+    best = np.full((env.H, env.S, env.A), 1e-12)
+    acts = sp.bruteforce_optimum(env)[1]
+    nxt = np.argmax(env.P, axis=-1)
+    s = int(np.argmax(env.rho0))
+    for h, a in enumerate(acts):
+        best[h, s, a] = 1.0
+        s = int(nxt[h, s, a])
+    best /= best.sum(-1, keepdims=True)
+    assert sp.exact_value(env, best) == pytest.approx(opt.value)
+    assert sp.improvement_gap(env, best) == pytest.approx(0.0, abs=1e-9)
+    # a near-deterministic policy that stays put is a softmax plateau: the logit gradient is
+    # tiny there, the improvement gap is not
+    stay = np.full((env.H, env.S, env.A), 1e-9)
+    stay[..., 0] = 1.0
+    stay /= stay.sum(-1, keepdims=True)
+    _, g_logits = sp.exact_gradient(env, stay)
+    gap = sp.improvement_gap(env, stay)
+    assert np.abs(g_logits).max() < 1e-6 < gap
+    # the gap is the best first-order improvement over policies: check against vertices
+    _, G = sp.exact_gradient(env, stay, parametrization="direct")
+    brute = sum(max(G[h, s] @ (np.eye(env.A)[a] - stay[h, s]) for a in range(env.A))
+                for h in range(env.H) for s in range(env.S))
+    assert gap == pytest.approx(brute)
+
+
+def test_best_path_proxy_is_a_feasible_path_value_below_opt():
+    for seed in range(3):
+        env = sm.random_grid_smdp((3, 3), 4, "weighted_coverage", rng=seed)
+        val, acts = sp.best_path_proxy(env, beam=5)
+        nxt = np.argmax(env.P, axis=-1)
+        s = int(np.argmax(env.rho0))
+        visited = {s}
+        for h, a in enumerate(acts):
+            s = int(nxt[h, s, a])
+            visited.add(s)
+        assert val == pytest.approx(env.F.value(sorted(visited)))    # the path's own value
+        assert val <= sp.optimum(env).value + 1e-9
+        big, _ = sp.best_path_proxy(env, beam=10_000)                 # exhaustive here
+        assert big == pytest.approx(sp.optimum(env).value)
+    with pytest.raises(ValueError, match="deterministic"):
+        sp.best_path_proxy(sm.random_grid_smdp((2, 2), 2, "coverage", slip=0.1, rng=0))

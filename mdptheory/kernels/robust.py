@@ -52,6 +52,8 @@ Ties: s* is the lowest index attaining v_min; the limit minimizers for KL/chi2 p
 Every kernel returns the value and, when q_out.shape[0] == S, writes a minimizer into q_out;
 pass np.empty(0) to skip it.
 """
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -100,6 +102,39 @@ def _expneg(x):
     y = y * r + 1.0
     y = y * r + 1.0
     return y * _bits_to_float((np.int64(kf) + 1023) << 52) if ok else 0.0
+
+
+@njit(inline="always")
+def _expm1neg(x):
+    """exp(x) - 1 for x <= 0 (x < -708 gives -1), to relative round-off also for tiny |x|:
+    with x = k ln 2 + r, exp(x) - 1 = 2^k expm1(r) + (2^k - 1), expm1(r) = r (1 + r/2 + ...)
+    from the same Taylor polynomial as _expneg (branch-free, vectorizes)."""
+    ok = x >= -708.0
+    x = max(x, -708.0)
+    kf = np.floor(x * _LOG2E + 0.5)
+    r = (x - kf * _LN2_HI) - kf * _LN2_LO
+    y = 1.0 / 6227020800.0
+    y = y * r + 1.0 / 479001600.0
+    y = y * r + 1.0 / 39916800.0
+    y = y * r + 1.0 / 3628800.0
+    y = y * r + 1.0 / 362880.0
+    y = y * r + 1.0 / 40320.0
+    y = y * r + 1.0 / 5040.0
+    y = y * r + 1.0 / 720.0
+    y = y * r + 1.0 / 120.0
+    y = y * r + 1.0 / 24.0
+    y = y * r + 1.0 / 6.0
+    y = y * r + 0.5
+    y = y * r + 1.0
+    scale = _bits_to_float((np.int64(kf) + 1023) << 52)
+    return scale * (y * r) + (scale - 1.0) if ok else -1.0
+
+
+@njit(cache=True)
+def expm1_nonpositive(x_arr, out):
+    """out[i] = exp(x_arr[i]) - 1 for x_arr[i] <= 0 with the kernels' expm1 (for tests)."""
+    for i in range(x_arr.shape[0]):
+        out[i] = _expm1neg(x_arr[i])
 
 
 @njit(cache=True)
@@ -156,13 +191,16 @@ def _support_value(p, v, i, lo, hi):
 
 @njit(cache=True, fastmath=_FAST)
 def _support_stats(p, v):
-    """(m, M, P(B), p.v): min and max of v over supp p, p-mass where v = m, and E_p v.
+    """(m, M, P(B), p.v, sum p): min and max of v over supp p, p-mass where v = m, sum_s p v
+    and the total mass (1 up to the caller's rounding; the KL and chi2 kernels divide by it).
 
     v must be finite (states outside supp p then add exact zeros to the sums)."""
     n = p.shape[0]
     mean = 0.0
+    total = 0.0
     for i in range(n):
         mean += p[i] * v[i]
+        total += p[i]
     a0 = a1 = a2 = a3 = np.inf
     b0 = b1 = b2 = b3 = -np.inf
     n4 = n - n % 4
@@ -178,7 +216,7 @@ def _support_stats(p, v):
     mass = 0.0
     for i in range(n):
         mass += p[i] if v[i] == m else 0.0
-    return m, M, mass, mean
+    return m, M, mass, mean, total
 
 
 @njit(cache=True)
@@ -434,7 +472,7 @@ def tv_constrained(p, v, radius, q_out):
     want_q = q_out.shape[0] == v.shape[0]
     s_star = _argmin_all(v)
     vmin = v[s_star]
-    m, M, mass, mean = _support_stats(p, v)
+    m, M, mass, mean, _ = _support_stats(p, v)
     above = 1.0 - mass if m == vmin else 1.0  # P(v > v_min)
     if radius <= 0.0 or above <= 0.0:
         if want_q:
@@ -491,36 +529,82 @@ def tv_regularized(p, v, lam, q_out):
 # ----------------------------------------------------------------------------------------------
 # Kullback-Leibler
 # ----------------------------------------------------------------------------------------------
+_SERIES = 2.0**-26      # spread / lam below this: two-term expansion in 1/lam (error < 1e-17)
+_EXPM1 = 0.5            # spread / lam below this: log E_p exp(.) as log1p(E_p expm1(.))
+
+
 @njit(cache=True, fastmath=_FAST)
 def _kl_partition(p, v, m, lam):
-    """E_p exp(-(v - m)/lam); the min(., 0) keeps states outside supp p (p = 0) harmless."""
+    """E_p exp(-(v - m)/lam) (unnormalized); the min(., 0) keeps states outside supp p (p = 0)
+    harmless."""
     z = 0.0
     for i in range(p.shape[0]):
         z += p[i] * _expneg(min((m - v[i]) / lam, 0.0))
     return z
 
 
+@njit(cache=True, fastmath=_FAST)
+def _kl_partition_m1(p, v, m, theta):
+    """sum_s p(s) (exp(-theta (v(s) - m)) - 1), each term to relative round-off (so that the log
+    of the partition function keeps its O(theta) terms when theta (v - m) is small)."""
+    s = 0.0
+    for i in range(p.shape[0]):
+        s += p[i] * _expm1neg(min(-theta * (v[i] - m), 0.0))
+    return s
+
+
+@njit(cache=True)
+def _log_partition(p, v, m, M, theta, total):
+    """log E_p exp(-theta (v - m)) with p normalized by total: log1p(E_p expm1(.)) when
+    theta (M - m) < _EXPM1 (log(z) would lose the O(theta) terms), else log(E_p exp(.))."""
+    if theta * (M - m) < _EXPM1:
+        return np.log1p(_kl_partition_m1(p, v, m, theta) / total)
+    return np.log(_kl_partition(p, v, m, 1.0 / theta) / total)
+
+
+@njit(cache=True)
+def _kl_weights(p, v, m, lam, q_out):
+    """q ∝ p exp(-(v - m)/lam) written into q_out (lam may be inf: q = p normalized)."""
+    z = 0.0
+    for i in range(p.shape[0]):
+        e = p[i] * _expneg(min((m - v[i]) / lam, 0.0))
+        q_out[i] = e
+        z += e
+    for i in range(p.shape[0]):
+        q_out[i] /= z
+
+
 @njit(cache=True)
 def kl_regularized(p, v, lam, q_out):
     """inf_q q.v + lam KL(q||p) = m - lam log E_p exp(-(v - m)/lam), m = min_{supp p} v;
-    q ∝ p exp(-v/lam)."""
+    q ∝ p exp(-v/lam). Three regimes in r = (M - m)/lam: r < 2^-26 uses the expansion
+    p.v - Var_p(v)/(2 lam) (next term below 1e-17 (M - m)); r < 1/2 uses log1p of the mean of
+    expm1 (log z near 1 would lose lam * 1e-16); else log z directly."""
     want_q = q_out.shape[0] == v.shape[0]
-    m, _, mass, _ = _support_stats(p, v)
+    m, M, mass, mean, total = _support_stats(p, v)
     if lam <= 0.0:
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
-    z = _kl_partition(p, v, m, lam)
+    mean_n = mean / total
+    spread = M - m
+    if spread <= _SERIES * lam:            # includes lam = inf and a constant v on supp p
+        var = _variance(p, v, mean_n) / total
+        value = mean_n - 0.5 * (var / lam)
+    elif spread < _EXPM1 * lam:
+        value = m - lam * np.log1p(_kl_partition_m1(p, v, m, 1.0 / lam) / total)
+    else:
+        value = m - lam * np.log(_kl_partition(p, v, m, lam) / total)
     if want_q:
-        for i in range(p.shape[0]):
-            q_out[i] = p[i] * _expneg(min((m - v[i]) / lam, 0.0)) / z
-    return m - lam * np.log(z)
+        _kl_weights(p, v, m, lam, q_out)
+    return min(max(value, m), mean_n)
 
 
 @njit(cache=True, fastmath=_FAST)
 def _kl_tilt(p, v, m, theta):
-    """(z, E_q w, Var_q w, k3) for q ∝ p exp(-theta w), w = v - m >= 0 on supp p; k3 is the
-    third central moment of w under q (from raw moments: only steers Halley's step)."""
+    """(z, E_q w, Var_q w, k3) for q ∝ p exp(-theta w), w = v - m >= 0 on supp p; z is
+    unnormalized and k3 is the third central moment of w under q (from raw moments: only steers
+    Halley's step)."""
     z = 0.0
     z1 = 0.0
     z2 = 0.0
@@ -539,60 +623,66 @@ def _kl_tilt(p, v, m, theta):
     return z, e1, var, k3
 
 
-@njit(cache=True)
-def _log_z_small_theta(p, v, m, theta):
-    """log E_p exp(-theta (v - m)) as log1p(sum_i p_i expm1(-theta (v_i - m))): exact to relative
-    round-off even when theta (v - m) is tiny, where log(z) loses the O(theta) terms."""
-    s = 0.0
-    for i in range(p.shape[0]):
-        if p[i] > 0.0:
-            s += p[i] * np.expm1(-theta * (v[i] - m))
-    return np.log1p(s)
+_KL_MAX_ITER = 200
 
 
 @njit(cache=True)
 def kl_constrained(p, v, radius, q_out):
     """inf_{q: KL(q||p) <= radius} q.v = sup_{beta > 0} -beta log E_p exp(-v/beta) - beta radius;
-    = m if radius >= -log P(B), = p.v if radius = 0; q ∝ p exp(-v/beta*)."""
+    = m if radius >= -log P(B), = p.v if radius = 0; q ∝ p exp(-v/beta*).
+
+    With theta = 1/beta, f(theta) = KL(q_theta||p) increases from 0 to kappa = -log P(B), and
+    f(theta) <= theta^2 (M - m)^2 / 8 (the variance of w under any q is <= (M - m)^2 / 4), so
+    u = log theta has f < radius at u_lo = log(sqrt(8 radius) / (M - m)). The root of
+    f = radius is found in u by Halley/Newton steps safeguarded by the bracket [lo, hi]
+    (bisection when a step leaves it or does not halve the step before last; expanding steps
+    while no hi is known), and the result is taken at the last point with f <= radius: q is
+    feasible, and the value is the dual there (a lower bound of the infimum, flat at the root)."""
     want_q = q_out.shape[0] == v.shape[0]
-    m, M, mass, mean = _support_stats(p, v)
+    m, M, mass, mean, total = _support_stats(p, v)
+    mean_n = mean / total
     if radius <= 0.0:
         if want_q:
             _copy(p, q_out)
-        return mean
-    if radius >= -np.log(mass):
+        return mean_n
+    if radius >= -np.log(mass / total):
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
-    # f(theta) = KL(q_theta || p) = -theta E_q w - log z, df/du = theta^2 Var_q w, u = log theta
-    var0 = _variance(p, v, mean)
+    var0 = _variance(p, v, mean_n) / total
+    spread = M - m
     # first-order deviation sqrt(2 radius Var_p v) below float resolution: the value is p.v
-    if np.sqrt(2.0 * radius * var0) <= 1e-17 * max(1.0, abs(mean)):
+    if np.sqrt(2.0 * radius * var0) <= 2.0**-56 * max(abs(m), abs(M)):
         if want_q:
             _copy(p, q_out)
-        return mean
-    u = 0.5 * np.log(2.0 * radius / var0)  # small-radius approximation f ≈ theta^2 Var_p / 2
-    u = min(u, 700.0)
-    lo = -np.inf
+        return mean_n
+    lo = np.log(np.sqrt(8.0 * radius) / spread)    # f < radius there (not evaluated)
     hi = np.inf
-    best_theta = np.exp(u)
-    best_z = 1.0
-    best_gap = np.inf
-    for _ in range(200):
+    u = max(0.5 * np.log(2.0 * radius / var0), lo)  # small-radius guess f ≈ theta^2 Var_p / 2
+    u = min(u, 700.0)
+    have_lo = False
+    lo_theta = 0.0
+    lo_log_z = 0.0
+    dx_old = np.inf                                # step before last (rtsafe's rule)
+    dx = np.inf
+    expand = 1.0
+    converging = False
+    for _ in range(_KL_MAX_ITER):
         theta = np.exp(u)
         z, e1, var, k3 = _kl_tilt(p, v, m, theta)
-        small = theta * (M - m) < 0.1
-        log_z = _log_z_small_theta(p, v, m, theta) if small else np.log(z)
+        log_z = _log_partition(p, v, m, M, theta, total) if theta * spread < _EXPM1 \
+            else np.log(z / total)
         h = -theta * e1 - log_z - radius
-        if h > 0.0:
-            hi = u
-        else:
+        if h <= 0.0:
             lo = u
-        if abs(h) < best_gap:
-            best_gap = abs(h)
-            best_theta = theta
-            best_z = z
-        if h == 0.0 or hi - lo <= 1e-15 * max(1.0, abs(u)):
+            have_lo = True
+            lo_theta = theta
+            lo_log_z = log_z
+            if h == 0.0 or converging:
+                break
+        else:
+            hi = u
+        if have_lo and hi - lo <= 1e-15 * max(1.0, abs(lo)):
             break
         slope = theta * theta * var
         step = -h / slope if slope > 0.0 else np.inf
@@ -603,30 +693,32 @@ def kl_constrained(p, v, radius, q_out):
             halley = -2.0 * h * slope / denom
             if abs(halley) <= 2.0 * abs(step):
                 step = halley
+        tiny = 1e-12 * max(1.0, abs(u))
+        if abs(step) <= tiny:
+            if h < 0.0:
+                break                              # converged from the feasible side
+            # converged from above: step just past the root estimate onto the feasible side
+            step = 1.001 * step - tiny
+            converging = True
         u_new = u + step
-        if not (u_new > lo and u_new < hi):
-            if lo > -np.inf and hi < np.inf:
-                u_new = 0.5 * (lo + hi)
-            elif h > 0.0:
-                u_new = u - 2.0
-            else:
-                u_new = u + 2.0
-        elif abs(step) > 2.0 and (lo == -np.inf or hi == np.inf):
-            u_new = u + (2.0 if step > 0.0 else -2.0)
-        elif abs(step) <= 1e-12 * max(1.0, abs(u)):
-            # u is within ~1e-12 of the root (Newton converges quadratically); the dual is
-            # flat there, so the value is off by O(1e-24) and KL(q||p) by ~1e-12 relative
-            break
+        if hi == np.inf:                           # no point above the root known yet
+            if not (u < u_new < np.inf):
+                u_new = u + expand
+                expand *= 2.0
+        elif not (lo < u_new < hi) or (not converging and abs(2.0 * step) > abs(dx_old)):
+            u_new = 0.5 * (lo + hi)
+            converging = False
+        dx_old = dx
+        dx = u_new - u
         u = min(u_new, 700.0)
-    theta = best_theta
-    z = best_z
-    # value = m - (log z + radius) / theta divides by theta: keep log z exact for small theta
-    log_z = _log_z_small_theta(p, v, m, theta) if theta * (M - m) < 0.1 else np.log(z)
-    value = m - (log_z + radius) / theta
+    if not have_lo:                                # only the analytic lower end is known
+        lo_theta = np.exp(lo)
+        lo_log_z = _log_partition(p, v, m, M, lo_theta, total)
+    theta = lo_theta
+    value = m - (lo_log_z + radius) / theta
     if want_q:
-        for i in range(p.shape[0]):
-            q_out[i] = p[i] * _expneg(min(-theta * (v[i] - m), 0.0)) / z
-    return value
+        _kl_weights(p, v, m, 1.0 / theta, q_out)
+    return min(max(value, m), mean_n)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -655,13 +747,29 @@ def _active_variance(p, v, m, top, mu_d):
 @njit(cache=True)
 def chi2_regularized(p, v, lam, q_out):
     """inf_q q.v + lam chi2(q||p) = c - lam - E_p[(c - v)_+^2]/(4 lam) with E_p (c - v)_+ = 2 lam;
-    q = p (c - v)_+ / (2 lam)."""
+    q = p (c - v)_+ / (2 lam). When every support state is active (2 lam >= M - p.v, so
+    c = p.v + 2 lam >= M) this is exactly p.v - Var_p(v)/(4 lam), which is used there: the
+    general form would cancel terms of size lam (all digits lost from lam ~ 1e16 (M - m))."""
     want_q = q_out.shape[0] == v.shape[0]
-    m, M, mass, _ = _support_stats(p, v)
+    m, M, mass, mean, total = _support_stats(p, v)
     if lam <= 0.0:
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
+    mean_n = mean / total
+    if 2.0 * lam >= M - mean_n:                 # all of supp p active (includes lam = inf)
+        var = _variance(p, v, mean_n) / total
+        value = mean_n - 0.25 * (var / lam)
+        if want_q:
+            inv = 0.5 / lam
+            tot = 0.0
+            for i in range(p.shape[0]):
+                qi = p[i] * max(1.0 + (mean_n - v[i]) * inv, 0.0) if p[i] > 0.0 else 0.0
+                q_out[i] = qi
+                tot += qi
+            for i in range(p.shape[0]):
+                q_out[i] /= tot
+        return min(max(value, m), mean_n)
     _, W, S1, _ = _threshold(p, v, m, M, 1, 2.0 * lam)
     # work with d = v - m (exact for v near m): c - v = cd - d keeps its relative accuracy
     # when the values are clustered far from 0
@@ -680,7 +788,7 @@ def chi2_regularized(p, v, lam, q_out):
                 q_out[i] /= tot
         else:  # lam so small that c rounds to m
             _restrict_to_min(p, v, m, mass, q_out)
-    return value
+    return min(max(value, m), mean_n)
 
 
 @njit(cache=True)
@@ -688,27 +796,29 @@ def chi2_constrained(p, v, radius, q_out):
     """inf_{q: chi2(q||p) <= radius} q.v = sup_a E_p[v]_a - sqrt(radius Var_p([v]_a))
     = mu_A - sqrt(sigma_A^2 (P(A)(1 + radius) - 1)), A = {v < c*}; = m if radius >= 1/P(B) - 1."""
     want_q = q_out.shape[0] == v.shape[0]
-    m, M, mass, mean = _support_stats(p, v)
+    m, M, mass, mean, total = _support_stats(p, v)
+    mean_n = mean / total
     if radius <= 0.0:
         if want_q:
             _copy(p, q_out)
-        return mean
-    if radius >= 1.0 / mass - 1.0:
+        return mean_n
+    if radius >= total / mass - 1.0:
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
-    var0 = _variance(p, v, mean)
+    var0 = _variance(p, v, mean_n) / total
     # first-order deviation sqrt(radius Var_p v) below float resolution (e.g. subnormal radii,
     # where W (1 + radius) - 1 rounds to 0): the value is p.v
-    if np.sqrt(radius * var0) <= 1e-17 * max(1.0, abs(mean)):
+    if np.sqrt(radius * var0) <= 2.0**-56 * max(abs(m), abs(M)):
         if want_q:
             _copy(p, q_out)
-        return mean
+        return mean_n
     top, W, S1, _ = _threshold(p, v, m, M, 2, radius)
     # moments of d = v - m on A (exact differences for clustered values), second pass for
     # the variance: no cancellation
     mu_d = S1 / W
     var = _active_variance(p, v, m, top, mu_d) / W
+    W = W / total
     slack = max(W * (1.0 + radius) - 1.0, 0.0)
     value = m + (mu_d - np.sqrt(var * slack))
     if want_q and slack == 0.0:
@@ -725,7 +835,7 @@ def chi2_constrained(p, v, radius, q_out):
             tot += qi
         for i in range(p.shape[0]):
             q_out[i] /= tot
-    return value
+    return min(max(value, m), mean_n)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -752,11 +862,46 @@ def valid_total(p, v, tol):
 # ----------------------------------------------------------------------------------------------
 # dispatch
 # ----------------------------------------------------------------------------------------------
+_SCALE_HI = 2.0**300    # max |v| above this or below _SCALE_LO: solve on v scaled by a power
+_SCALE_LO = 2.0**-300   # of two (cubes and squares of v then neither overflow nor underflow)
+
+
 @njit(cache=True)
-def inner_problem(p, v, div, regularized, param, q_out):
-    """Value of the inner problem for divergence code div (0 tv, 1 kl, 2 chi2); param is the
-    radius (regularized=False) or lam (regularized=True). Writes a minimizer into q_out when
-    q_out.shape[0] == v.shape[0] (pass np.empty(0) to skip)."""
+def _abs_max(v):
+    """max_s |v(s)| (four running maxima, as in _min_all)."""
+    n = v.shape[0]
+    a0 = a1 = a2 = a3 = 0.0
+    n4 = n - n % 4
+    for i in range(0, n4, 4):
+        a0 = _upper(abs(v[i]), a0)
+        a1 = _upper(abs(v[i + 1]), a1)
+        a2 = _upper(abs(v[i + 2]), a2)
+        a3 = _upper(abs(v[i + 3]), a3)
+    for i in range(n4, n):
+        a0 = _upper(abs(v[i]), a0)
+    return max(max(a0, a1), max(a2, a3))
+
+
+@njit(cache=True)
+def value_exponent(v):
+    """0 if max_s |v(s)| lies in [2^-300, 2^300] (or v = 0), else the k with max |v| = f 2^k,
+    f in [1/2, 1): the kernels then work on v 2^-k (exact for every entry that stays normal;
+    the others are below 2^-1022 of max |v|)."""
+    big = _abs_max(v)
+    if big > _SCALE_HI or (0.0 < big < _SCALE_LO):
+        return math.frexp(big)[1]
+    return 0
+
+
+@njit(cache=True)
+def scale_values(v, k, out):
+    """out = v 2^-k (exact for entries that stay normal)."""
+    for i in range(v.shape[0]):
+        out[i] = math.ldexp(v[i], -k)
+
+
+@njit(cache=True)
+def _dispatch(p, v, div, regularized, param, q_out):
     if regularized:
         if div == TV:
             return tv_regularized(p, v, param, q_out)
@@ -768,6 +913,33 @@ def inner_problem(p, v, div, regularized, param, q_out):
     if div == KL:
         return kl_constrained(p, v, param, q_out)
     return chi2_constrained(p, v, param, q_out)
+
+
+@njit(cache=True)
+def scaled_inner_problem(p, vs, k, div, regularized, param, q_out):
+    """inner_problem(p, v, ...) for v = vs 2^k, given vs = scale_values(v, k) (k from
+    value_exponent(v); k = 0: vs is v). Both problems are scale equivariant: the constrained
+    value of a v is a times that of v, the regularized one at weight lam is a times that of v at
+    weight lam / a, and the minimizers are the same."""
+    if k == 0:
+        return _dispatch(p, vs, div, regularized, param, q_out)
+    prm = math.ldexp(param, -k) if regularized else param
+    return math.ldexp(_dispatch(p, vs, div, regularized, prm, q_out), k)
+
+
+@njit(cache=True)
+def inner_problem(p, v, div, regularized, param, q_out):
+    """Value of the inner problem for divergence code div (0 tv, 1 kl, 2 chi2); param is the
+    radius (regularized=False) or lam (regularized=True, lam = inf allowed: the nominal p.v).
+    Writes a minimizer into q_out when q_out.shape[0] == v.shape[0] (pass np.empty(0) to
+    skip). Values with max |v| outside [2^-300, 2^300] are solved scaled by a power of two
+    (scaled_inner_problem)."""
+    k = value_exponent(v)
+    if k == 0:
+        return _dispatch(p, v, div, regularized, param, q_out)
+    vs = np.empty(v.shape[0])
+    scale_values(v, k, vs)
+    return scaled_inner_problem(p, vs, k, div, regularized, param, q_out)
 
 
 @njit(cache=True)

@@ -220,44 +220,48 @@ def _support_stats(p, v):
 
 
 @njit(cache=True)
-def _go_up(kind, t, m, w0, w1, w2, param):
+def _go_up(kind, w0, e1, e2, param):
     """Monotone criterion 'the threshold lies strictly above t', from the sums over
-    {s in supp p : v(s) < t}: w0 = sum p, w1 = sum p (v - m), w2 = sum p (v - m)^2.
-    Nonincreasing in t (true, then false) for every real t >= m, not only support values.
+    {s in supp p : v(s) < t}: w0 = sum p, e1 = sum p (t - v), e2 = sum p (t - v)^2 (summed
+    directly, not from moments about m: t - v is then exact to round-off even when most of the
+    mass sits just below t). Nonincreasing in t (true, then false) for every real t >= m.
     kind 0 (TV, param = rho):        P(v < t) < 1 - rho
     kind 1 (chi2 reg, param = 2 lam): E_p (t - v)_+ < 2 lam
     kind 2 (chi2 con, param = rho):  E_p (t - v)_+^2 / (E_p (t - v)_+)^2 - 1 > rho (true at m)
     """
     if kind == 0:
         return w0 < 1.0 - param
-    tt = t - m
-    e1 = tt * w0 - w1
     if kind == 1:
         return e1 < param
-    if w0 <= 0.0:
+    if w0 <= 0.0 or e1 <= 0.0:
         return True
-    e2 = (tt * w0 - 2.0 * w1) * tt + w2
     return e2 > (1.0 + param) * e1 * e1
 
 
 @njit(cache=True, fastmath=_FAST)
 def _split(p, v, m, x):
-    """One pass at the pivot x: sums of p, p d, p d^2 (d = v - m) over {v < x} and the number
-    of support states there. Branch-free, so it vectorizes (v finite: p = 0 adds zeros)."""
+    """One pass at the pivot x: over {v < x}, the sums of p, p d, p d^2 (d = v - m), of
+    p (x - v) and p (x - v)^2, and the number of support states. Branch-free, so it
+    vectorizes (v finite: p = 0 adds zeros)."""
     w0 = 0.0
     w1 = 0.0
     w2 = 0.0
+    e1 = 0.0
+    e2 = 0.0
     count = 0.0
     for i in range(p.shape[0]):
         vi = v[i]
         d = vi - m
+        g = x - vi
         below = vi < x
         pw = p[i] if below else 0.0
         w0 += pw
         w1 += pw * d
         w2 += pw * d * d
+        e1 += pw * g
+        e2 += pw * g * g
         count += 1.0 if (below and p[i] > 0.0) else 0.0
-    return w0, w1, w2, count
+    return w0, w1, w2, e1, e2, count
 
 
 @njit(cache=True)
@@ -271,35 +275,38 @@ def _support_max_below(p, v, x):
 
 
 @njit(cache=True)
-def _residual(kind, t, m, w0, w1, w2, param):
+def _residual(kind, w0, e1, e2, param):
     """A residual increasing in t whose sign change is _go_up's switch (negative while it
     holds), from the same sums below t; used only to place the next pivot."""
     if kind == 0:
         return w0 - (1.0 - param)
-    tt = t - m
-    e1 = tt * w0 - w1
     if kind == 1:
         return e1 - param
     if e1 <= 0.0:
         return -np.inf            # no mass below t: the criterion holds
-    e2 = (tt * w0 - 2.0 * w1) * tt + w2
     return (1.0 + param) - e2 / (e1 * e1)
 
 
 @njit(cache=True, fastmath=_FAST)
-def _moments(p, v, m):
-    """Sums of p, p (v - m), p (v - m)^2 over all states (v finite) and the support size."""
+def _moments(p, v, m, M):
+    """Over all states (v finite; p = 0 adds zeros): sums of p, p (v - m), p (v - m)^2,
+    p (M - v), p (M - v)^2, and the support size."""
     w0 = 0.0
     w1 = 0.0
     w2 = 0.0
+    e1 = 0.0
+    e2 = 0.0
     count = 0.0
     for i in range(p.shape[0]):
         d = v[i] - m
+        g = M - v[i]
         w0 += p[i]
         w1 += p[i] * d
         w2 += p[i] * d * d
+        e1 += p[i] * g
+        e2 += p[i] * g * g
         count += 1.0 if p[i] > 0.0 else 0.0
-    return w0, w1, w2, count
+    return w0, w1, w2, e1, e2, count
 
 
 @njit(cache=True)
@@ -355,11 +362,14 @@ def _threshold(p, v, m, M, kind, param):
     c0 = 0.0                      # sums over {v < lo}
     c1 = 0.0
     c2 = 0.0
-    r_lo = _residual(kind, m, m, 0.0, 0.0, 0.0, param)
-    t0, t1, t2, n_hi = _moments(p, v, m)  # everything lies below a pivot just above M
-    if _go_up(kind, M, m, t0, t1, t2, param):
+    d0 = 0.0                      # sums of p (lo - v), p (lo - v)^2 over {v < lo}
+    d1 = 0.0
+    r_lo = _residual(kind, 0.0, 0.0, 0.0, param)
+    # everything lies below a pivot just above M (p (M - v) is 0 on the states at M)
+    t0, t1, t2, f1, f2, n_hi = _moments(p, v, m, M)
+    if _go_up(kind, t0, f1, f2, param):
         return M, t0, t1, t2        # the criterion still holds above M
-    r_hi = _residual(kind, M, m, t0, t1, t2, param)
+    r_hi = _residual(kind, t0, f1, f2, param)
     w_hi = t0                     # P(v < hi): the residual's slope at hi for kind 1
     n_lo = 0.0                    # support states below lo; n_hi: in [m, hi] (or [m, hi))
     before = n_hi
@@ -381,12 +391,13 @@ def _threshold(p, v, m, M, kind, param):
             x = lo + frac * (hi - lo)
         if not (lo < x < hi):
             break
-        w0, w1, w2, below = _split(p, v, m, x)
-        if _go_up(kind, x, m, w0, w1, w2, param):
+        w0, w1, w2, e1, e2, below = _split(p, v, m, x)
+        if _go_up(kind, w0, e1, e2, param):
             lo = x
             n_lo = below
             c0, c1, c2 = w0, w1, w2
-            r_lo = _residual(kind, x, m, w0, w1, w2, param)
+            d0, d1 = e1, e2
+            r_lo = _residual(kind, w0, e1, e2, param)
             if last == 1 and kind != 1:
                 r_hi *= 0.5           # Illinois: the same end moved twice, pull the other in
             last = 1
@@ -395,7 +406,7 @@ def _threshold(p, v, m, M, kind, param):
             n_hi = below
             hi_closed = False
             w_hi = w0
-            r_hi = _residual(kind, x, m, w0, w1, w2, param)
+            r_hi = _residual(kind, w0, e1, e2, param)
             if last == -1 and kind != 1:
                 r_lo *= 0.5
             last = -1
@@ -423,9 +434,14 @@ def _threshold(p, v, m, M, kind, param):
     # below lo the criterion holds; the largest support value there is found only if needed
     t = m if lo == m else np.nan
     k = 0
+    at = lo                       # d0, d1: sums of p (at - v), p (at - v)^2 over {v < at}
     while k < cnt:
         val = xs[k]
-        if not _go_up(kind, val, m, c0, c1, c2, param):
+        step = val - at           # moving up by step adds c0 step to each sum of distances
+        d1 = d1 + step * (2.0 * d0 + step * c0)
+        d0 = d0 + step * c0
+        at = val
+        if not _go_up(kind, c0, d0, d1, param):
             break
         t = val
         d = val - m
@@ -447,6 +463,17 @@ def _variance(p, v, mean):
         dev = v[i] - mean
         var += p[i] * dev * dev
     return var
+
+
+@njit(cache=True)
+def _shifted_moments(p, v, m, M, total):
+    """(E_p (v - m), Var_p v) with p normalized by total, both from the differences v - m (so
+    they keep their digits when v is clustered far from 0); M = max of v on supp p."""
+    s = 0.0
+    for i in range(p.shape[0]):
+        s += p[i] * (v[i] - m)
+    mean_d = s / total
+    return mean_d, _active_variance(p, v, m, M, mean_d) / total
 
 
 @njit(cache=True)
@@ -589,8 +616,8 @@ def kl_regularized(p, v, lam, q_out):
     mean_n = mean / total
     spread = M - m
     if spread <= _SERIES * lam:            # includes lam = inf and a constant v on supp p
-        var = _variance(p, v, mean_n) / total
-        value = mean_n - 0.5 * (var / lam)
+        mean_d, var = _shifted_moments(p, v, m, M, total)
+        value = m + (mean_d - 0.5 * (var / lam))
     elif spread < _EXPM1 * lam:
         value = m - lam * np.log1p(_kl_partition_m1(p, v, m, 1.0 / lam) / total)
     else:
@@ -626,6 +653,46 @@ def _kl_tilt(p, v, m, theta):
 _KL_MAX_ITER = 200
 
 
+@njit(cache=True, fastmath=_FAST)
+def _kl_centered(p, v, m, theta, c):
+    """(sum p e, sum p e (w - c), sum p e (w - c)^2) with e = exp(-theta (w - c)), w = v - m.
+    With c = E_q w each p e is at most 1 (it is q(s) exp(-KL) times the normalization), so the
+    exponent is capped at 709 only where p is subnormal."""
+    z = 0.0
+    z1 = 0.0
+    z2 = 0.0
+    for i in range(p.shape[0]):
+        d = (v[i] - m) - c
+        e = p[i] * np.exp(min(-theta * d, 709.0))
+        z += e
+        z1 += e * d
+        z2 += e * d * d
+    return z, z1, z2
+
+
+@njit(cache=True)
+def _kl_polish(p, v, m, total, radius, theta, c):
+    """(theta', dual value at theta') with theta' <= theta the first of a few Newton steps down
+    (in log theta) at which KL(q_theta'||p) <= radius, KL evaluated around c ~ E_q w:
+    KL = -theta E_q (w - c) - log E_p exp(-theta (w - c)), whose terms stay small when q is
+    concentrated far from m (there the uncentered form cancels terms of size theta (M - m))."""
+    log_z_c = 0.0
+    for _ in range(8):
+        z, z1, z2 = _kl_centered(p, v, m, theta, c)
+        mean_c = z1 / z
+        log_z_c = np.log(z / total)
+        h = -theta * mean_c - log_z_c - radius
+        if h <= 0.0:
+            break
+        var = max(z2 / z - mean_c * mean_c, 0.0)
+        slope = theta * theta * var
+        step = 2.0 * h / slope if slope > 0.0 else 1e-12
+        theta *= np.exp(-min(max(step, 1e-15), 1.0))
+        c = c + mean_c
+    # log E_p exp(-theta w) = log_z_c - theta c: the dual m - (log E_p e^{-theta w} + rho)/theta
+    return theta, m + c - (log_z_c + radius) / theta
+
+
 @njit(cache=True)
 def kl_constrained(p, v, radius, q_out):
     """inf_{q: KL(q||p) <= radius} q.v = sup_{beta > 0} -beta log E_p exp(-v/beta) - beta radius;
@@ -649,13 +716,15 @@ def kl_constrained(p, v, radius, q_out):
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
-    var0 = _variance(p, v, mean_n) / total
     spread = M - m
-    # first-order deviation sqrt(2 radius Var_p v) below float resolution: the value is p.v
-    if np.sqrt(2.0 * radius * var0) <= 2.0**-56 * max(abs(m), abs(M)):
+    # p.v - value <= spread TV(q, p) <= spread sqrt(radius / 2) (Pinsker) below float
+    # resolution: the value is p.v. (Not sqrt(2 radius Var_p v), the small-radius slope: with a
+    # tiny mass far from p.v the ball reaches much further, e.g. p = (1 - 1e-160, 1e-160).)
+    if spread * np.sqrt(0.5 * radius) <= 2.0**-56 * max(abs(m), abs(M)):
         if want_q:
             _copy(p, q_out)
         return mean_n
+    var0 = _variance(p, v, mean_n) / total
     lo = np.log(np.sqrt(8.0 * radius) / spread)    # f < radius there (not evaluated)
     hi = np.inf
     u = max(0.5 * np.log(2.0 * radius / var0), lo)  # small-radius guess f ≈ theta^2 Var_p / 2
@@ -663,6 +732,7 @@ def kl_constrained(p, v, radius, q_out):
     have_lo = False
     lo_theta = 0.0
     lo_log_z = 0.0
+    lo_e1 = 0.0
     dx_old = np.inf                                # step before last (rtsafe's rule)
     dx = np.inf
     expand = 1.0
@@ -678,6 +748,7 @@ def kl_constrained(p, v, radius, q_out):
             have_lo = True
             lo_theta = theta
             lo_log_z = log_z
+            lo_e1 = e1
             if h == 0.0 or converging:
                 break
         else:
@@ -714,8 +785,13 @@ def kl_constrained(p, v, radius, q_out):
     if not have_lo:                                # only the analytic lower end is known
         lo_theta = np.exp(lo)
         lo_log_z = _log_partition(p, v, m, M, lo_theta, total)
+        lo_e1 = _kl_tilt(p, v, m, lo_theta)[1]
     theta = lo_theta
     value = m - (lo_log_z + radius) / theta
+    if theta * spread >= _EXPM1 and theta * lo_e1 - lo_log_z > 64.0 * radius:
+        # KL = theta E_q w - ... cancelled terms > 64 radius (mass far from m, e.g. m on a
+        # mass of 1e-60): recheck feasibility around c = E_q w, where the terms are small
+        theta, value = _kl_polish(p, v, m, total, radius, theta, lo_e1)
     if want_q:
         _kl_weights(p, v, m, 1.0 / theta, q_out)
     return min(max(value, m), mean_n)
@@ -744,6 +820,15 @@ def _active_variance(p, v, m, top, mu_d):
     return ss
 
 
+@njit(cache=True, fastmath=_FAST)
+def _gap_sum(p, v, M):
+    """sum_s p(s) (M - v(s)) (v finite: states outside supp p add exact zeros)."""
+    g = 0.0
+    for i in range(p.shape[0]):
+        g += p[i] * (M - v[i])
+    return g
+
+
 @njit(cache=True)
 def chi2_regularized(p, v, lam, q_out):
     """inf_q q.v + lam chi2(q||p) = c - lam - E_p[(c - v)_+^2]/(4 lam) with E_p (c - v)_+ = 2 lam;
@@ -757,14 +842,19 @@ def chi2_regularized(p, v, lam, q_out):
             _restrict_to_min(p, v, m, mass, q_out)
         return m
     mean_n = mean / total
-    if 2.0 * lam >= M - mean_n:                 # all of supp p active (includes lam = inf)
-        var = _variance(p, v, mean_n) / total
-        value = mean_n - 0.25 * (var / lam)
+    # all of supp p active (includes lam = inf) iff 2 lam >= E_p (M - v); M - p.v cancels when
+    # the mass sits near M, so near the switch E_p (M - v) is summed directly
+    active = 2.0 * lam + 1e-10 * max(abs(m), abs(M)) >= M - mean_n
+    if active:
+        active = 2.0 * lam >= _gap_sum(p, v, M) / total
+    if active:
+        mean_d, var = _shifted_moments(p, v, m, M, total)
+        value = m + (mean_d - 0.25 * (var / lam))
         if want_q:
             inv = 0.5 / lam
             tot = 0.0
             for i in range(p.shape[0]):
-                qi = p[i] * max(1.0 + (mean_n - v[i]) * inv, 0.0) if p[i] > 0.0 else 0.0
+                qi = p[i] * max(1.0 + (mean_d - (v[i] - m)) * inv, 0.0) if p[i] > 0.0 else 0.0
                 q_out[i] = qi
                 tot += qi
             for i in range(p.shape[0]):
@@ -818,8 +908,15 @@ def chi2_constrained(p, v, radius, q_out):
     # the variance: no cancellation
     mu_d = S1 / W
     var = _active_variance(p, v, m, top, mu_d) / W
-    W = W / total
-    slack = max(W * (1.0 + radius) - 1.0, 0.0)
+    # W (1 + radius) - 1 = radius - P(v > top) (1 + radius): exact for the usual all-active
+    # case (where 1 + radius would round radius < 1e-13 to a few digits)
+    above = 0.0
+    if top < M:
+        for i in range(p.shape[0]):
+            above += p[i] if v[i] > top else 0.0
+    above /= total
+    W = 1.0 - above
+    slack = max(radius - above * (1.0 + radius), 0.0)
     value = m + (mu_d - np.sqrt(var * slack))
     if want_q and slack == 0.0:
         _copy(p, q_out)

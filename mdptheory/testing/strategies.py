@@ -31,9 +31,10 @@ from ..models.finite import DiscountedMDP, FiniteHorizonMDP
 from ..models.linear import LinearMDP
 from ..models.sparse import SparseTransitions
 
-__all__ = ["seeds", "finite_mdps", "discounted_mdps", "linear_mdps", "value_vectors",
-           "edge_value_vectors", "distributions", "policies", "discounted_policies",
-           "radii", "lams", "divergences", "DIVERGENCES", "MAX_RADIUS"]
+__all__ = ["DIVERGENCES", "MAX_RADIUS", "WIDE_MAX_RADIUS", "discounted_mdps",
+           "discounted_policies", "distributions", "divergences", "edge_value_vectors",
+           "finite_mdps", "lams", "linear_mdps", "policies", "radii", "seeds",
+           "tiny_mass_distributions", "value_vectors", "wide_radii"]
 
 DIVERGENCES = ("tv", "kl", "chi2")
 #: Largest radius drawn per divergence: TV (with the 1/2) never exceeds 1; for KL and chi2 the
@@ -303,6 +304,44 @@ def _distributions(draw, S, full_support):
     return p / p.sum()
 
 
+TINY_MASS_KINDS = ("log-uniform", "one-tiny", "two-point", "with-zeros")
+
+
+def tiny_mass_distributions(S: int, *, min_exponent: int = -300):
+    """Probability vectors of shape (S,) with masses spread over many orders of magnitude, down
+    to about 10^min_exponent (>= -307, so that every mass stays a normal float).
+
+    Kinds: masses 10^U(min_exponent, 0); Dirichlet(1) with one entry set to 10^-k; two states
+    (1 - 10^-k, 10^-k) and zeros elsewhere; log-uniform masses with some set to zero (at least
+    one left). k is an integer in [1, -min_exponent], drawn by hypothesis so it shrinks towards
+    mild cases. Entries are normalized (the tiny ones keep their size).
+    """
+    S = _validate.positive_int("S", S)
+    lo = int(_validate.real("min_exponent", min_exponent, lo=-307.0, hi=-1.0))
+    return _tiny_mass_distributions(S, lo)
+
+
+@st.composite
+def _tiny_mass_distributions(draw, S, lo):
+    kind = draw(st.sampled_from(TINY_MASS_KINDS), label="kind")
+    k = draw(st.integers(1, -lo), label="tiny exponent")
+    rng = np.random.default_rng(draw(seeds(), label="seed"))
+    if kind in ("log-uniform", "with-zeros"):
+        p = 10.0 ** rng.uniform(-k, 0.0, size=S)
+        if kind == "with-zeros" and S > 1:
+            keep = rng.random(S) < 0.5
+            keep[rng.integers(0, S)] = True
+            p = np.where(keep, p, 0.0)
+    elif kind == "one-tiny" or S == 1:
+        p = rng.dirichlet(np.ones(S))
+        p[rng.integers(0, S)] = 10.0 ** -k
+    else:
+        p = np.zeros(S)
+        i, j = rng.choice(S, size=2, replace=False)
+        p[i], p[j] = 1.0 - 10.0 ** -k, 10.0 ** -k
+    return p / p.sum()
+
+
 POLICY_KINDS = ("stochastic", "deterministic", "uniform")
 
 
@@ -352,6 +391,18 @@ def radii(divergence=None, *, max_radius: float | None = None):
         max_radius = 1.0 if divergence is None else MAX_RADIUS[divergence]
     hi = _validate.real("max_radius", max_radius, lo=0.0)
     return _floats_with_edges(0.0, hi, (1e-3, 0.1 * hi))
+
+
+#: Largest radius drawn by :func:`wide_radii`: TV's ball is everything at 1; a KL ball around a
+#: mass of 1e-300 needs a radius of -log(1e-300) = 691 to reach it; chi2's needs 1e300.
+WIDE_MAX_RADIUS = {"tv": 1.0, "kl": 800.0, "chi2": 1e300}
+
+
+def wide_radii(divergence):
+    """Radii in {0} and log-uniform in [1e-300, WIDE_MAX_RADIUS[divergence]] (endpoints drawn
+    often): for distributions with masses down to 1e-300 (:func:`tiny_mass_distributions`)."""
+    divergence = _validate.divergence(divergence)
+    return st.one_of(st.just(0.0), lams(1e-300, WIDE_MAX_RADIUS[divergence]))
 
 
 def lams(min_value: float = 1e-2, max_value: float = 1e2):

@@ -205,8 +205,8 @@ def _threshold_by_sorted_scan(p, v, kind, param):
     expected = m
     for t in np.unique(v[s]):
         below = s & (v < t)
-        d = v[below] - m
-        if K._go_up(kind, t, m, p[below].sum(), p[below] @ d, p[below] @ d**2, param):
+        g = t - v[below]
+        if K._go_up(kind, p[below].sum(), p[below] @ g, p[below] @ g**2, param):
             expected = t
     return expected
 

@@ -255,6 +255,37 @@ def test_cen_at_the_largest_step_is_soft_policy_iteration():
     np.testing.assert_allclose(res.V, M.soft_optimal(mdp, tau).V, atol=1e-10)
 
 
+@pytest.mark.parametrize("update,gamma,tau", [("cen", 0.9, 0.1), ("cen", 0.99, 0.3),
+                                              ("cen", 0.7, 0.07), ("linearized", 0.9, 0.1),
+                                              ("linearized", 0.9, 0.3), ("linearized", 0.9, 3.0)])
+def test_soft_policy_iteration_step_with_a_zero_probability_is_the_softmax(update, gamma, tau):
+    """Issue 12: alpha = 0 (Cen at eta = (1 - gamma)/tau, linearised at tau eta = 1) with an
+    action of probability 0 gave a NaN row (0 * log 0). pi+ is softmax(beta Q): pi^0 = 1."""
+    eta = (1 - gamma) / tau if update == "cen" else 1 / tau
+    alpha, beta = M.update_coefficients(update, eta, tau, gamma)
+    assert alpha == 0.0                          # rounding in 1 - eta tau (...) snapped to 0
+    with np.errstate(divide="ignore"):
+        log_pi = np.log(np.array([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.2, 0.3, 0.5]]))
+    Q = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-1.0, 5.0, 2.0]])
+    out = M.pmd_step(log_pi, Q, eta, update=update, tau=tau, gamma=gamma)
+    expected = beta * Q - np.log(np.exp(beta * Q).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_soft_policy_iteration_from_a_policy_with_zeros_reaches_the_soft_optimum():
+    """The iterate route of the same case: PMD from pi0 with zero entries."""
+    mdp = random_mdp(16, gamma=0.9)
+    tau = 0.3
+    pi0 = np.zeros((mdp.S, mdp.A))
+    pi0[:, 0] = 1.0
+    for update, eta in (("cen", (1 - 0.9) / tau), ("linearized", 1 / tau)):
+        res = M.policy_mirror_descent(mdp, 60, M.constant(eta), update=update, tau=tau,
+                                      pi0=pi0, warn=False)
+        assert np.all(np.isfinite(res.log_pi[np.isfinite(res.log_pi)]))
+        assert not np.any(np.isnan(res.log_pi))
+        np.testing.assert_allclose(res.V, M.soft_optimal(mdp, tau).V, atol=1e-10)
+
+
 def test_pmd_result_records_values_steps_and_monotone_gaps():
     mdp = random_mdp(17)
     res = M.policy_mirror_descent(mdp, 30, M.inverse_gamma(0.5), tol=1e-10)

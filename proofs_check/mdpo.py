@@ -14,10 +14,11 @@ import pytest
 
 pytest.importorskip("hypothesis")
 import hypothesis.strategies as st  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import example, given, settings  # noqa: E402
 
 from mdptheory.algorithms import mdpo as M  # noqa: E402
 from mdptheory.bounds import pmd as B  # noqa: E402
+from mdptheory.models import DiscountedMDP  # noqa: E402
 from mdptheory.testing import strategies as mst  # noqa: E402
 
 SETTINGS = dict(max_examples=25, deadline=None)
@@ -142,8 +143,16 @@ def _opt_quantities(mdp):
     return opt, a_star, d_star
 
 
+def _subnormal_gamma_mdp():
+    """gamma = 5e-324 (found by hypothesis in CI: policy_iteration's iteration cap overflowed)."""
+    rng = np.random.default_rng(0)
+    return DiscountedMDP(P=rng.dirichlet(np.ones(3), size=(3, 2)), r=rng.random((3, 2)),
+                         gamma=5e-324)
+
+
 @settings(**SETTINGS)
 @given(mst.discounted_mdps(max_S=6, max_A=4), etas, st.floats(1.0, 3.0))
+@example(mdp=_subnormal_gamma_mdp(), eta0=1.0, growth=1.0)
 def test_t2_sublinear_bound(mdp, eta0, growth):                    # spec §4.7 T2 (any rho)
     opt, a_star, d_star = _opt_quantities(mdp)
     steps = eta0 * growth ** np.minimum(np.arange(K), 20.0)         # non-decreasing

@@ -198,11 +198,14 @@ def _vi_iterations(mdp: DiscountedMDP, tol: float) -> int:
     c/2 * span(T V_k - V_k) <= c * gamma^k * span(r) (c = gamma/(1-gamma)); two spare backups
     absorb rounding."""
     g = mdp.gamma
-    spread = float(mdp.r.max() - mdp.r.min())
-    if g == 0.0 or spread == 0.0:
+    lo, hi = float(mdp.r.min()), float(mdp.r.max())
+    if g == 0.0 or lo == hi:
         return 2
-    c = g / (1.0 - g)
-    k = math.log(tol / (c * spread)) / math.log(g)
+    # in logs: tol / (c * span(r)) overflows for a subnormal gamma (c ~ 5e-324), and span(r)
+    # itself overflows for rewards near +-1.8e308
+    log_span = math.log(hi - lo) if math.isfinite(hi - lo) else math.log(hi) + math.log1p(-lo / hi)
+    log_c = math.log(g) - math.log1p(-g)
+    k = (math.log(tol) - log_c - log_span) / math.log(g)
     return max(1, math.ceil(k)) + 2
 
 

@@ -219,6 +219,18 @@ def test_gamma_zero_is_the_immediate_reward():
         assert sol.error_bound == 0.0
 
 
+@pytest.mark.parametrize("gamma", [5e-324, 1e-310, 2.2250738585072014e-308, 1e-300])
+def test_subnormal_and_tiny_gamma_give_the_immediate_reward(gamma):
+    """Issue 12: the iteration cap computed tol / (c span(r)) with c = gamma / (1 - gamma)
+    ~ 5e-324 (OverflowError / ZeroDivisionError in policy_iteration)."""
+    mdp = random_mdp(52, S=5, A=3, gamma=gamma)
+    for name, solve in SOLVERS:
+        sol = solve(mdp)
+        assert sol.converged, name
+        np.testing.assert_allclose(sol.V, mdp.r.max(axis=1), atol=1e-15, err_msg=name)
+        assert np.abs(sol.V - mdp.r.max(axis=1)).max() <= sol.error_bound + 2 * gamma
+
+
 def test_policy_iteration_stops_between_identical_actions():
     mdp = random_mdp(53, S=10, A=2, gamma=0.99)
     P = np.concatenate([mdp.P, mdp.P], axis=1)                # actions 2, 3 copy 0, 1

@@ -47,6 +47,55 @@ def evaluate_policy(P, r, pi, V_out, Q_out):
             V_out[h, s] = v
 
 
+_SERIES = 2.0**-26    # span(Q)/lam below this: V = E_ref Q + Var_ref Q / (2 lam) (next term < 1e-17)
+_EXPM1 = 0.5          # span(Q)/lam below this: lam log1p(E_ref expm1(.)) (log z ~ 1 loses lam ulp)
+
+
+@njit(cache=True)
+def _soft_value(Q_hs, ref_hs, lam):
+    """lam log sum_a ref(a) exp(Q(a)/lam), clamped to [sum_a ref(a) Q(a), max_{ref > 0} Q]
+    (the value of ref and the hard optimum: the soft value lies between them; the lower end
+    is summed as in evaluate_policy, so V^ref <= V_lam <= V* also holds in floating point).
+    span(Q)/lam small: log1p / expm1 or the expansion in 1/lam (log z rounds to 0 there)."""
+    A = Q_hs.shape[0]
+    m = -np.inf
+    lo = np.inf
+    mean = 0.0
+    total = 0.0
+    for a in range(A):
+        mean += ref_hs[a] * Q_hs[a]
+        if ref_hs[a] > 0.0:
+            total += ref_hs[a]
+            m = max(m, Q_hs[a])
+            lo = min(lo, Q_hs[a])
+    spread = m - lo
+    if spread <= _SERIES * lam:
+        mean_d = 0.0
+        for a in range(A):
+            if ref_hs[a] > 0.0:
+                mean_d += ref_hs[a] * (Q_hs[a] - m)
+        mean_d /= total
+        var = 0.0
+        for a in range(A):
+            if ref_hs[a] > 0.0:
+                dev = (Q_hs[a] - m) - mean_d
+                var += ref_hs[a] * dev * dev
+        value = m + (mean_d + 0.5 * (var / total) / lam)
+    elif spread < _EXPM1 * lam:
+        acc = 0.0
+        for a in range(A):
+            if ref_hs[a] > 0.0:
+                acc += ref_hs[a] * np.expm1((Q_hs[a] - m) / lam)
+        value = m + lam * np.log1p(acc / total)
+    else:
+        z = 0.0
+        for a in range(A):
+            if ref_hs[a] > 0.0:
+                z += ref_hs[a] * np.exp((Q_hs[a] - m) / lam)
+        value = m + lam * np.log(z / total)
+    return min(max(value, mean), m)
+
+
 @njit(cache=True)
 def soft_backward_induction(P, r, ref, lam, V_out, Q_out, pi_out):
     """KL-regularised backup towards a reference policy ref[h, s, a] with weight lam > 0:
@@ -54,7 +103,7 @@ def soft_backward_induction(P, r, ref, lam, V_out, Q_out, pi_out):
     V_h(s) = lam log sum_a ref_h(a|s) exp(Q_h(s,a) / lam)
            = max_pi sum_a pi(a) Q_h(s,a) - lam KL(pi || ref_h(.|s)),
     pi_h(a|s) proportional to ref_h(a|s) exp(Q_h(s,a) / lam)   (log-sum-exp shifted by max Q).
-    Actions with ref = 0 get probability 0.
+    Actions with ref = 0 get probability 0. V by _soft_value (exact for every lam in (0, inf]).
     """
     H, S, A, _ = P.shape
     for h in range(H - 1, -1, -1):
@@ -74,7 +123,7 @@ def soft_backward_induction(P, r, ref, lam, V_out, Q_out, pi_out):
                     pi_out[h, s, a] = 0.0
             for a in range(A):
                 pi_out[h, s, a] /= z
-            V_out[h, s] = m + lam * np.log(z)
+            V_out[h, s] = _soft_value(Q_out[h, s], ref[h, s], lam)
 
 
 @njit(cache=True)

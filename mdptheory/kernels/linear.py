@@ -418,7 +418,7 @@ def soft_robust_linear_dp(phi, mu, theta, ref, tau, pi, use_pi, div, regularized
         v_next = V_out[h + 1]
         for i in range(d):
             nu_out[h, i] = inner_problem(mu[h, i], v_next, div, regularized, param[h, i],
-                                         empty)
+                                         empty)     # (scales V_{h+1} itself when extreme)
         for s in range(S):
             for a in range(A):
                 q = 0.0

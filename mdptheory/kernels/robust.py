@@ -820,6 +820,27 @@ def _active_variance(p, v, m, top, mu_d):
     return ss
 
 
+@njit(cache=True)
+def _heavy_offset(p, v, top):
+    """(k, E_A[v] - v(k)) over A = {s in supp p : v(s) <= top}, k the heaviest state of A,
+    the mean summed as E_A[v - v(k)]: the minimizers' ratios q/p are affine in v, and taking
+    them around v(k) (where q/p ~ 1 and the mass is) keeps sum_s q(s) = 1 to round-off;
+    around m, E_A v - v(k) would lose ~1e-16 |v| / |E_A v - v(k)| of its digits, which the
+    normalization then spreads over the small states (e.g. a chi2 of 1 + 6e-9 for radius 1)."""
+    k = -1
+    for i in range(p.shape[0]):
+        if p[i] > 0.0 and v[i] <= top and (k < 0 or p[i] > p[k]):
+            k = i
+    vk = v[k]
+    off = 0.0
+    wa = 0.0
+    for i in range(p.shape[0]):
+        if p[i] > 0.0 and v[i] <= top:
+            off += p[i] * (v[i] - vk)
+            wa += p[i]
+    return k, off / wa
+
+
 @njit(cache=True, fastmath=_FAST)
 def _gap_sum(p, v, M):
     """sum_s p(s) (M - v(s)) (v finite: states outside supp p add exact zeros)."""
@@ -851,25 +872,32 @@ def chi2_regularized(p, v, lam, q_out):
         mean_d, var = _shifted_moments(p, v, m, M, total)
         value = m + (mean_d - 0.25 * (var / lam))
         if want_q:
+            # q/p = 1 + (p.v - v)/(2 lam), p.v - v(s) = (p.v - v(k)) + (v(k) - v(s)) around the
+            # heaviest state k (see _heavy_offset)
+            k, off = _heavy_offset(p, v, M)
             inv = 0.5 / lam
             tot = 0.0
             for i in range(p.shape[0]):
-                qi = p[i] * max(1.0 + (mean_d - (v[i] - m)) * inv, 0.0) if p[i] > 0.0 else 0.0
+                qi = p[i] * max(1.0 + (off + (v[k] - v[i])) * inv, 0.0) if p[i] > 0.0 else 0.0
                 q_out[i] = qi
                 tot += qi
             for i in range(p.shape[0]):
                 q_out[i] /= tot
         return min(max(value, m), mean_n)
-    _, W, S1, _ = _threshold(p, v, m, M, 1, 2.0 * lam)
+    t, W, S1, _ = _threshold(p, v, m, M, 1, 2.0 * lam)
     # work with d = v - m (exact for v near m): c - v = cd - d keeps its relative accuracy
     # when the values are clustered far from 0
     cd = (2.0 * lam + S1) / W  # E_p (c - v)_+ = 2 lam on the active set {v <= t}, c = m + cd
     e2 = _positive_part_moment(p, v, m, cd)
     value = m + (cd - lam - e2 / (4.0 * lam))
     if want_q:
+        # c - v(s) = (c - v(k)) + (v(k) - v(s)) around the heaviest active state k, with
+        # c - v(k) = (2 lam + E_A[v - v(k)] P(A)) / P(A) (see _heavy_offset)
+        k, off = _heavy_offset(p, v, t)
+        ck = 2.0 * lam / W + off
         tot = 0.0
         for i in range(p.shape[0]):
-            gap = cd - (v[i] - m)
+            gap = ck + (v[k] - v[i])
             qi = p[i] * gap if (p[i] > 0.0 and gap > 0.0) else 0.0
             q_out[i] = qi
             tot += qi
@@ -922,10 +950,13 @@ def chi2_constrained(p, v, radius, q_out):
         _copy(p, q_out)
     elif want_q:
         two_lam = np.sqrt(W * W * var / slack)
+        # mu - v(s) = (mu - v(k)) + (v(k) - v(s)) around the heaviest active state k
+        k, off = _heavy_offset(p, v, top)
+        vk = v[k]
         tot = 0.0
         for i in range(p.shape[0]):
             if p[i] > 0.0 and v[i] <= top:
-                qi = p[i] * max(1.0 / W + (mu_d - (v[i] - m)) / two_lam, 0.0)
+                qi = p[i] * max(1.0 / W + (off + (vk - v[i])) / two_lam, 0.0)
             else:
                 qi = 0.0
             q_out[i] = qi

@@ -12,9 +12,11 @@ constrained value is the Lagrangian dual
     C(rho) = sup_{lam >= 0} R(lam) - lam rho,
 
 a concave maximization in lam (R is an infimum of affine functions of lam), done by golden
-section in log lam over a bracket that provably contains the maximizer: dR/dlam = D(q_lam||p)
-is at most (M - m)^2 / (8 lam^2) for KL and (M - m)^2 / (16 lam^2) for chi2 (M - m the range
-of v on supp p), and 0 for TV once lam >= max v - min v. So the search works for masses down
+section in log lam over a bracket that contains the maximizer: its upper end is provable,
+dR/dlam = D(q_lam||p) is at most (M - m)^2 / (8 lam^2) for KL and (M - m)^2 / (16 lam^2) for
+chi2 (M - m the range of v on supp p), and 0 for TV once lam >= max v - min v; the lower end is
+found by stepping down by factors 10^10 until the objective decreases (down to 10^-1200 times
+the upper end, below which the lam -> 0 limit is used). So the search works for masses down
 to the smallest subnormal and weights up to the largest float, where float64 references (and
 cvxpy) lose their digits.
 """
@@ -122,7 +124,6 @@ def constrained_value(p, v, divergence: str, radius) -> mp.mpf:
                 else min(vi for pi, vi in zip(pm, vm) if pi > 0)
         # maximizer of R(lam) - lam rho lies in [0, hi] (module docstring)
         hi = spread if divergence == "tv" else spread * max(1, 1 / mp.sqrt(rho))
-        lo = hi * mp.mpf(10) ** -80
 
     def g(log_lam):
         lam = mp.exp(log_lam)
@@ -133,7 +134,17 @@ def constrained_value(p, v, divergence: str, radius) -> mp.mpf:
             return +(_regularized(_normalized(p), vm, divergence, lam) - lam * rho)
 
     with mp.workdps(DPS):
-        a, b = mp.log(lo), mp.log(hi)
+        # bracket from above: lam = hi 10^-10j until g stops increasing (g is unimodal in
+        # log lam), or lam is negligible (then the sup is the lam -> 0 end, taken below)
+        step = 10 * mp.log(10)
+        b = mp.log(hi)
+        x, fx = b - step, g(b - step)
+        while x > b - 120 * step:
+            f_next = g(x - step)
+            if f_next < fx:
+                break
+            x, fx = x - step, f_next
+        a, b = x - step, min(b, x + step)
         invphi = (mp.sqrt(5) - 1) / 2
         x1, x2 = b - invphi * (b - a), a + invphi * (b - a)
         f1, f2 = g(x1), g(x2)

@@ -18,7 +18,7 @@ from hypothesis import example, given, settings  # noqa: E402
 
 from mdptheory.algorithms import mdpo as M  # noqa: E402
 from mdptheory.bounds import pmd as B  # noqa: E402
-from mdptheory.models import DiscountedMDP  # noqa: E402
+from mdptheory.models import DiscountedMDP
 from mdptheory.testing import strategies as mst  # noqa: E402
 
 SETTINGS = dict(max_examples=25, deadline=None)

@@ -1,5 +1,7 @@
 """Property tests of the exact solvers on random models (hypothesis strategies from
 mdptheory.testing.strategies): the issue's list beyond what proofs_check/foundation.py checks."""
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -7,8 +9,12 @@ from hypothesis import strategies as st
 
 from mdptheory.models import FiniteHorizonMDP
 from mdptheory.models.policies import uniform
-from mdptheory.solvers import (backward_induction, regularized_robust_backward_induction,
-                               robust_backward_induction, soft_backward_induction)
+from mdptheory.solvers import (
+    backward_induction,
+    regularized_robust_backward_induction,
+    robust_backward_induction,
+    soft_backward_induction,
+)
 from mdptheory.solvers.discounted import bellman
 from mdptheory.testing import strategies as mst
 
@@ -97,7 +103,7 @@ def test_kl_robust_value_of_the_issue_is_monotone_in_the_radius():
     mdp = FiniteHorizonMDP(P=P, r=r, rho0=np.array([1.0, 0.0]))
     values = [robust_backward_induction(mdp, "kl", rho).V[0, 0] for rho in (0.0, 0.01, 0.1, 1.0)]
     assert values[0] == pytest.approx(backward_induction(mdp).V[0, 0])
-    assert all(b <= a + 1e-12 for a, b in zip(values, values[1:]))
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(values))
     assert values[-1] <= H
 
 

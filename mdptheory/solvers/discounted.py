@@ -225,6 +225,8 @@ class _Dense:
         S, A = mdp.S, mdp.A
         self.P2 = np.ascontiguousarray(mdp.P).reshape(S * A, S)
         self.r, self.r1, self.gamma = mdp.r, mdp.r.reshape(-1), mdp.gamma
+        self.r0 = self.r                    # the model's rewards (set_rewards changes self.r)
+        self.width = S                      # terms in one row's dot product
         self.use_blas = self.P2.nbytes >= _BLAS_MIN_BYTES and numba.get_num_threads() > 1
         self.Q = np.empty((S, A))    # Q of the last bellman() call
         self.act = None
@@ -251,6 +253,13 @@ class _Dense:
     def set_policy(self, act):
         self.act = act
 
+    def set_rewards(self, r):
+        """Backups use rewards r (S, A) from now on (the relative iterations' r_eff)."""
+        self.r, self.r1 = r, r.reshape(-1)
+
+    def row_defects(self, out):
+        kd.dense_row_defects(self.P2, out.reshape(-1))
+
     def policy_backup(self, V, V_out):
         return kd.dense_policy_backup(self.P2, self.r, self.gamma, self.act, V, V_out)
 
@@ -268,6 +277,8 @@ class _Ell:
     def __init__(self, probs, idx, mdp: DiscountedMDP, compacted: bool):
         self.probs, self.idx = probs, idx
         self.r, self.gamma = mdp.r, mdp.gamma
+        self.r0 = self.r                    # the model's rewards (set_rewards changes self.r)
+        self.width = probs.shape[2]
         self.compacted = compacted
         m = probs.shape[2]
         self.narrow = m <= _EXTRACT_MAX_WIDTH
@@ -306,6 +317,15 @@ class _Ell:
         self.act = act
         kd.ell_extract(self.probs, self.idx, self.r, act, *self._rows())
         self.rows_valid = True
+
+    def set_rewards(self, r):
+        """Backups use rewards r (S, A) from now on; extracted rows are stale until the next
+        greedy backup with keep_policy (or set_policy) copies them again."""
+        self.r = r
+        self.rows_valid = False
+
+    def row_defects(self, out):
+        kd.ell_row_defects(self.probs, out)
 
     def policy_backup(self, V, V_out):
         if self.rows_valid:
@@ -395,15 +415,145 @@ def _greedy(Q: np.ndarray) -> np.ndarray:
     return pi
 
 
-def _midpoint_solution(ops, V, TV, act, lo, hi, gamma, num_iter, converged, info):
-    """Solution from the last backup TV = T V: MacQueen midpoint, its bound, consistent Q."""
-    c = gamma / (1.0 - gamma)
-    V_mid = np.empty_like(TV)
-    bound = kd.macqueen_midpoint(TV, lo, hi, gamma, V_mid)
-    # Q(V) + c * mid(d) = r + gamma * P (V + mid(d) / (1 - gamma)); its max over a is V_mid.
-    Q = ops.last_q(V) + c * 0.5 * (lo + hi)
+_U = 2.0**-53                       # unit round-off of float64
+_DEFECTS = weakref.WeakKeyDictionary()   # model -> {layout key: row-sum defects or None}
+
+
+def _row_defects(mdp: DiscountedMDP, ops):
+    """eps[s, a] = sum_s' P(s'|s,a) - 1, summed with compensation (kernels.discounted), or None
+    when every row sums to exactly 1. Made once per model and kept while it lives."""
+    per_model = _DEFECTS.setdefault(mdp, {})
+    key = (ops.layout, ops.width)
+    if key not in per_model:
+        eps = np.empty((mdp.S, mdp.A))
+        ops.row_defects(eps)
+        per_model[key] = _validate.freeze(eps) if np.any(eps != 0.0) else None
+    return per_model[key]
+
+
+class _Relative:
+    """V = k + W: a scalar level k and a vector W of the size of span(V) (relative value
+    iteration). T(k + W) = k + T_eff W with T_eff the backup with rewards
+    r_eff = r - (1 - gamma) k + gamma k eps (eps: row-sum defects), so rounding in the backups
+    scales with |W| and |r|, not |V| ~ |r| / (1 - gamma): what makes the bounds below
+    certifiable near gamma = 1 (the plain iteration's floor is ~1e-16 |r| / (1 - gamma)^2).
+
+    MacQueen's bounds are taken with the rows' actual sums sigma = 1 + eps in
+    [sigma_min, sigma_max]: T(V + x) lies between T V + gamma sigma_min x and
+    T V + gamma sigma_max x, so with d = T V - V in [lo, hi],
+        V* - T V in [f_lo(lo), f_hi(hi)],   f(x) = x g / (1 - g),
+    g = gamma sigma_min (lower end, x >= 0) or gamma sigma_max (x < 0), and the reverse for the
+    upper end. With eps ~ 1e-16 the difference matters once c^2 eps |d| does (c = 1e5 at
+    gamma = 0.99999: 3e-7 for d ~ 0.6); moving the level to the midpoint after each greedy
+    backup (extrapolate) keeps d near 0, and with it that term."""
+
+    def __init__(self, mdp: DiscountedMDP, ops, k: float):
+        self.ops, self.gamma = ops, mdp.gamma
+        self.eps = _row_defects(mdp, ops)
+        if self.eps is None:
+            self.eps_max, self.g_min, self.g_max = 0.0, mdp.gamma, mdp.gamma
+        else:
+            self.eps_max = float(np.abs(self.eps).max())
+            slack = 4.0 * _U * self.eps_max + 1e-30      # the compensated sums' own error
+            self.g_min = mdp.gamma * (1.0 + min(float(self.eps.min()), 0.0) - slack)
+            self.g_max = mdp.gamma * (1.0 + max(float(self.eps.max()), 0.0) + slack)
+            if self.g_max >= 1.0:
+                raise ValueError(f"gamma * max row sum = {self.g_max!r} >= 1: the rows of P "
+                                 f"sum to up to 1 + {float(self.eps.max()):.3g}, too much for "
+                                 f"gamma = {mdp.gamma!r}")
+        self.r_max = float(np.abs(mdp.r).max())
+        self.k = None
+        self.set_level(k)
+
+    def set_level(self, k: float):
+        if k == self.k:
+            return
+        self.k = k
+        g = self.gamma
+        if k == 0.0:
+            self.ops.set_rewards(self.ops.r0)
+            return
+        r = self.ops.r0 - (1.0 - g) * k
+        if self.eps is not None:
+            r += (g * k) * self.eps
+        self.ops.set_rewards(r)
+
+    def recenter(self, W: np.ndarray, extra: float = 0.0):
+        """k += extra + midrange(W), W -= midrange(W) (in place): V = k + W moves by extra
+        (the level update of extrapolate) and otherwise only by rounding."""
+        shift = 0.5 * (float(W.min()) + float(W.max()))
+        if shift != 0.0:
+            W -= shift
+        if shift != 0.0 or extra != 0.0:
+            self.set_level(self.k + (shift + extra))
+
+    def backup_error(self, W_max: float, TW_max: float, lo: float, hi: float) -> float:
+        """Bound on |d_true(s) - d(s)|, d = fl(TW - W) the backup's difference for the
+        represented V = k + W, d_true = (T V - V)(s) exactly: rounding of r_eff (3 ops, and
+        the compensated eps), of the n-term dot product (gamma_n = 1.01 n u), of gamma * dot,
+        of the reward addition and of the difference. 0 for gamma = 0 (r + 0 is exact)."""
+        g, k = self.gamma, self.k
+        if g == 0.0 and k == 0.0:
+            return 0.0
+        n = self.ops.width + 1
+        e_r = 3.0 * _U * (self.r_max + g * abs(k) * self.eps_max + (1.0 - g) * abs(k)) \
+            + g * abs(k) * 2.0 * n * n * _U * _U if k != 0.0 else 0.0
+        return e_r + g * 1.01 * n * _U * W_max + _U * TW_max + _U * max(abs(lo), abs(hi))
+
+    def _ends(self, lo, hi):
+        """(f_lo(lo), f_hi(hi)): V* - T V lies between them when d is in [lo, hi]."""
+        g_lo = self.g_min if lo >= 0.0 else self.g_max
+        g_hi = self.g_max if hi >= 0.0 else self.g_min
+        return lo * (g_lo / (1.0 - g_lo)), hi * (g_hi / (1.0 - g_hi))
+
+    def certificate(self, W, TW, lo, hi):
+        """(K, bound, floor, e): the midpoint V_mid = K + TW of MacQueen's bounds, a guaranteed
+        sup-norm bound on |fl(K + TW) - V*|, its part that is rounding (floor: no further
+        backup removes it), and the backup's rounding bound e."""
+        g = self.gamma
+        if g == 0.0:
+            return self.k, 0.0, 0.0, 0.0            # T V = max_a r exactly
+        e = self.backup_error(float(np.abs(W).max()), float(np.abs(TW).max()), lo, hi)
+        b_lo, b_hi = self._ends(lo - e, hi + e)
+        m_lo, m_hi = self._ends(lo, hi)
+        shift = 0.5 * (m_lo + m_hi)
+        K = self.k + shift
+        c = self.g_max / (1.0 - self.g_max)
+        # fl(K + TW), fl(k + shift), the ends' rounding (c: 3 ulp, product, sum, halving)
+        assemble = _U * (2.0 * float(np.abs(TW).max()) + 3.0 * abs(K)) \
+            + 6.0 * _U * (abs(m_lo) + abs(m_hi) + abs(b_lo) + abs(b_hi))
+        half = max(b_hi - shift, shift - b_lo)
+        floor = ((1.0 + c) * e + assemble) * (1.0 + 16.0 * _U)
+        bound = (half + e + assemble) * (1.0 + 16.0 * _U)
+        return K, bound, floor, e
+
+    def policy_bound(self, lo, hi, e):
+        """V* - V^pi for pi greedy in the last backup: c (span(d) + 2 e), c at sigma_max, plus
+        the ends' spread from the row sums."""
+        c_max = self.g_max / (1.0 - self.g_max)
+        c_min = self.g_min / (1.0 - self.g_min)
+        return (c_max * (hi - lo + 2.0 * e) + (c_max - c_min) * (abs(lo) + abs(hi) + 2.0 * e)) \
+            * (1.0 + 16.0 * _U)
+
+
+def _floor_error(tol, floor, g, name):
+    raise ValueError(
+        f"tol={tol:g} is below what {name} can certify on this model in float64: rounding in "
+        f"the backups alone allows an error of {floor:.3g} at gamma={g} (the bound is "
+        f"MacQueen's, ~c * 1e-16 * (|r| + S span(V)) with c = gamma / (1 - gamma) = "
+        f"{g / (1.0 - g):.3g}); pass tol >= {floor:.2g}, or use policy_iteration")
+
+
+def _midpoint_solution(ops, rel, W, TW, act, lo, hi, num_iter, converged, info):
+    """Solution from the last backup TW = T_eff W (V = k + W): MacQueen midpoint V_mid, its
+    certified bound, Q consistent with it (max_a Q = V_mid), the greedy policy."""
+    K, bound, _, e = rel.certificate(W, TW, lo, hi)
+    V_mid = TW + K
+    # Q(V) + (V_mid - T V): max over a is V_mid (Q(V) = k + Q_eff(W))
+    Q = ops.last_q(W) + K
     pi = _greedy(Q)
-    info["policy_error_bound"] = float(c * (hi - lo))
+    info["policy_error_bound"] = float(rel.policy_bound(lo, hi, e))
+    rel.set_level(0.0)                      # the engine back on the model's rewards
     return Solution(V=V_mid, Q=Q, pi=pi, num_iter=num_iter, converged=converged,
                     error_bound=float(bound), info=info)
 
@@ -440,19 +590,26 @@ def value_iteration(mdp, tol: float = 1e-8, max_iter: int | None = None, *,
     max_iter = _check_max_iter(max_iter, _vi_iterations(mdp, tol))
     ops = _operator(mdp, layout)
     S, g = mdp.S, mdp.gamma
-    c = g / (1.0 - g)
-    V = np.full(S, mdp.r.min() / (1.0 - g))      # T V >= V: the iterates increase
-    TV = np.empty(S)
+    # V = k + W (_Relative), V0 = min(r) / (1 - gamma): T V >= V, the iterates increase
+    rel = _Relative(mdp, ops, mdp.r.min() / (1.0 - g) if g > 0.0 else 0.0)
+    W = np.zeros(S)
+    TW = np.empty(S)
     act = np.empty(S, dtype=np.int64)
     converged = False
     for k in range(1, max_iter + 1):
-        lo, hi = ops.bellman(V, TV, act)
-        if c * 0.5 * (hi - lo) <= tol:
+        lo, hi = ops.bellman(W, TW, act)
+        K, bound, floor, _ = rel.certificate(W, TW, lo, hi)
+        if bound <= tol:
             converged = True
             break
+        if floor > tol and bound <= 2.0 * floor:
+            _floor_error(tol, floor, g, "value iteration")
         if k < max_iter:
-            V, TV = TV, V
-    return _midpoint_solution(ops, V, TV, act, lo, hi, g, k, converged,
+            # next iterate: the midpoint V_mid = K + TW (T V + a constant: the same span
+            # contraction as value iteration, and d stays near 0, see _Relative)
+            W, TW = TW, W
+            rel.recenter(W, extra=K - rel.k)
+    return _midpoint_solution(ops, rel, W, TW, act, lo, hi, k, converged,
                               _info(ops, backups=k))
 
 
@@ -498,33 +655,41 @@ def modified_policy_iteration(mdp, tol: float = 1e-8, m: int = 100,
     ops = _operator(mdp, layout)
     S, g = mdp.S, mdp.gamma
     c = g / (1.0 - g)
-    V = np.full(S, mdp.r.min() / (1.0 - g))
-    TV = np.empty(S)
+    rel = _Relative(mdp, ops, mdp.r.min() / (1.0 - g) if g > 0.0 else 0.0)
+    W = np.zeros(S)
+    TW = np.empty(S)
     act = np.empty(S, dtype=np.int64)
     prev = np.full(S, -1, dtype=np.int64)
     sweeps = 0
     converged = False
     for k in range(1, max_iter + 1):
-        lo, hi = ops.bellman(V, TV, act, keep_policy=True)
-        bound = c * 0.5 * (hi - lo)
+        lo, hi = ops.bellman(W, TW, act, keep_policy=True)
+        K, bound, floor, _ = rel.certificate(W, TW, lo, hi)
         if bound <= tol:
             converged = True
             break
+        if floor > tol and bound <= 2.0 * floor:
+            _floor_error(tol, floor, g, "modified policy iteration")
         if k == max_iter:
             break
-        # partial evaluation of the greedy policy, starting from TV = T_act V; deeper when
-        # the greedy step kept the policy (it is then likely optimal: Howard's step)
+        # partial evaluation of the greedy policy, starting from TW = T_act W; deeper when
+        # the greedy step kept the policy (it is then likely optimal: Howard's step). The
+        # sweeps' own MacQueen test stops at its rounding floor too (2 floor).
         stable = np.array_equal(act, prev)
         prev[:] = act
-        eval_tol = 0.5 * tol if stable else max(0.5 * tol, _EVAL_RATIO * bound)
-        V, TV = TV, V
+        eval_tol = max(0.5 * tol if stable else max(0.5 * tol, _EVAL_RATIO * bound),
+                       2.0 * floor)
+        W, TW = TW, W
+        rel.recenter(W, extra=K - rel.k)            # from the midpoint, as in value_iteration
+        ops.set_policy(act)                         # its rows with the new rewards
         for _ in range(m):
-            e_lo, e_hi = ops.policy_backup(V, TV)
-            V, TV = TV, V
+            e_lo, e_hi = ops.policy_backup(W, TW)
+            W, TW = TW, W
             sweeps += 1
             if c * 0.5 * (e_hi - e_lo) <= eval_tol:
                 break
-    return _midpoint_solution(ops, V, TV, act, lo, hi, g, k, converged,
+        rel.recenter(W)
+    return _midpoint_solution(ops, rel, W, TW, act, lo, hi, k, converged,
                               _info(ops, backups=k, sweeps=sweeps))
 
 
@@ -581,11 +746,32 @@ def policy_iteration(mdp, max_iter: int | None = None, *, layout: str = "auto") 
             break
         act = np.where(change, new_act, act)
     Q = ops.last_q(V)
-    info = _info(ops, policy_error_bound=float(g / (1.0 - g) * (hi - lo)))
+    bound, policy_bound = _pi_certificate(mdp, ops, V)
+    info = _info(ops, policy_error_bound=policy_bound)
     if mdp.is_sparse:
         info["krylov_iterations"] = krylov_iters
     return Solution(V=V, Q=Q, pi=_greedy(Q), num_iter=k, converged=converged,
-                    error_bound=_error_bound(lo, hi, g), info=info)
+                    error_bound=bound, info=info)
+
+
+def _pi_certificate(mdp: DiscountedMDP, ops, V: np.ndarray):
+    """(|V - V*| bound, V* - V^pi bound) for the final V, from one backup of V = k + W with
+    k = midrange(V) (_Relative): V* - V in [d + c min d, d + c max d] (MacQueen), with the
+    backup's rounding added to d and the representation error |V - (k + W)| <= u |W|."""
+    g = mdp.gamma
+    c = g / (1.0 - g)
+    k = 0.5 * (float(V.min()) + float(V.max())) if g > 0.0 else 0.0
+    rel = _Relative(mdp, ops, k)
+    W = V - k
+    TW = np.empty_like(V)
+    lo, hi = ops.bellman(W, TW, np.empty(V.shape[0], dtype=np.int64))
+    e = rel.backup_error(float(np.abs(W).max()), float(np.abs(TW).max()), lo, hi)
+    rel.set_level(0.0)
+    # V* - V = (T V - V) + (V* - T V) in [lo - e + f_lo(lo - e), hi + e + f_hi(hi + e)]
+    b_lo, b_hi = rel._ends(lo - e, hi + e)
+    bound = max(abs(lo - e + b_lo), abs(hi + e + b_hi)) \
+        + 6.0 * _U * (abs(b_lo) + abs(b_hi)) + (_U * float(np.abs(W).max()) if k else 0.0)
+    return float(bound * (1.0 + 16.0 * _U)), float(rel.policy_bound(lo, hi, e))
 
 
 # ----------------------------------------------------------------------------- evaluation

@@ -239,10 +239,25 @@ def _go_up(kind, w0, e1, e2, param):
 
 
 @njit(cache=True, fastmath=_FAST)
-def _split(p, v, m, x):
+def _split(kind, p, v, m, x):
     """One pass at the pivot x: over {v < x}, the sums of p, p d, p d^2 (d = v - m), of
-    p (x - v) and p (x - v)^2, and the number of support states. Branch-free, so it
-    vectorizes (v finite: p = 0 adds zeros)."""
+    p (x - v) and p (x - v)^2 (not for kind 0, which needs none of them), and the number of
+    support states. Branch-free, so it vectorizes (v finite: p = 0 adds zeros)."""
+    if kind == 0:
+        w0 = 0.0
+        w1 = 0.0
+        w2 = 0.0
+        count = 0.0
+        for i in range(p.shape[0]):
+            vi = v[i]
+            d = vi - m
+            below = vi < x
+            pw = p[i] if below else 0.0
+            w0 += pw
+            w1 += pw * d
+            w2 += pw * d * d
+            count += 1.0 if (below and p[i] > 0.0) else 0.0
+        return w0, w1, w2, 0.0, 0.0, count
     w0 = 0.0
     w1 = 0.0
     w2 = 0.0
@@ -391,7 +406,7 @@ def _threshold(p, v, m, M, kind, param):
             x = lo + frac * (hi - lo)
         if not (lo < x < hi):
             break
-        w0, w1, w2, e1, e2, below = _split(p, v, m, x)
+        w0, w1, w2, e1, e2, below = _split(kind, p, v, m, x)
         if _go_up(kind, w0, e1, e2, param):
             lo = x
             n_lo = below
@@ -557,7 +572,7 @@ def tv_regularized(p, v, lam, q_out):
 # Kullback-Leibler
 # ----------------------------------------------------------------------------------------------
 _SERIES = 2.0**-26      # spread / lam below this: two-term expansion in 1/lam (error < 1e-17)
-_EXPM1 = 0.5            # spread / lam below this: log E_p exp(.) as log1p(E_p expm1(.))
+_EXPM1 = 0.1            # spread / lam below this: log E_p exp(.) as log1p(E_p expm1(.))
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -592,20 +607,16 @@ def _log_partition(p, v, m, M, theta, total):
 @njit(cache=True)
 def _kl_weights(p, v, m, lam, q_out):
     """q ∝ p exp(-(v - m)/lam) written into q_out (lam may be inf: q = p normalized)."""
-    z = 0.0
+    inv_z = 1.0 / _kl_partition(p, v, m, lam)
     for i in range(p.shape[0]):
-        e = p[i] * _expneg(min((m - v[i]) / lam, 0.0))
-        q_out[i] = e
-        z += e
-    for i in range(p.shape[0]):
-        q_out[i] /= z
+        q_out[i] = p[i] * _expneg(min((m - v[i]) / lam, 0.0)) * inv_z
 
 
 @njit(cache=True)
 def kl_regularized(p, v, lam, q_out):
     """inf_q q.v + lam KL(q||p) = m - lam log E_p exp(-(v - m)/lam), m = min_{supp p} v;
     q ∝ p exp(-v/lam). Three regimes in r = (M - m)/lam: r < 2^-26 uses the expansion
-    p.v - Var_p(v)/(2 lam) (next term below 1e-17 (M - m)); r < 1/2 uses log1p of the mean of
+    p.v - Var_p(v)/(2 lam) (next term below 1e-17 (M - m)); r < 1/10 uses log1p of the mean of
     expm1 (log z near 1 would lose lam * 1e-16); else log z directly."""
     want_q = q_out.shape[0] == v.shape[0]
     m, M, mass, mean, total = _support_stats(p, v)
@@ -865,8 +876,9 @@ def chi2_regularized(p, v, lam, q_out):
     mean_n = mean / total
     # all of supp p active (includes lam = inf) iff 2 lam >= E_p (M - v); M - p.v cancels when
     # the mass sits near M, so near the switch E_p (M - v) is summed directly
-    active = 2.0 * lam + 1e-10 * max(abs(m), abs(M)) >= M - mean_n
-    if active:
+    band = 1e-10 * max(abs(m), abs(M))
+    active = 2.0 * lam >= (M - mean_n) + band
+    if not active and 2.0 * lam + band >= M - mean_n:
         active = 2.0 * lam >= _gap_sum(p, v, M) / total
     if active:
         mean_d, var = _shifted_moments(p, v, m, M, total)
@@ -1010,15 +1022,29 @@ def _abs_max(v):
     return max(max(a0, a1), max(a2, a3))
 
 
+@njit(cache=True, fastmath=_FAST)
+def _out_of_range(v):
+    """Whether max_s |v(s)| is above 2^300, or in (0, 2^-300): counts of |v| > 2^300, of
+    |v| >= 2^-300 and of v != 0, branch-free (vectorizes; the maximum itself would not)."""
+    big = 0.0
+    normal = 0.0
+    nonzero = 0.0
+    for i in range(v.shape[0]):
+        a = abs(v[i])
+        big += 1.0 if a > _SCALE_HI else 0.0
+        normal += 1.0 if a >= _SCALE_LO else 0.0
+        nonzero += 1.0 if a > 0.0 else 0.0
+    return big > 0.0 or (normal == 0.0 and nonzero > 0.0)
+
+
 @njit(cache=True)
 def value_exponent(v):
     """0 if max_s |v(s)| lies in [2^-300, 2^300] (or v = 0), else the k with max |v| = f 2^k,
     f in [1/2, 1): the kernels then work on v 2^-k (exact for every entry that stays normal;
     the others are below 2^-1022 of max |v|)."""
-    big = _abs_max(v)
-    if big > _SCALE_HI or (0.0 < big < _SCALE_LO):
-        return math.frexp(big)[1]
-    return 0
+    if not _out_of_range(v):
+        return 0
+    return math.frexp(_abs_max(v))[1]
 
 
 @njit(cache=True)

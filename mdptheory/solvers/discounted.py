@@ -756,6 +756,12 @@ def policy_iteration(mdp, max_iter: int | None = None, *, layout: str = "auto") 
                     error_bound=bound, info=info)
 
 
+def _certified_bounds(mdp: DiscountedMDP, V: np.ndarray):
+    """(|V - V*| bound, V* - V^pi bound for pi greedy in V) for any V (S,), certified as in
+    policy_iteration (used by the LP solver)."""
+    return _pi_certificate(mdp, _operator(mdp, "auto"), np.ascontiguousarray(V, dtype=float))
+
+
 def _pi_certificate(mdp: DiscountedMDP, ops, V: np.ndarray):
     """(|V - V*| bound, V* - V^pi bound) for the final V, from one backup of V = k + W with
     k = midrange(V) (_Relative): V* - V in [d + c min d, d + c max d] (MacQueen), with the

@@ -89,11 +89,8 @@ def _discounted(mdp: DiscountedMDP, solver, polish: bool) -> Solution:
         V = disc.evaluate_policy(mdp, pi0).V
         info["polished"] = True
     Q = disc._q_values(mdp, V)
-    TV = Q.max(axis=1)
-    d = TV - V
-    info["policy_error_bound"] = float(g / (1.0 - g) * (d.max() - d.min()))
-    return Solution(V=V, Q=Q, pi=greedy(Q), error_bound=disc._error_bound(d.min(), d.max(), g),
-                    info=info)
+    bound, info["policy_error_bound"] = disc._certified_bounds(mdp, V)   # rounding included
+    return Solution(V=V, Q=Q, pi=greedy(Q), error_bound=bound, info=info)
 
 
 def _finite(mdp: FiniteHorizonMDP, solver, polish: bool) -> Solution:

@@ -2,6 +2,10 @@
 
 Data plus validation, nothing else. Arrays are float64 copies of the caller's input and are
 read-only, so no solver or algorithm downstream can change a model.
+
+Probability rows (P[..., s, a, :] and rho0) must sum to 1 within 1e-8 (within ``n * eps`` for
+float32/float16 input, n the row length); accepted rows are renormalised in float64 so that they
+sum to 1 to rounding (:func:`mdptheory.models._validate.normalize`).
 """
 from __future__ import annotations
 
@@ -12,6 +16,14 @@ import numpy as np
 
 from . import _validate
 from .sparse import SparseTransitions
+
+
+def _check_sizes(name: str, shape: tuple, **sizes):
+    """Every named dimension (H, S, A) of ``shape`` is >= 1."""
+    for dim, n in sizes.items():
+        if n < 1:
+            raise ValueError(f"{name} has shape {shape}: {dim} = {n}, expected {dim} >= 1 "
+                             f"(a model needs at least one step, state and action)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,32 +56,36 @@ class FiniteHorizonMDP:
         H, S, A, S2 = P.shape
         if S2 != S:
             raise ValueError(f"P must have shape (H, S, A, S), got {P.shape} (last axis {S2} != S={S})")
+        _check_sizes("P", P.shape, H=H, S=S, A=A)
         r = _validate.as_float_array("r", self.r)
         _validate.shape("r", r, expected=(H, S, A))
         rho0 = _validate.as_float_array("rho0", self.rho0)
         _validate.shape("rho0", rho0, expected=(S,))
-        _validate.simplex("P", P)
+        _validate.normalize("P", P, source=self.P)
         _validate.interval("r", r, 0.0, 1.0)
-        _validate.simplex("rho0", rho0)
+        _validate.normalize("rho0", rho0, source=self.rho0)
         for name, x in (("P", P), ("r", r), ("rho0", rho0)):
             object.__setattr__(self, name, _validate.freeze(x))
 
     @classmethod
-    def stationary(cls, P, r, H: int, rho0) -> "FiniteHorizonMDP":
+    def stationary(cls, P, r, H: int, rho0) -> FiniteHorizonMDP:
         """Build from P[s, a, s'], r[s, a] repeated over h = 0..H-1 (zero-stride views)."""
         H = _validate.positive_int("H", H)
+        P_in = P
         P = _validate.as_float_array("P", P)
         _validate.shape("P", P, ndim=3)
         S, A, S2 = P.shape
         if S2 != S:
             raise ValueError(f"P must have shape (S, A, S), got {P.shape}")
+        _check_sizes("P", P.shape, S=S, A=A)
+        rho0_in = rho0
         r = _validate.as_float_array("r", r)
         _validate.shape("r", r, expected=(S, A))
         rho0 = _validate.as_float_array("rho0", rho0)
         _validate.shape("rho0", rho0, expected=(S,))
-        _validate.simplex("P", P)
+        _validate.normalize("P", P, source=P_in)
         _validate.interval("r", r, 0.0, 1.0)
-        _validate.simplex("rho0", rho0)
+        _validate.normalize("rho0", rho0, source=rho0_in)
         obj = object.__new__(cls)
         object.__setattr__(obj, "P", _validate.freeze(np.broadcast_to(P, (H, S, A, S))))
         object.__setattr__(obj, "r", _validate.freeze(np.broadcast_to(r, (H, S, A))))
@@ -80,7 +96,7 @@ class FiniteHorizonMDP:
     S = property(lambda self: self.P.shape[1], doc="number of states")
     A = property(lambda self: self.P.shape[2], doc="number of actions")
 
-    def replace(self, **changes) -> "FiniteHorizonMDP":
+    def replace(self, **changes) -> FiniteHorizonMDP:
         """A new validated model with some of P, r, rho0 replaced."""
         fields = {"P": self.P, "r": self.r, "rho0": self.rho0}
         fields.update(changes)
@@ -129,7 +145,8 @@ class DiscountedMDP:
             S, A, S2 = P.shape
             if S2 != S:
                 raise ValueError(f"P must have shape (S, A, S), got {P.shape}")
-            _validate.simplex("P", P)
+            _check_sizes("P", P.shape, S=S, A=A)
+            _validate.normalize("P", P, source=self.P)
             _validate.freeze(P)
         r = _validate.as_float_array("r", self.r)
         _validate.shape("r", r, expected=(S, A))
@@ -137,7 +154,7 @@ class DiscountedMDP:
         gamma = _validate.real("gamma", self.gamma, lo=0.0, hi=1.0, hi_open=True)
         rho0 = np.full(S, 1.0 / S) if self.rho0 is None else _validate.as_float_array("rho0", self.rho0)
         _validate.shape("rho0", rho0, expected=(S,))
-        _validate.simplex("rho0", rho0)
+        _validate.normalize("rho0", rho0, source=self.rho0)
         object.__setattr__(self, "P", P)
         object.__setattr__(self, "r", _validate.freeze(r))
         object.__setattr__(self, "gamma", gamma)
@@ -151,7 +168,7 @@ class DiscountedMDP:
         """P[s, a, s'] as a dense array (a view for dense models)."""
         return self.P.to_dense() if self.is_sparse else self.P
 
-    def replace(self, **changes) -> "DiscountedMDP":
+    def replace(self, **changes) -> DiscountedMDP:
         """A new validated model with some fields replaced."""
         return dataclasses.replace(self, **changes)
 

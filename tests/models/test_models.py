@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from mdptheory.models import (DiscountedMDP, FiniteHorizonMDP, LinearMDP, SparseTransitions,
-                              deterministic, greedy)
+from mdptheory.models import (
+    DiscountedMDP,
+    FiniteHorizonMDP,
+    LinearMDP,
+    SparseTransitions,
+    deterministic,
+    greedy,
+)
 
 
 def _finite_arrays(H=2, S=3, A=2, seed=0):

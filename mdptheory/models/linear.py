@@ -28,7 +28,8 @@ class LinearMDP:
     mu : ndarray of shape (H, d, S)
         Factor distributions mu[h, i, s'] = mu_{h,i}(s'), each row a probability vector.
     theta : ndarray of shape (H, d)
-        Reward parameters; rewards <phi(s, a), theta_h> must lie in [0, 1].
+        Reward parameters (any finite reals; rewards are <phi(s, a), theta_h>, which the
+        robust-linear algorithms require in [0, 1] and check themselves).
     rho0 : ndarray of shape (S,)
         Initial-state distribution.
 
@@ -63,8 +64,6 @@ class LinearMDP:
         _validate.normalize("phi", phi, tol=tol)     # renormalise in float64 (_validate doc)
         _validate.normalize("mu", mu, tol=tol)
         _validate.finite("theta", theta)
-        r = np.einsum("sad,hd->hsa", phi, theta)
-        _validate.interval("rewards <phi, theta> (r)", r, 0.0, 1.0, tol=1e-10)
         _validate.normalize("rho0", rho0, source=self.rho0)
         for name, x in (("phi", phi), ("mu", mu), ("theta", theta), ("rho0", rho0)):
             object.__setattr__(self, name, _validate.freeze(x))
@@ -76,8 +75,8 @@ class LinearMDP:
 
     @property
     def r(self) -> np.ndarray:
-        """Rewards r[h, s, a] = <phi(s, a), theta_h>, clipped to [0, 1] against round-off."""
-        return np.clip(np.einsum("sad,hd->hsa", self.phi, self.theta), 0.0, 1.0)
+        """Rewards r[h, s, a] = <phi(s, a), theta_h>."""
+        return np.einsum("sad,hd->hsa", self.phi, self.theta)
 
     @property
     def P(self) -> np.ndarray:

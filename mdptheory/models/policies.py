@@ -20,10 +20,24 @@ def _shape_text(shape) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def validate_policy(pi, shape: tuple, name: str = "pi") -> np.ndarray:
+def validate_policy(pi, shape: tuple, name: str = "pi", mask=None) -> np.ndarray:
     """float64 copy of ``pi`` with ``shape`` (..., S, A) and probability rows over actions,
     renormalised to sum to 1 in float64; an integer array of shape ``shape[:-1]`` (action
-    indices) is turned into the one-hot policy."""
+    indices) is turned into the one-hot policy. With a model's action ``mask`` (bool, same
+    shape, False = unavailable), any positive probability on an unavailable action is a
+    ValueError."""
+    pi = _validate_policy(pi, shape, name)
+    if mask is not None:
+        bad = (pi > 0) & ~mask
+        if bad.any():
+            idx = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            raise ValueError(f"{name}[{_validate._index(idx)}] is {pi[idx]:.6g}, but action "
+                             f"{idx[-1]} is not available in state {idx[-2]} (the model's "
+                             f"mask[{_validate._index(idx)}] is False)")
+    return pi
+
+
+def _validate_policy(pi, shape: tuple, name: str) -> np.ndarray:
     shape = tuple(int(n) for n in shape)
     want = (f"{name} must be action probabilities of shape {_shape_text(shape)} or integer "
             f"actions of shape {_shape_text(shape[:-1])}")

@@ -111,6 +111,17 @@ class SparseTransitions:
         indices[pad] = np.broadcast_to(indices[:, :1], indices.shape)[pad]
         return cls(indices=indices.reshape(S, A, m), probs=probs.reshape(S, A, m), num_states=S)
 
+    def with_self_loops(self, pairs) -> SparseTransitions:
+        """A copy whose rows at ``pairs`` (bool (S, A), True = replace) are the self-loop
+        P(s | s, a) = 1 (used for masked actions)."""
+        probs = np.array(self.probs)
+        idx = np.array(self.indices)
+        s, a = np.nonzero(pairs)
+        probs[s, a] = 0.0
+        probs[s, a, 0] = 1.0
+        idx[s, a] = s[:, None]
+        return SparseTransitions(indices=idx, probs=probs, num_states=self.num_states)
+
     def to_scipy(self):
         """The (S * A, S) CSR matrix with row ``s * A + a``."""
         import scipy.sparse as sp

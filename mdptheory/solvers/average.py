@@ -259,7 +259,8 @@ def relative_value_iteration(mdp, tol: float = 1e-12, max_iter: int = 1_000_000,
 
     Iterates V <- T' V - (T' V)(0) with T' the Bellman operator of P' = tau I + (1 - tau) P
     (same gains; ``tau`` in [0, 1) makes every chain aperiodic, so the span of T' V - V goes
-    to 0) until span(T' V - V) <= ``tol``. The gain is the midpoint of
+    to 0) until span(T' V - V) <= ``tol`` (or reaches the rounding floor 16 eps max|T' V|, so
+    that large rewards cannot make it run forever). The gain is the midpoint of
     [min(T' V - V), max(T' V - V)]; the bias is (1 - tau) V normalised (module docstring).
     """
     mdp = _check_mdp(mdp)
@@ -279,9 +280,10 @@ def relative_value_iteration(mdp, tol: float = 1e-12, max_iter: int = 1_000_000,
         P2d = np.ascontiguousarray(mdp.P).reshape(S * mdp.A, S)
         sweep = lambda V, TV: kav.dense_sweep(P2d, r, tau, V, TV, act)
     converged = False
+    floor = 16.0 * np.finfo(np.float64).eps                # rounding floor of the span
     for k in range(1, max_iter + 1):
         lo, hi = sweep(V, TV)
-        if hi - lo <= tol:
+        if hi - lo <= max(tol, floor * max(1.0, float(np.abs(TV).max()))):
             converged = True
             break
         V, TV = TV - TV[0], V

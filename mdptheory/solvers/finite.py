@@ -101,11 +101,10 @@ def validate_kernel_like(mdp, P_alt, name: str = "P_alt") -> np.ndarray:
     H, S, A = mdp.H, mdp.S, mdp.A
     if arr.ndim == 3:
         _validate.shape(name, arr, expected=(S, A, S))
-        _validate.simplex(name, arr)
+        _validate.normalize(name, arr, source=P_alt)
         return np.broadcast_to(arr, (H, S, A, S))
     _validate.shape(name, arr, expected=(H, S, A, S))
-    _validate.simplex(name, arr)
-    return arr
+    return _validate.normalize(name, arr, source=P_alt)
 
 
 def evaluate_static_finite(mdp, pi, P_alt) -> PolicyValue:

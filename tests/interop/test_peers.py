@@ -118,3 +118,18 @@ def test_mdptoolbox_layout_is_explicit_when_S_equals_A():
     R3 = np.arange(8.0).reshape(2, 2, 2)
     m3 = mt.from_mdptoolbox([sparse.csr_matrix(P[0]), sparse.csr_matrix(P[1])], R3, 0.5)
     np.testing.assert_allclose(m3.r, np.einsum("ast,ast->sa", P, R3))
+
+
+@pytest.mark.parametrize("sparse_model", [False, True])
+def test_to_quantecon_round_trip_and_quantecon_solves_our_models(sparse_model):
+    mdp = mt.envs.garnet(30, 4, 5, gamma=0.9, rng=3, sparse=sparse_model)
+    ddp = mt.to_quantecon(mdp)
+    assert ddp._sa_pair == sparse_model          # product form unless sparse or masked
+    ours = solvers.policy_iteration(mdp)
+    theirs = ddp.solve("policy_iteration")
+    np.testing.assert_allclose(theirs.v, ours.V, atol=1e-10)
+    np.testing.assert_array_equal(theirs.sigma, ours.pi.argmax(1))
+    back = mt.from_quantecon(ddp, rho0=mdp.rho0)
+    np.testing.assert_allclose(back.dense_P(), mdp.dense_P(), atol=0)
+    np.testing.assert_array_equal(back.r, mdp.r)
+    assert back.gamma == mdp.gamma and back.mask is None

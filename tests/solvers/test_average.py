@@ -160,3 +160,12 @@ def test_large_unichain_model_is_certified_by_the_common_state_condition():
     a, b = solvers.relative_value_iteration(mdp), solvers.average_policy_iteration(mdp)
     assert abs(a.gain - b.gain) < 1e-10
     np.testing.assert_allclose(a.bias, b.bias, atol=1e-8)
+
+
+def test_rvi_stops_at_the_rounding_floor_for_large_rewards():
+    P, r, _ = _unichain_model(9)
+    mdp = DiscountedMDP(P, 1e7 * r, 0.5)
+    a, b = solvers.relative_value_iteration(mdp), solvers.average_policy_iteration(mdp)
+    assert a.converged and a.num_iter < 1000
+    assert abs(a.gain - b.gain) <= 1e-14 * 1e7 * np.abs(r).max()
+    np.testing.assert_allclose(a.bias, b.bias, atol=1e-13 * 1e7 * np.abs(r).max())

@@ -11,8 +11,8 @@ Value iteration and modified policy iteration return the midpoint of these bound
 right in sup norm (never only up to a constant); ``info["policy_error_bound"]`` bounds the
 suboptimality of the returned policy. Ties go to the lowest action index. Masked actions
 (``mdp.mask``) enter every backup with reward -inf, so no max or argmax picks them; their Q is
--inf in every result, and policies given to the evaluations must put no mass on them. The bounds are
-MacQueen's formulas evaluated in float64: rounding in a backup (about 1e-16 * |V| per entry) can
+-inf in every result, and policies given to the evaluations must put no mass on them. The
+bounds are MacQueen's formulas evaluated in float64: rounding in a backup (about 1e-16 * |V| per entry) can
 add up to about 1e-16 * |V| / (1 - gamma) to them (1e-13 at gamma = 0.99 with |V| ~ 100).
 
 Layouts. A solver works on one of two representations of P, chosen by ``layout``:
@@ -658,8 +658,8 @@ def evaluate_policy(mdp, pi) -> PolicyValue:
         info = {}
     residual = np.einsum("sa,sa->s", pi, Q) - V          # r_pi + gamma P_pi V - V
     info["error_bound"] = float(np.abs(residual).max() / (1.0 - g))
-    return PolicyValue(V=V, Q=mask_q(mdp, Q), num_iter=info.get("krylov_iterations"), converged=True,
-                       info=info)
+    return PolicyValue(V=V, Q=mask_q(mdp, Q), num_iter=info.get("krylov_iterations"),
+                       converged=True, info=info)
 
 
 # ----------------------------------------------------------------------------- operators

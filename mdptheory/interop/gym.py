@@ -16,8 +16,13 @@ with mdptheory's own inverse-CDF draw (:func:`mdptheory.kernels.sampling.draw`) 
 the Generator that ``reset(seed=...)`` seeds (``env.np_random``), so a seed fixes the episode.
 Rewards are the model's mean rewards. A finite-horizon model is truncated after H steps
 (``info["step"]`` counts them); a discounted one runs until the caller stops. On a masked model
-``info["action_mask"]`` (int8, gymnasium's convention) lists the available actions,
-``action_space.sample()`` draws only among them, and a masked action is a ValueError.
+``info["action_mask"]`` (int8, gymnasium's convention) lists the available actions and
+``action_space.sample()`` draws only among them. A masked action is, by default
+(``masked_action="first"``), executed as the first available action of the state and reported
+in ``info["executed_action"]``: the environment is then the model in which every masked action
+duplicates an available one, which has the same optimal values, so nothing learnt in it can beat
+the model's V*. (gymnasium's ``check_env`` draws an action *before* it resets, so it may send an
+action that the new state lacks.) ``masked_action="raise"`` makes it a ValueError.
 """
 from __future__ import annotations
 
@@ -110,9 +115,10 @@ def _env_class():
 
         metadata: typing.ClassVar[dict] = {"render_modes": []}
 
-        def __init__(self, mdp):
+        def __init__(self, mdp, masked_action):
             super().__init__()
             self.mdp = mdp
+            self.masked_action = masked_action
             self.finite = isinstance(mdp, FiniteHorizonMDP)
             self.observation_space = spaces.Discrete(mdp.S)
             self.action_space = StateMaskedDiscrete(mdp.A)
@@ -156,31 +162,41 @@ def _env_class():
                 raise ValueError(f"action {action!r} is not in {self.action_space}")
             a = int(action)
             avail = self._available()
+            executed = a
             if avail is not None and not avail[a]:
-                raise ValueError(f"action {a} is not available in state {self.state}"
-                                 + (f" at step {self.h}" if self.finite else "")
-                                 + " (info['action_mask'])")
-            p, idx, reward = self._row(a)
+                if self.masked_action == "raise":
+                    raise ValueError(f"action {a} is not available in state {self.state}"
+                                     + (f" at step {self.h}" if self.finite else "")
+                                     + " (info['action_mask'])")
+                executed = int(np.argmax(avail))
+            p, idx, reward = self._row(executed)
             j = int(draw(np.ascontiguousarray(p), self.np_random.random()))
             self.state = int(idx[j]) if idx is not None else j
             self.h += 1
             truncated = self.finite and self.h >= self.mdp.H
             if truncated:
                 self.action_space.current_mask = None
-                return self.state, reward, False, True, {"step": self.h}
-            return self.state, reward, False, False, self._info()
+                info = {"step": self.h}
+            else:
+                info = self._info()
+            if executed != a:
+                info["executed_action"] = executed
+            return self.state, reward, False, truncated, info
 
     return MDPEnv
 
 
-def to_gymnasium(mdp):
+def to_gymnasium(mdp, *, masked_action: str = "first"):
     """A ``gymnasium.Env`` that samples ``mdp`` (FiniteHorizonMDP or DiscountedMDP; module
-    docstring)."""
+    docstring). ``masked_action``: "first" (execute the state's first available action
+    instead) or "raise" (ValueError)."""
     if not isinstance(mdp, (FiniteHorizonMDP, DiscountedMDP)):
         raise TypeError(f"mdp must be a FiniteHorizonMDP or DiscountedMDP, got "
                         f"{type(mdp).__name__}")
+    if masked_action not in ("first", "raise"):
+        raise ValueError(f"masked_action must be 'first' or 'raise', got {masked_action!r}")
     _validate.positive_int("S", mdp.S)
-    return _env_class()(mdp)
+    return _env_class()(mdp, masked_action)
 
 
 __all__ = ["NoTransitionTableError", "from_gymnasium", "to_gymnasium"]

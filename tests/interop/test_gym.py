@@ -90,10 +90,24 @@ def test_to_gymnasium_samples_the_model_with_its_seed_and_honours_masks():
     np.testing.assert_array_equal(info["action_mask"], mdp.mask[s].astype(np.int8))
     for _ in range(50):
         assert mdp.mask[env.unwrapped.state, env.action_space.sample()]
-    bad = int(np.flatnonzero(~mdp.mask[s])[0]) if not mdp.mask[s].all() else None
-    if bad is not None:
-        with pytest.raises(ValueError, match=f"action {bad} is not available in state {s}"):
-            env.step(bad)
+    # a masked action runs as the state's first available one, or is an error on request
+    s = next(x for x in range(6) if not mdp.mask[x].all())
+    bad, first = int(np.flatnonzero(~mdp.mask[s])[0]), int(np.flatnonzero(mdp.mask[s])[0])
+    strict = mt.to_gymnasium(mdp, masked_action="raise")
+    for e in (env, strict):
+        e.reset(seed=0)
+        e.unwrapped.state = s
+    with pytest.raises(ValueError, match=f"action {bad} is not available in state {s}"):
+        strict.step(bad)
+    env.reset(seed=5)
+    env.unwrapped.state = s
+    out_bad = env.step(bad)
+    env.reset(seed=5)
+    env.unwrapped.state = s
+    out_first = env.step(first)
+    assert out_bad[4]["executed_action"] == first and out_bad[:2] == out_first[:2]
+    with pytest.raises(ValueError, match="masked_action must be 'first' or 'raise'"):
+        mt.to_gymnasium(mdp, masked_action="stay")
     # same seed, same trajectory; transition frequencies match P
     def run(seed, n):
         env.reset(seed=seed)

@@ -271,17 +271,6 @@ def apply_overrides(config: dict, overrides: dict | None) -> dict:
     return config
 
 
-def _as_verdict_list(v) -> list:
-    from ..analysis.verdict import Verdict
-
-    items = list(v) if isinstance(v, (list, tuple)) else [v]
-    for item in items:
-        if not isinstance(item, Verdict):
-            raise TypeError(f"verdict() must return Verdict or a list of them, got "
-                            f"{type(item).__name__}")
-    return items
-
-
 def run_experiment(name: str, *, size: str = "paper", seeds: int | None = None,
                    overrides: dict | None = None, grid: dict | None = None,
                    backend="process", address: str | None = None, workers: int | None = None,
@@ -302,16 +291,14 @@ def run_experiment(name: str, *, size: str = "paper", seeds: int | None = None,
     sweep = run_sweep(name, configs, n, out=out, backend=backend, address=address,
                       workers=workers, resume=resume, experiments_dir=experiments_dir,
                       progress=progress, rerun_stale=rerun_stale)
-    verdicts = _as_verdict_list(module.verdict(sweep.table))
+    from ..report import finalize, verdict_record, write_verdict
+
+    verdicts = finalize(module.verdict(sweep.table))
     exp_dir = Path(out) / name
-    verdict_path = atomic_write_text(exp_dir / "verdict.json", json.dumps({
-        "experiment": name,
-        "size": size,
-        "seeds": n,
-        "config": json.loads(canonical_json({k: v for k, v in config.items() if k != "seeds"})),
-        "grid": json.loads(canonical_json(grid)) if grid else None,
-        "claims": [v.to_dict() for v in verdicts],
-    }, indent=1) + "\n")
+    verdict_path = write_verdict(exp_dir, verdict_record(
+        name, size=size, seeds=n,
+        config=json.loads(canonical_json({k: v for k, v in config.items() if k != "seeds"})),
+        grid=json.loads(canonical_json(grid)) if grid else None, verdicts=verdicts))
     written = module.plot(sweep.table, exp_dir / name) or []
     figures = [Path(p) for p in written]
     return ExperimentOutcome(sweep=sweep, verdicts=verdicts, figures=figures,

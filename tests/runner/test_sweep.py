@@ -14,8 +14,8 @@ import pytest
 
 from mdptheory.runner import backends, storage
 from mdptheory.runner.storage import ResultStore, comparable, config_hash
-from mdptheory.runner.sweep import (RunFailed, UsageError, expand_grid, run_experiment,
-                                    run_sweep)
+from mdptheory.runner.sweep import RunFailed, UsageError, expand_grid, run_experiment, run_sweep
+from mdptheory.testing.processes import source_env
 
 FAKE = textwrap.dedent('''
     """Fake experiment: noisy sqrt curve; seed-driven numbers, a string column, a timing column."""
@@ -162,7 +162,7 @@ def test_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_table(exp_dir, t
     script.write_text(SWEEP_SCRIPT)
     out = tmp_path / "killed"
     runs_dir = out / "fake" / "runs"
-    env = dict(os.environ, FAKE_RUN_SLEEP="0.1")
+    env = source_env(FAKE_RUN_SLEEP="0.1")
     proc = subprocess.Popen([sys.executable, str(script), str(exp_dir), str(out)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -317,7 +317,21 @@ class _Markers:
         config.addinivalue_line("markers", "property: hypothesis property tests")
 
 
-def run_checks(paths, verbose: bool = False) -> tuple[int, dict]:
+def _hypothesis_home() -> None:
+    """Keep hypothesis' files (its unicode tables) in the user's cache folder, not in the
+    current folder, which `mdptheory check` leaves as it found it."""
+    from hypothesis import configuration
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = cache / "mdptheory" / "hypothesis"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    configuration.set_hypothesis_home_dir(str(home))
+
+
+def run_checks(paths, verbose: bool = False, keyword: str | None = None) -> tuple[int, dict]:
     """Run pytest on ``paths`` with pytest's own output captured; (pytest exit code, outcomes).
 
     The hypothesis profile of :mod:`mdptheory.testing.profiles` is loaded first (derandomized
@@ -329,12 +343,14 @@ def run_checks(paths, verbose: bool = False) -> tuple[int, dict]:
     from .testing import load_profile
 
     load_profile()
+    _hypothesis_home()
     paths = [Path(p).resolve() for p in paths]
     rootdir = os.path.commonpath([str(p.parent.parent) for p in paths])
     plugin = _Outcomes()
     argv = ["-c", os.devnull, f"--rootdir={rootdir}", "--import-mode=importlib",
-            "-p", "no:cacheprovider",
-            "-p", "no:terminal", *[str(p) for p in paths]]
+            "-p", "no:cacheprovider", "-p", "no:benchmark",
+            "-p", "no:terminal", *(["-k", keyword] if keyword else []),
+            *[str(p) for p in paths]]
     buf = io.StringIO()
     with redirect_stdout(buf), redirect_stderr(buf):
         code = int(pytest.main(argv, plugins=[plugin, _Markers()]))
@@ -355,7 +371,8 @@ def cmd_check(args) -> int:
     if missing:
         raise UsageFailure(f"proof check(s) without a source file: {', '.join(missing)}")
     names = [e.name for e in entries]
-    code, items = run_checks([e.file for e in entries], verbose=args.verbose)
+    code, items = run_checks([e.file for e in entries], verbose=args.verbose,
+                             keyword=args.keyword)
     held = [k for k, v in items.items() if v["outcome"] == "held"]
     broke = [k for k, v in items.items() if v["outcome"] == "broke"]
     skipped = [k for k, v in items.items() if v["outcome"] == "skipped"]
@@ -446,6 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("names", nargs="*", metavar="NAME",
                    help="proof-check modules (names or .py files); none: all")
     q.add_argument("--proofs-dir", action="append", metavar="DIR", help=proofs_help)
+    q.add_argument("-k", dest="keyword", metavar="EXPRESSION",
+                   help="only the checks whose names match (pytest's -k)")
     q.add_argument("-v", "--verbose", action="store_true", help="show pytest's own report")
     q.set_defaults(func=cmd_check)
     return p

@@ -158,7 +158,7 @@ def _entry_points(kind: str) -> list:
     from importlib.metadata import entry_points
     try:
         return list(entry_points(group=_GROUP[kind]))
-    except Exception:  # a broken distribution's metadata must not break the command
+    except Exception:  # noqa: BLE001  a broken distribution's metadata must not break the command
         return []
 
 
@@ -401,7 +401,23 @@ def list_proofs(dirs=None) -> list[str]:
     return list(catalogue("proof check", dirs))
 
 
-__all__ = ["Entry", "RegistryError", "UnknownName", "NameClash", "catalogue", "find", "load",
-           "load_experiment", "load_module_from_path", "list_experiments", "list_proofs",
-           "search_path", "builtin_experiments_dir", "builtin_proofs_dir", "code_fingerprint",
-           "helper_files", "package_source_hash", "mount_source_folders"]
+__all__ = [
+    "Entry",
+    "NameClash",
+    "RegistryError",
+    "UnknownName",
+    "builtin_experiments_dir",
+    "builtin_proofs_dir",
+    "catalogue",
+    "code_fingerprint",
+    "find",
+    "helper_files",
+    "list_experiments",
+    "list_proofs",
+    "load",
+    "load_experiment",
+    "load_module_from_path",
+    "mount_source_folders",
+    "package_source_hash",
+    "search_path",
+]

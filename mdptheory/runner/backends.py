@@ -33,6 +33,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
+from pathlib import Path
 
 BACKENDS = ("serial", "process", "ray")
 #: Environment of worker processes: one thread each, the pool uses the cores.
@@ -64,7 +65,7 @@ def limit_worker_threads() -> None:
     if numba is not None:
         try:
             numba.set_num_threads(1)
-        except Exception:  # a threading layer that cannot be resized keeps its default
+        except Exception:  # noqa: BLE001, S110  # a threading layer that cannot be resized keeps its default
             pass
 
 
@@ -73,7 +74,7 @@ def _warm_numba() -> None:
     try:
         import numba
         numba.njit(lambda x: x + 1)(1)
-    except Exception:  # numba missing or broken: workers will report it when they need it
+    except Exception:  # noqa: BLE001, S110  # numba missing or broken: workers will report it when they need it
         pass
 
 
@@ -107,7 +108,7 @@ def check_workers(workers) -> None:
 def _proc_start_time(pid: int) -> str | None:
     """Field 22 (start time) of /proc/PID/stat, None if the process is gone or a zombie."""
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     if fields[0] in ("Z", "X"):        # dead, waiting to be reaped: gone for our purpose
@@ -198,6 +199,16 @@ def _environ(values: dict):
                 os.environ[k] = v
 
 
+def _pythonpath_with_package() -> str:
+    """``PYTHONPATH`` for a forkserver or spawned worker, with the folder this ``mdptheory``
+    was imported from first: they start as ``python -c`` in the driver's *current* folder, and
+    an empty entry of the driver's sys.path (the folder it started in) would not lead them to
+    the same copy of the package."""
+    root = str(Path(__file__).resolve().parents[2])
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    return os.pathsep.join([root, *rest])
+
+
 class ProcessBackend:
     """A local process pool (see the module docstring for the start method)."""
 
@@ -226,6 +237,8 @@ class ProcessBackend:
             self._ctx.set_forkserver_preload(forkserver_preload())
         elif self.start_method == "fork":
             _warm_numba()                 # forked workers inherit numba's initialisation
+        if self.start_method != "fork":
+            env["PYTHONPATH"] = _pythonpath_with_package()
         with _environ(env):
             self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(args_list)),
                                              mp_context=self._ctx,
@@ -235,18 +248,23 @@ class ProcessBackend:
             finished = False
             try:
                 futures = {self._pool.submit(fn, *args): i for i, args in enumerate(args_list)}
-                pending = set(futures)
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        yield futures[fut], fut.result()
-                finished = True
-            finally:
-                if finished:
-                    self._pool.shutdown(wait=True)
-                else:              # the caller stopped early (a failed run, Ctrl-C): abort
-                    self._abort()
+            except BaseException:
+                self._abort()
                 self._pool = None
+                raise
+        try:                        # workers started: the environment is restored
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield futures[fut], fut.result()
+            finished = True
+        finally:
+            if finished:
+                self._pool.shutdown(wait=True)
+            else:              # the caller stopped early (a failed run, Ctrl-C): abort
+                self._abort()
+            self._pool = None
 
     def _abort(self):
         """Stop runs in flight instead of waiting for them (their results are not wanted)."""
@@ -302,7 +320,7 @@ def _resolve_auto(ray) -> str:
     try:
         from ray._private import services
         found = services.get_ray_address_from_environment("auto", None)
-    except Exception:
+    except Exception:  # noqa: BLE001
         found = None
     if not found:
         raise BackendError("no running Ray cluster found for --address auto "
@@ -322,8 +340,8 @@ class RayBackend:
         if ray.is_initialized():
             self.workers = int(ray.cluster_resources().get("CPU", 1))
             return
-        init = dict(include_dashboard=False, log_to_driver=False,
-                    runtime_env={"env_vars": dict(WORKER_ENV)})
+        init = {"include_dashboard": False, "log_to_driver": False,
+                    "runtime_env": {"env_vars": dict(WORKER_ENV)}}
         check_workers(workers)
         if address is None:
             self.workers = available_cpus() if workers is None else workers
@@ -335,7 +353,7 @@ class RayBackend:
             init["address"] = address
         try:
             ray.init(**init)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if address not in (None, "auto") and "RAY_AUTH_MODE" not in os.environ:
                 reason += (" (if the cluster uses token authentication, set RAY_AUTH_MODE=token"

@@ -262,5 +262,12 @@ def check_config(config: dict, hook: Callable[[dict], object] | None = None) -> 
 
 
 
-__all__ = ["ConfigError", "coerce", "parse_grid_values", "rule_errors", "check_config",
-           "COUNT_PARTS", "PROBABILITY_KEYS"]
+__all__ = [
+    "COUNT_PARTS",
+    "PROBABILITY_KEYS",
+    "ConfigError",
+    "check_config",
+    "coerce",
+    "parse_grid_values",
+    "rule_errors",
+]

@@ -170,7 +170,7 @@ def folder_lock(path, wait_message: str | None = None):
         if held is not None:
             held[1] += 1
     if held is None:
-        f = open(path, "a+")
+        f = open(path, "a+")  # noqa: SIM115  (held open for the lock's lifetime)
         try:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -329,7 +329,7 @@ class ResultStore:
                                  f"(damaged or truncated); {hint}")
         try:
             return pq.read_table(io.BytesIO(data)).to_pandas()
-        except Exception as exc:  # noqa: BLE001  (written by another pyarrow, say)
+        except Exception as exc:  # written by another pyarrow, say
             raise CorruptRunFile(f"cannot read run file {path} ({exc}); {hint}") from exc
 
     def clean(self) -> int:

@@ -160,7 +160,7 @@ def execute_run(locator: str, config: dict, seed: int, isolated: bool = True):
         df = module.run(dict(config), int(seed))
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"run() returned {type(df).__name__}, expected a pandas DataFrame")
-    except Exception:
+    except Exception:  # noqa: BLE001  (reported to the driver)
         return ("error", traceback.format_exc())
     return ("ok", df, time.perf_counter() - t0)
 

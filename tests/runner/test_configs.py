@@ -77,12 +77,12 @@ def test_grid_values_are_typed_and_deduplicated_after_typing():
 
 
 @pytest.mark.parametrize("config, message", [
-    (dict(K=0), "K=0: a count must be an integer >= 1"),
-    (dict(river_H=0), "river_H=0: a count must be an integer >= 1"),
-    (dict(N_E=[10, 0]), r"N_E\[1\]=0"),
-    (dict(garnet_S=2.5), "garnet_S=2.5"),
-    (dict(delta=2.0), "delta=2.0: a probability must lie in \\(0, 1\\)"),
-    (dict(delta=0), "delta=0"),
+    ({"K": 0}, "K=0: a count must be an integer >= 1"),
+    ({"river_H": 0}, "river_H=0: a count must be an integer >= 1"),
+    ({"N_E": [10, 0]}, r"N_E\[1\]=0"),
+    ({"garnet_S": 2.5}, "garnet_S=2.5"),
+    ({"delta": 2.0}, "delta=2.0: a probability must lie in \\(0, 1\\)"),
+    ({"delta": 0}, "delta=0"),
 ])
 def test_generic_rules_by_key_name(config, message):
     with pytest.raises(ConfigError, match=message):
@@ -90,8 +90,8 @@ def test_generic_rules_by_key_name(config, message):
 
 
 def test_rules_leave_other_keys_alone():
-    assert rule_errors(dict(instance_seed=0, gamma=1.0, eps=0.0, label="x", ms=(1, "inf"),
-                            K=float("inf"), seeds=0)) == []
+    assert rule_errors({"instance_seed": 0, "gamma": 1.0, "eps": 0.0, "label": "x", "ms": (1, "inf"),
+                            "K": float("inf"), "seeds": 0}) == []
 
 
 def test_every_built_in_config_passes_the_rules():
@@ -106,8 +106,8 @@ def test_the_experiment_hook_runs_after_the_rules_and_its_message_is_kept():
         if config["K"] < config["checkpoints"]:
             raise ValueError(f"checkpoints={config['checkpoints']} > K={config['K']}")
 
-    check_config(dict(K=10, checkpoints=5), hook)
+    check_config({"K": 10, "checkpoints": 5}, hook)
     with pytest.raises(ConfigError, match="rejected by the experiment: checkpoints=50 > K=10"):
-        check_config(dict(K=10, checkpoints=50), hook)
+        check_config({"K": 10, "checkpoints": 50}, hook)
     with pytest.raises(ConfigError, match="K=0"):             # rules first: hook not reached
-        check_config(dict(K=0, checkpoints=50), hook)
+        check_config({"K": 0, "checkpoints": 50}, hook)

@@ -66,7 +66,7 @@ SWEEP_SCRIPT = textwrap.dedent('''
                   progress=False)
 ''')
 
-CONFIGS = [dict(n=40, scale=1.0, fail_seed=-1), dict(n=40, scale=2.0, fail_seed=-1)]
+CONFIGS = [{"n": 40, "scale": 1.0, "fail_seed": -1}, {"n": 40, "scale": 2.0, "fail_seed": -1}]
 
 
 @pytest.fixture
@@ -242,7 +242,7 @@ def test_no_resume_recomputes_every_run(exp_dir, tmp_path):
 
 
 def test_failing_run_raises_with_its_traceback_and_keeps_finished_runs(exp_dir, tmp_path):
-    cfg = dict(n=5, scale=1.0, fail_seed=2)
+    cfg = {"n": 5, "scale": 1.0, "fail_seed": 2}
     with pytest.raises(RunFailed, match=r"seed 2\)") as info:
         run_sweep("fake", cfg, 4, out=tmp_path / "res", backend="serial",
                   experiments_dir=exp_dir, progress=False)
@@ -253,7 +253,7 @@ def test_failing_run_raises_with_its_traceback_and_keeps_finished_runs(exp_dir, 
 
 
 def test_failing_run_on_the_pool_aborts_the_runs_in_flight(exp_dir, tmp_path):
-    cfg = dict(n=5, scale=1.0, fail_seed=0, sleep=60.0)     # seed 0 fails at once, others sleep
+    cfg = {"n": 5, "scale": 1.0, "fail_seed": 0, "sleep": 60.0}     # seed 0 fails at once, others sleep
     t = time.perf_counter()
     with pytest.raises(RunFailed, match=r"seed 0\)"):
         run_sweep("fake", cfg, 3, out=tmp_path / "res", backend="process", workers=2,
@@ -275,7 +275,7 @@ def test_expand_grid_is_a_product_in_key_order_and_checks_keys():
 
 
 def test_run_experiment_rejects_unknown_key_bad_size_and_zero_seeds(exp_dir, tmp_path):
-    kw = dict(out=tmp_path / "res", backend="serial", experiments_dir=exp_dir, progress=False)
+    kw = {"out": tmp_path / "res", "backend": "serial", "experiments_dir": exp_dir, "progress": False}
     with pytest.raises(UsageError, match="unknown config key 'bogus'"):
         run_experiment("fake", overrides={"bogus": 1}, **kw)
     with pytest.raises(UsageError, match="unknown size 'huge'"):
@@ -293,11 +293,11 @@ def test_unreachable_ray_address_fails_fast_with_one_line():
 
 @pytest.fixture
 def grid():
-    return expand_grid(dict(n=40, scale=1.0, fail_seed=-1), {"scale": [1.0, 2.0]})
+    return expand_grid({"n": 40, "scale": 1.0, "fail_seed": -1}, {"scale": [1.0, 2.0]})
 
 
 def test_serial_and_process_backends_give_identical_tables(exp_dir, tmp_path, grid):
-    kw = dict(experiments_dir=exp_dir, progress=False)
+    kw = {"experiments_dir": exp_dir, "progress": False}
     serial = run_sweep("fake", grid, 3, out=tmp_path / "serial", backend="serial", **kw)
     process = run_sweep("fake", grid, 3, out=tmp_path / "process", backend="process",
                         workers=2, **kw)
@@ -310,7 +310,7 @@ def test_serial_and_process_backends_give_identical_tables(exp_dir, tmp_path, gr
 def test_ray_backend_gives_the_serial_table(exp_dir, tmp_path, grid):
     import ray
 
-    kw = dict(experiments_dir=exp_dir, progress=False)
+    kw = {"experiments_dir": exp_dir, "progress": False}
     serial = run_sweep("fake", grid, 3, out=tmp_path / "serial", backend="serial", **kw)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
@@ -400,25 +400,24 @@ def test_two_concurrent_sweeps_into_one_folder_take_turns(exp_dir, tmp_path):
     # one sweep computed all 12 runs, the other waited for the lock and reused them all
     assert sorted((int(c), int(r)) for _, _, c, r in stamps) == [(0, 12), (12, 0)]
     assert "waiting for the sweep in process" in "".join(errs)
-    fresh = run_sweep("fake", [dict(n=40, scale=1.0, fail_seed=-1, sleep=0.05),
-                               dict(n=40, scale=2.0, fail_seed=-1, sleep=0.05)], 6,
+    fresh = run_sweep("fake", [{"n": 40, "scale": 1.0, "fail_seed": -1, "sleep": 0.05},
+                               {"n": 40, "scale": 2.0, "fail_seed": -1, "sleep": 0.05}], 6,
                       out=tmp_path / "fresh", backend="serial", experiments_dir=exp_dir,
                       progress=False)
     merged = pd.read_parquet(out / "fake" / "results.parquet")
     pd.testing.assert_frame_equal(comparable(merged), comparable(fresh.table), check_exact=True)
 
 
+TRY_LOCK = "import fcntl, sys; fcntl.flock(open(sys.argv[1]), fcntl.LOCK_EX | fcntl.LOCK_NB)"
+
+
 def test_the_folder_lock_is_reentrant_and_released(tmp_path):
     lock = tmp_path / ".lock"
     with storage.folder_lock(lock), storage.folder_lock(lock):
-        probe = subprocess.run(
-            [sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1]); "
-             "fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)", str(lock)],
-            capture_output=True, check=False)
+        probe = subprocess.run([sys.executable, "-c", TRY_LOCK, str(lock)],
+                               capture_output=True, check=False)
         assert probe.returncode != 0 and b"BlockingIOError" in probe.stderr
-    probe = subprocess.run(
-        [sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1]); "
-         "fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)", str(lock)], check=False)
+    probe = subprocess.run([sys.executable, "-c", TRY_LOCK, str(lock)], check=False)
     assert probe.returncode == 0
 
 
@@ -439,8 +438,7 @@ def test_pool_workers_die_with_a_killed_driver_that_nobody_reaps(exp_dir, tmp_pa
         helpers = _descendants(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
         t_kill = time.monotonic()
-        while not Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] \
-                == "Z":
+        while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
             time.sleep(0.01)
         while any(_running(p) for p in helpers) and time.monotonic() - t_kill < 10:
             time.sleep(0.05)
@@ -490,8 +488,8 @@ def test_stale_runs_cover_helpers_and_the_mdptheory_source(tmp_path, monkeypatch
     (d / "_more.py").write_text("from ._deep import X\nOFFSET = 10 + X\n")
     (d / "_deep.py").write_text("X = 0\n")
     (d / "_unused.py").write_text("Z = 0\n")
-    kw = dict(out=tmp_path / "res", backend="serial", experiments_dir=d, progress=False)
-    cfg = dict(n=3)
+    kw = {"out": tmp_path / "res", "backend": "serial", "experiments_dir": d, "progress": False}
+    cfg = {"n": 3}
     assert run_sweep("withhelper", cfg, 2, **kw).computed == 2
     assert run_sweep("withhelper", cfg, 2, **kw).stale == 0
     (d / "_unused.py").write_text("Z = 1\n")                 # not imported: not stale

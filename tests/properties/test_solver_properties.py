@@ -2,17 +2,22 @@
 mdptheory.testing.strategies): the issue's list beyond what proofs_check/foundation.py checks."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mdptheory.models.policies import uniform
-from mdptheory.solvers import (backward_induction, regularized_robust_backward_induction,
-                               robust_backward_induction, soft_backward_induction)
+from mdptheory.solvers import (
+    backward_induction,
+    regularized_robust_backward_induction,
+    robust_backward_induction,
+    soft_backward_induction,
+)
 from mdptheory.solvers.discounted import bellman
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
-SETTINGS = settings(max_examples=60, deadline=None)
+SETTINGS = examples(60)
 
 
 @SETTINGS

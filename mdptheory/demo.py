@@ -3,12 +3,15 @@
 1. Solves a few classic instances exactly and prints their values (backward induction for the
    finite-horizon versions; value iteration, policy iteration and the LP for the discounted
    ones, where those solvers are available), so the agreement of independent solvers is visible.
-2. Runs every experiment in ``experiments/`` at its SMALL size on the local process backend,
-   writing ``results/<experiment>/`` (resumable: a second demo reuses the finished runs, unless
-   the experiment file changed since).
-3. Writes ``figures/REPORT.md`` with every verdict and figure (``mdptheory report``).
+2. Runs every experiment (the built-ins, and those of ``--experiments-dir``) at its SMALL size
+   on the local process backend, writing ``results/<experiment>/`` (resumable: a second demo
+   reuses the finished runs, unless the code that made them changed since).
+3. Writes ``results/REPORT.md`` beside them with every verdict and figure (as
+   ``mdptheory report --out results --figures results`` would).
 
-Exit code 0 when every experiment ran (whatever its verdicts), 1 if one crashed.
+Everything goes to ``results/``, which git ignores; ``figures/paper/`` (the paper-size report)
+is not touched. Needs neither Ray nor the test tools. Exit code 0 when every experiment ran
+(whatever its verdicts), 1 if one crashed.
 """
 from __future__ import annotations
 
@@ -79,21 +82,26 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main(argv=None) -> int:
+    from .cli import _HelpFormatter
+
     parser = argparse.ArgumentParser(prog="python -m mdptheory.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="results", help="results folder (default results)")
-    parser.add_argument("--figures", default="figures", help="report folder (default figures)")
-    parser.add_argument("--backend", default="process", choices=["serial", "process", "ray"])
-    parser.add_argument("--experiments", metavar="DIR", help="experiments folder")
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--out", default="results", help="results folder")
+    parser.add_argument("--report", metavar="DIR",
+                        help="folder of REPORT.md and its figures (None: the results folder)")
+    parser.add_argument("--backend", default="process", choices=["serial", "process", "ray"],
+                        help="where runs execute")
+    parser.add_argument("--workers", type=int, help="processes, >= 1 (None: all cores)")
+    parser.add_argument("--experiments-dir", action="append", metavar="DIR",
+                        help="extra folder of experiments, added to the built-ins")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
 
     print("== Exact solutions of a few classic instances\n")
     print_table(solved_instances())
 
-    names = registry.list_experiments(args.experiments)
-    print(f"\n== Experiments at SMALL size ({len(names)} found in "
-          f"{registry.experiments_dir(args.experiments)})")
+    names = registry.list_experiments(args.experiments_dir)
+    print(f"\n== Experiments at SMALL size ({len(names)} found)")
     if not names:
         print("none yet; nothing to verify.")
     from .cli import format_claims_table, write_report
@@ -102,8 +110,8 @@ def main(argv=None) -> int:
     # Import every experiment first: the process pool's server then preloads all their modules.
     for name in names:
         try:
-            registry.load_experiment(name, args.experiments)
-        except Exception:  # reported when the experiment runs
+            registry.load_experiment(name, args.experiments_dir)
+        except Exception:  # noqa: BLE001, S110  (reported when the experiment runs)
             pass
     crashed = []
     for name in names:
@@ -111,8 +119,9 @@ def main(argv=None) -> int:
         print(f"\n-- {name}")
         try:
             out = run_experiment(name, size="small", backend=args.backend, out=args.out,
-                                 experiments_dir=args.experiments, rerun_stale=True)
-        except Exception as exc:  # one broken experiment must not hide the others
+                                 workers=args.workers, experiments_dir=args.experiments_dir,
+                                 rerun_stale=True)
+        except Exception as exc:  # noqa: BLE001  (one broken experiment must not hide others)
             crashed.append(name)
             if isinstance(exc, RunFailed):
                 print(exc.details, file=sys.stderr)
@@ -125,7 +134,7 @@ def main(argv=None) -> int:
               f"{time.perf_counter() - t:.1f} s")
         print(format_claims_table([v.to_dict() for v in out.verdicts]))
 
-    report = write_report(args.out, args.figures)
+    report = write_report(args.out, args.report or args.out)
     print(f"\n== Report: {report} ({time.perf_counter() - t0:.0f} s in all)")
     if crashed:
         print(f"crashed: {', '.join(crashed)}")

@@ -15,7 +15,7 @@ PIP_INSTALL := $(PY) -m pip install -c $(CONSTRAINTS) --no-build-isolation
 THREADS := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 
-.PHONY: test fuzz demo bench check constraints clean
+.PHONY: test fuzz demo bench check docs constraints clean
 
 $(VENV)/.base: $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ bench: $(VENV)/.bench
 	$(PYTEST) benchmarks --benchmark-enable --benchmark-only \
 		--benchmark-columns=min,median,mean,rounds
 
+docs: $(VENV)/.test
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 check: $(VENV)/.test
 	$(THREADS) $(VENV)/bin/mdptheory check
 
@@ -68,4 +71,4 @@ constraints:
 	rm -rf .constraints-venv build
 
 clean:
-	rm -rf $(VENV) build *.egg-info .constraints-venv
+	rm -rf $(VENV) build site *.egg-info .constraints-venv

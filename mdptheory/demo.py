@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     print(f"\n== Experiments at SMALL size ({len(names)} found)")
     if not names:
         print("none yet; nothing to verify.")
-    from .cli import format_claims_table, write_report
+    from .report import format_claims_table, write_report
     from .runner.sweep import RunFailed, run_experiment
 
     # Import every experiment first: the process pool's server then preloads all their modules.
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
               f"{time.perf_counter() - t:.1f} s")
         print(format_claims_table([v.to_dict() for v in out.verdicts]))
 
-    report = write_report(args.out, args.report or args.out)
+    report, _ = write_report(args.out, args.report)
     print(f"\n== Report: {report} ({time.perf_counter() - t0:.0f} s in all)")
     if crashed:
         print(f"crashed: {', '.join(crashed)}")

@@ -30,13 +30,14 @@ FAKE = textwrap.dedent('''
                              "flag": config["flag"], "n_type": type(config["n"]).__name__})
 
     def verdict(results):
-        m = float(results.groupby("k")["y"].mean().iloc[-1])
-        b = 2.0 * float(np.sqrt(results["k"].max()))
-        return [Verdict(paper="Fake (2020)", theorem="Thm 1", claim="y <= 2 sqrt(k)",
-                        passed=m <= b, measured=m, bound=b, exponent=0.5,
-                        exponent_ci=(0.45, 0.55), claimed_exponent=0.5),
-                Verdict(paper="Fake (2020)", theorem="Lemma 2", claim="y | label is fine",
-                        passed=False, note="fails on purpose")]
+        from mdptheory import analysis
+        m = results.groupby("k")["y"].mean()
+        gap = m.to_numpy() - 2.0 * np.sqrt(m.index.to_numpy(dtype=float))
+        return [analysis.inequality(gap, paper="Fake (2020)", theorem="Thm 1",
+                                    claim="y <= 2 sqrt(k)", provenance="paper"),
+                analysis.inequality([1.0], paper="Fake (2020)", theorem="Lemma 2",
+                                    claim="y | label is fine", provenance="paper",
+                                    note="fails on purpose")]
 
     def plot(results, path):
         from matplotlib.figure import Figure
@@ -92,10 +93,11 @@ def test_list_shows_experiments_and_proof_checks_with_their_first_doc_line(dirs,
 def test_run_writes_results_verdict_and_figures_and_applies_set(dirs, capsys):
     rc = main(["run", "fake", "--size", "small", "--seeds", "3", "--backend", "serial",
                "--set", "scale=1.5", "--set", "label=b c", "--out", "res"])
-    assert rc == 0                                   # a failed claim is a finding, exit 0
+    assert rc == 0                                   # a refuted claim is a finding, exit 0
     out = capsys.readouterr().out
     assert "3 runs computed, 0 reused" in out
-    assert "verified" in out and "FAILED" in out and "fails on purpose" in out
+    assert "verified" in out and "REFUTED" in out and "counterexample" in out
+    assert "1 verified, 1 refuted, 0 inconclusive, 0 info" in out
     d = dirs / "res" / "fake"
     table = pd.read_parquet(d / "results.parquet")
     assert len(table) == 3 * 8 and set(table["label"]) == {"b c"}
@@ -103,8 +105,9 @@ def test_run_writes_results_verdict_and_figures_and_applies_set(dirs, capsys):
     v = json.loads((d / "verdict.json").read_text())
     assert (v["experiment"], v["size"], v["seeds"]) == ("fake", "small", 3)
     first, second = v["claims"]
-    assert first["exponent_ci"] == [0.45, 0.55] and first["passed"] is True
-    assert second["measured"] is None and second["passed"] is False
+    assert first["outcome"] == "verified" and first["passed"] is True
+    assert second["outcome"] == "refuted" and second["passed"] is False
+    assert second["note"] == "fails on purpose" and second["provenance"] == "paper"
     assert (d / "fake.png").is_file() and (d / "fake.pdf").is_file()
 
     assert main(["run", "fake", "--size", "small", "--seeds", "3", "--backend", "serial",
@@ -131,13 +134,42 @@ def test_report_gathers_claims_and_copies_figures(dirs, capsys):
     assert main(["run", "fake", "--size", "small", "--backend", "serial", "--out", "res"]) == 0
     assert main(["report", "--out", "res", "--figures", "figs"]) == 0
     report = (dirs / "figs" / "REPORT.md").read_text()
-    assert "1 experiment(s), 2 claim(s), 1 verified, 1 failed" in report
-    assert "| fake (small, 2 seeds) | Fake (2020) | Thm 1 | y <= 2 sqrt(k) |" in report
-    assert "0.5 [0.45, 0.55]" in report and "**FAILED**" in report
+    assert "1 experiment(s), 2 claim(s): 1 verified, 1 refuted, 0 inconclusive, 0 info" in report
+    assert report.index("## Fake (2020)") < report.index("### Refuted (findings)") \
+        < report.index("### Verified")
+    assert "| fake (small, 2 seeds) | Thm 1 | y <= 2 sqrt(k) | paper |" in report
     assert "y \\| label is fine" in report                # pipes escaped in the table
     assert "![fake: fake](fake.png)" in report
     assert (dirs / "figs" / "fake.png").read_bytes() == \
         (dirs / "res" / "fake" / "fake.png").read_bytes()
+
+
+def test_report_names_missing_verdicts_and_exits_nonzero(dirs, capsys):
+    assert main(["run", "fake", "--size", "small", "--backend", "serial", "--out", "res"]) == 0
+    (dirs / "res" / "fake" / "verdict.json").write_text("{truncated")
+    capsys.readouterr()
+    assert main(["report", "--out", "res"]) == 1
+    err = capsys.readouterr().err
+    assert "fake: unreadable verdict.json" in err
+    assert "**Missing verdicts**" in (dirs / "res" / "REPORT.md").read_text()
+    (dirs / "res" / "fake" / "verdict.json").unlink()
+    assert main(["report", "--out", "res"]) == 1
+    assert "fake: no verdict.json" in capsys.readouterr().err
+    assert main(["report", "--out", "nowhere"]) == 2
+    assert "results folder nowhere does not exist" in capsys.readouterr().err
+
+
+def test_reverdict_recomputes_verdicts_from_stored_results(dirs, capsys):
+    assert main(["run", "fake", "--size", "small", "--backend", "serial", "--out", "res"]) == 0
+    path = dirs / "res" / "fake" / "verdict.json"
+    before = json.loads(path.read_text())
+    path.write_text(json.dumps({**before, "claims": []}))
+    capsys.readouterr()
+    assert main(["report", "--out", "res", "--reverdict"]) == 0
+    assert "recomputed 1 verdict(s)" in capsys.readouterr().out
+    after = json.loads(path.read_text())
+    assert [c["outcome"] for c in after["claims"]] == ["verified", "refuted"]
+    assert after["size"] == "small" and after["seeds"] == 2
 
 
 def test_check_reports_each_test_and_exits_nonzero_when_one_breaks(dirs, capsys):

@@ -16,7 +16,7 @@ from mdptheory.testing.processes import source_env
 USER_EXPERIMENT = textwrap.dedent('''
     """User experiment: a constant curve."""
     import pandas as pd
-    from mdptheory.analysis.verdict import Verdict
+    from mdptheory.analysis import info
     from ._helper import LEVEL
 
     CONFIG = dict(n=5, seeds=2)
@@ -26,7 +26,8 @@ USER_EXPERIMENT = textwrap.dedent('''
         return pd.DataFrame({"k": range(1, config["n"] + 1), "y": LEVEL + seed})
 
     def verdict(results):
-        return Verdict(paper="User (2024)", theorem="Obs 1", claim="y is flat", passed=True)
+        return info(paper="User (2024)", theorem="Obs 1", claim="y level",
+                    measured=results["y"].mean())
 
     def plot(results, path):
         return []
@@ -81,7 +82,7 @@ def test_run_a_user_experiment_by_path_from_outside_the_repository(user_dir, cap
     out = capsys.readouterr().out
     assert "flat: small size, 2 seeds, 2 runs computed" in out
     verdict = json.loads((user_dir.parent / "res" / "flat" / "verdict.json").read_text())
-    assert verdict["experiment"] == "flat" and verdict["claims"][0]["passed"] is True
+    assert verdict["experiment"] == "flat" and verdict["claims"][0]["outcome"] == "info"
     sweep = json.loads((user_dir.parent / "res" / "flat" / "sweep.json").read_text())
     assert sweep["experiment_origin"] == "path" and sweep["code"]["experiment_helpers"] != "-"
 

@@ -5,6 +5,7 @@ figure is written as PNG and PDF.
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import matplotlib
@@ -18,26 +19,51 @@ from .stats import fit_exponent, mean_band
 
 
 def figure_paths(path, name: str) -> tuple[Path, Path]:
-    """(PNG, PDF) paths for ``path``: a directory (existing, or written with a trailing
-    separator) gets ``<name>.png/.pdf`` inside it; anything else is a file stem (a .png/.pdf
-    suffix is dropped). Parent directories are created."""
+    """(PNG, PDF) paths of the figure ``name`` for ``path``.
+
+    ``path`` is a directory (existing, or written with a trailing separator): the files are
+    ``<name>.png/.pdf`` inside it. Otherwise ``path`` is a file stem (a .png/.pdf suffix is
+    dropped): the files are the stem itself when ``name`` is the stem's name, ``<name>`` next to
+    it when ``name`` extends the stem's name (``r2pvi_rate`` -> ``r2pvi_rate_bound``), and
+    ``<stem>_<name>`` otherwise, so that one experiment's figures never overwrite each other.
+    Parent directories are created.
+    """
     p = Path(path)
     if p.is_dir() or str(path).endswith((os.sep, "/")):
-        stem = p / name
-    elif p.suffix.lower() in (".png", ".pdf"):
-        stem = p.with_suffix("")
+        stem = p / (name or "figure")
     else:
-        stem = p
+        if p.suffix.lower() in (".png", ".pdf"):
+            p = p.with_suffix("")
+        if not name or name == p.name:
+            stem = p
+        elif name.startswith(p.name):
+            stem = p.with_name(name)
+        else:
+            stem = p.with_name(f"{p.name}_{name}")
     stem.parent.mkdir(parents=True, exist_ok=True)
     return stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")
 
 
+def _atomic_savefig(fig, dest: Path, **kwargs) -> None:
+    """Write the figure under a temporary name in the same folder, then rename it over
+    ``dest``: a kill during plotting never leaves a truncated PNG/PDF behind."""
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        fig.savefig(tmp, format=dest.suffix.lstrip(".").lower(), **kwargs)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def save_figure(fig, path, name: str) -> list[Path]:
-    """Write ``fig`` as PNG (150 dpi) and PDF (see :func:`figure_paths`); close it."""
+    """Write ``fig`` as PNG (150 dpi) and PDF (see :func:`figure_paths`), atomically; close it."""
     png, pdf = figure_paths(path, name)
-    fig.savefig(png, dpi=150, bbox_inches="tight")
-    fig.savefig(pdf, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        _atomic_savefig(fig, png, dpi=150, bbox_inches="tight")
+        _atomic_savefig(fig, pdf, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return [png, pdf]
 
 
@@ -55,20 +81,20 @@ def plain_log_labels(fig) -> None:
 
 def save_named_figure(fig, path, name: str, suffix: str = "") -> list[Path]:
     """Write one of an experiment's several figures with plain log labels: ``path`` is a
-    directory (files <name><suffix>.png/.pdf inside it) or a file stem (<stem><suffix>.png/.pdf)."""
+    directory (files <name><suffix>.png/.pdf inside it) or a file stem (<stem><suffix>)."""
     plain_log_labels(fig)
     p = Path(path)
     if p.is_dir() or str(path).endswith(("/", "\\")):
         return save_figure(fig, p, name + suffix)
     stem = p.with_suffix("") if p.suffix.lower() in (".png", ".pdf") else p
-    return save_figure(fig, stem.with_name(stem.name + suffix), name + suffix)
+    return save_figure(fig, stem.with_name(stem.name + suffix), stem.name + suffix)
 
 
 def plot_curve_vs_bound(results: pd.DataFrame, *, x: str, y: str, path, bound: str | None = None,
                         panel: str | None = None, hue: str | None = None, title: str = "",
                         xlabel: str | None = None, ylabel: str | None = None,
                         loglog: bool = True, fit_decades: float | None = 1.0,
-                        seed_col: str = "seed", name: str = "figure", level: float = 0.95,
+                        seed_col: str = "seed", name: str | None = None, level: float = 0.95,
                         n_boot: int = 1000, references: dict | None = None) -> list[Path]:
     """Measured seed-mean of ``y`` against ``x`` with its bootstrap band, the bound and the fit.
 
@@ -123,7 +149,7 @@ def plot_curve_vs_bound(results: pd.DataFrame, *, x: str, y: str, path, bound: s
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    return save_figure(fig, path, name)
+    return save_figure(fig, path, name or "")
 
 
 __all__ = ["figure_paths", "plot_curve_vs_bound", "save_figure"]

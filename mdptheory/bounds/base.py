@@ -35,6 +35,11 @@ class Bound:
         "w.p. >= 1 - delta", "in expectation", "deterministic" ...
     assumptions : tuple of str
         Conditions under which the bound holds, including our reading of the paper.
+    parts : callable, optional
+        Same arguments as ``fn``; returns ``{"leading": ..., "lower": ...}`` with
+        leading + lower == fn(...): the leading part holds every term of the claimed order in
+        ``variable`` (log factors included), the lower part the rest. The verdict engine tests a
+        rate only where leading >= 10 x lower (docs/verdicts.md).
     """
 
     name: str
@@ -47,9 +52,17 @@ class Bound:
     constants: str = "paper"
     probability: str = ""
     assumptions: tuple = field(default_factory=tuple)
+    parts: Callable | None = None
 
     def __call__(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
+
+    def split(self, *args, **kwargs) -> dict:
+        """``{"leading": ..., "lower": ...}`` at these arguments (see ``parts``)."""
+        if self.parts is None:
+            raise ValueError(f"bound {self.name!r} does not expose its leading and lower-order "
+                             f"parts")
+        return self.parts(*args, **kwargs)
 
     def describe(self) -> str:
         """One paragraph for reports."""

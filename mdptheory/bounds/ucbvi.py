@@ -46,25 +46,41 @@ def _sizes(S, A, H, K, delta, K_total, stage_dependent):
     return S_eff, T, L
 
 
+def _ch_parts(S, A, H, K, delta, *, K_total=None, stage_dependent=True):
+    """Leading 20 H L sqrt(S A T) and lower-order 250 H^2 S^2 A L^2 terms of Theorem 1."""
+    S_eff, T, L = _sizes(S, A, H, K, delta, K_total, stage_dependent)
+    return {"leading": 20.0 * H * L * np.sqrt(S_eff * A * T),
+            "lower": 250.0 * H ** 2 * S_eff ** 2 * A * L ** 2}
+
+
+def _bf_parts(S, A, H, K, delta, *, K_total=None, stage_dependent=True):
+    """Leading 30 L sqrt(H S A T) + 4 H L sqrt(T) and lower-order 2500 H^2 S^2 A L^2 terms of
+    Theorem 2 (both sqrt(T) terms are of the claimed order)."""
+    S_eff, T, L = _sizes(S, A, H, K, delta, K_total, stage_dependent)
+    return {"leading": 30.0 * L * np.sqrt(H * S_eff * A * T) + 4.0 * H * L * np.sqrt(T),
+            "lower": 2500.0 * H ** 2 * S_eff ** 2 * A * L ** 2}
+
+
 @register("ucbvi_ch_regret", paper=_PAPER, theorem="Theorem 1 (UCBVI-CH)",
           quantity="Regret(K) = sum_k V*(rho0) - V^{pi_k}(rho0)", variable="K", exponent=0.5,
-          constants="paper", probability="w.p. >= 1 - delta", assumptions=_COMMON)
+          constants="paper", probability="w.p. >= 1 - delta", assumptions=_COMMON,
+          parts=_ch_parts)
 def ucbvi_ch_regret(S: int, A: int, H: int, K, delta: float, *, K_total=None,
                     stage_dependent: bool = True):
     """20 H L sqrt(S A T) + 250 H^2 S^2 A L^2, T = K H (vectorised over K)."""
-    S_eff, T, L = _sizes(S, A, H, K, delta, K_total, stage_dependent)
-    return 20.0 * H * L * np.sqrt(S_eff * A * T) + 250.0 * H ** 2 * S_eff ** 2 * A * L ** 2
+    p = _ch_parts(S, A, H, K, delta, K_total=K_total, stage_dependent=stage_dependent)
+    return p["leading"] + p["lower"]
 
 
 @register("ucbvi_bf_regret", paper=_PAPER, theorem="Theorem 2 (UCBVI-BF)",
           quantity="Regret(K) = sum_k V*(rho0) - V^{pi_k}(rho0)", variable="K", exponent=0.5,
-          constants="paper", probability="w.p. >= 1 - delta", assumptions=_COMMON)
+          constants="paper", probability="w.p. >= 1 - delta", assumptions=_COMMON,
+          parts=_bf_parts)
 def ucbvi_bf_regret(S: int, A: int, H: int, K, delta: float, *, K_total=None,
                     stage_dependent: bool = True):
     """30 L sqrt(H S A T) + 2500 H^2 S^2 A L^2 + 4 H L sqrt(T), T = K H (vectorised over K)."""
-    S_eff, T, L = _sizes(S, A, H, K, delta, K_total, stage_dependent)
-    return (30.0 * L * np.sqrt(H * S_eff * A * T) + 2500.0 * H ** 2 * S_eff ** 2 * A * L ** 2
-            + 4.0 * H * L * np.sqrt(T))
+    p = _bf_parts(S, A, H, K, delta, K_total=K_total, stage_dependent=stage_dependent)
+    return p["leading"] + p["lower"]
 
 
 def ucbvi_regret(S: int, A: int, H: int, K, delta: float, *, bonus: str = "hoeffding",

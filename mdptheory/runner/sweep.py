@@ -368,17 +368,6 @@ def typed_grid(config: dict, grid: dict | None) -> dict:
     return out
 
 
-def _as_verdict_list(v) -> list:
-    from ..analysis.verdict import Verdict
-
-    items = list(v) if isinstance(v, (list, tuple)) else [v]
-    for item in items:
-        if not isinstance(item, Verdict):
-            raise TypeError(f"verdict() must return Verdict or a list of them, got "
-                            f"{type(item).__name__}")
-    return items
-
-
 def run_experiment(name: str, *, size: str = "paper", seeds: int | None = None,
                    overrides: dict | None = None, grid: dict | None = None,
                    backend="process", address: str | None = None, workers: int | None = None,
@@ -406,21 +395,19 @@ def run_experiment(name: str, *, size: str = "paper", seeds: int | None = None,
     _check_configs(configs, module)
     _backends.check_workers(workers)
     store = _prepare_store(out, entry.name)
+    from ..report import finalize, verdict_record, write_verdict
+
     with store.lock():
         sweep = _sweep(entry, configs, seed_list(n), store, t0=t0, backend=backend,
                        address=address, workers=workers, resume=resume, progress=progress,
                        rerun_stale=rerun_stale)
-        verdicts = _as_verdict_list(module.verdict(sweep.table))
+        verdicts = finalize(module.verdict(sweep.table))
         exp_dir = store.dir
-        verdict_path = atomic_write_text(exp_dir / "verdict.json", json.dumps({
-            "experiment": entry.name,
-            "size": size,
-            "seeds": n,
-            "config": json.loads(canonical_json({k: v for k, v in config.items()
-                                                 if k != "seeds"})),
-            "grid": json.loads(canonical_json(grid)) if grid else None,
-            "claims": [v.to_dict() for v in verdicts],
-        }, indent=1) + "\n")
+        verdict_path = write_verdict(exp_dir, verdict_record(
+            entry.name, size=size, seeds=n,
+            config=json.loads(canonical_json({k: v for k, v in config.items()
+                                              if k != "seeds"})),
+            grid=json.loads(canonical_json(grid)) if grid else None, verdicts=verdicts))
         written = module.plot(sweep.table, exp_dir / entry.name) or []
     figures = [Path(p) for p in written]
     return ExperimentOutcome(sweep=sweep, verdicts=verdicts, figures=figures,

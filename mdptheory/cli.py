@@ -290,7 +290,14 @@ a key over values checked the same way.
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
                      argparse.RawDescriptionHelpFormatter):
-    """Shows every option's default, keeps the epilog's line breaks."""
+    """Shows every option's default (as argparse's "(default: X)", unless the help text
+    already says it in words), keeps the epilog's line breaks."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "(default:" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,9 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                 formatter_class=_HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     dirs_help = ("extra folder of experiments, added to the built-ins (repeatable; also "
-                 "$MDPTHEORY_EXPERIMENTS, separated by os.pathsep)")
+                 "$MDPTHEORY_EXPERIMENTS, separated by os.pathsep) (default: none)")
     proofs_help = ("extra folder of proof checks, added to the built-ins (repeatable; also "
-                   "$MDPTHEORY_PROOFS)")
+                   "$MDPTHEORY_PROOFS) (default: none)")
 
     q = sub.add_parser("list", help="experiments and proof checks available",
                        formatter_class=_HelpFormatter)
@@ -314,21 +321,23 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--size", default="paper", choices=["small", "paper"],
                    help="the experiment's SMALL or CONFIG")
     q.add_argument("--seeds", type=int,
-                   help="number of seeds N; runs use seeds 0..N-1 (None: the config's 'seeds', "
-                        "else 10)")
+                   help="number of seeds N; runs use seeds 0..N-1 (default: the config's "
+                        "'seeds', else 10)")
     q.add_argument("--backend", default="process", choices=["serial", "process", "ray"],
                    help="where runs execute")
-    q.add_argument("--address", help="Ray cluster: auto or HOST:PORT (None: start a local Ray)")
+    q.add_argument("--address",
+                   help="Ray cluster: auto or HOST:PORT (default: start a local Ray)")
     q.add_argument("--workers", type=int,
-                   help="processes / local Ray CPUs, >= 1 (None: all cores)")
+                   help="processes / local Ray CPUs, >= 1 (default: all cores)")
     q.add_argument("--out", default="results", metavar="DIR",
                    help="results folder; DIR/EXPERIMENT/ is locked while a sweep writes it")
     q.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a config value, read as the type of the config's value")
+                   help="override a config value, read as the type of the config's value "
+                        "(default: none)")
     q.add_argument("--grid", action="append", metavar="KEY=[V1,V2]",
-                   help="sweep a config key over a list of values")
+                   help="sweep a config key over a list of values (default: none)")
     q.add_argument("--no-resume", dest="resume", action="store_false",
-                   help="recompute every run, even those already stored (resume: on)")
+                   help="recompute every run, even those already stored (default: resume)")
     q.add_argument("--rerun-stale", action="store_true",
                    help="recompute stored runs made by different code")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -349,10 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("check", help="run the proof checks (all if none named), derandomized",
                        formatter_class=_HelpFormatter)
     q.add_argument("names", nargs="*", metavar="NAME",
-                   help="proof-check modules (names or .py files); none: all")
+                   help="proof-check modules (names or .py files) (default: all)")
     q.add_argument("--proofs-dir", action="append", metavar="DIR", help=proofs_help)
     q.add_argument("-k", dest="keyword", metavar="EXPRESSION",
-                   help="only the checks whose names match (pytest's -k)")
+                   help="only the checks whose names match (pytest's -k) (default: all)")
     q.add_argument("-v", "--verbose", action="store_true", help="show pytest's own report")
     q.set_defaults(func=cmd_check)
     return p

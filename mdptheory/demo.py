@@ -88,12 +88,13 @@ def main(argv=None) -> int:
                                      formatter_class=_HelpFormatter)
     parser.add_argument("--out", default="results", help="results folder")
     parser.add_argument("--report", metavar="DIR",
-                        help="folder of REPORT.md and its figures (None: the results folder)")
+                        help="folder of REPORT.md (default: the results folder)")
     parser.add_argument("--backend", default="process", choices=["serial", "process", "ray"],
                         help="where runs execute")
-    parser.add_argument("--workers", type=int, help="processes, >= 1 (None: all cores)")
+    parser.add_argument("--workers", type=int, help="processes, >= 1 (default: all cores)")
     parser.add_argument("--experiments-dir", action="append", metavar="DIR",
-                        help="extra folder of experiments, added to the built-ins")
+                        help="extra folder of experiments, added to the built-ins "
+                             "(default: none)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
 

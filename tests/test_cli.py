@@ -258,11 +258,22 @@ def test_help_shows_every_default_and_the_resume_key(capsys):
     assert main(["run", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     for default in ("(default: paper)", "(default: process)", "(default: results)",
-                    "(default: None)", "(default: True)", "(default: False)"):
+                    "(default: the config's 'seeds', else 10)", "(default: all cores)",
+                    "(default: resume)", "(default: False)", "(default: start a local Ray)"):
         assert default in out
+    assert "(default: None)" not in out
     assert "keyed on (config, seed)" in out and "--rerun-stale" in out
-    assert main(["check", "--help"]) == 0
-    assert "(default: None)" in capsys.readouterr().out
+    import argparse
+
+    from mdptheory.cli import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction) or action.required:
+                continue
+            text = formatter._get_help_string(action) % {"default": action.default}
+            assert "(default: " in text and "(default: None)" not in text, (name, action.dest)
 
 
 def test_check_runs_derandomized_hypothesis(dirs, capsys, monkeypatch):

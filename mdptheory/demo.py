@@ -42,8 +42,8 @@ def solved_instances() -> list[dict]:
                        ("Garnet S=10 A=3 b=3, H=10", envs.garnet(10, 3, 3, H=10, rng=0))]:
         t = time.perf_counter()
         sol = backward_induction(mdp)
-        rows.append(dict(instance=label, solver="backward induction",
-                         value=sol.value(mdp.rho0), note=f"{time.perf_counter() - t:.3f} s"))
+        rows.append({"instance": label, "solver": "backward induction",
+                         "value": sol.value(mdp.rho0), "note": f"{time.perf_counter() - t:.3f} s"})
 
     solvers = [("value iteration", _optional("mdptheory.solvers.discounted", "value_iteration")),
                ("policy iteration", _optional("mdptheory.solvers.discounted",
@@ -58,17 +58,17 @@ def solved_instances() -> list[dict]:
                 t = time.perf_counter()
                 try:
                     sol = solve(mdp)
-                except Exception as exc:  # a missing optional LP backend is not fatal
-                    rows.append(dict(instance=label, solver=name, value=None,
-                                     note=f"failed: {type(exc).__name__}: {exc}"))
+                except Exception as exc:  # noqa: BLE001  (a missing LP backend is not fatal)
+                    rows.append({"instance": label, "solver": name, "value": None,
+                                     "note": f"failed: {type(exc).__name__}: {exc}"})
                     continue
                 note = f"{time.perf_counter() - t:.3f} s"
                 if sol.num_iter is not None:
                     note += f", {sol.num_iter} iterations"
                 if sol.error_bound is not None:
                     note += f", |V - V*| <= {sol.error_bound:.1e}"
-                rows.append(dict(instance=label, solver=name, value=sol.value(mdp.rho0),
-                                 note=note))
+                rows.append({"instance": label, "solver": name, "value": sol.value(mdp.rho0),
+                                 "note": note})
     return rows
 
 

@@ -61,6 +61,15 @@ def make_env(name: str, config: dict):
     raise ValueError(f"unknown environment {name!r}; expected one of {ENVS}")
 
 
+def check_config(config: dict) -> None:
+    """Checked by ``mdptheory run`` in the driver, before any worker starts: both instances can
+    be built (their constructors check S, A, H, branching) and the checkpoints fit in K."""
+    if config["checkpoints"] > config["K"]:
+        raise ValueError(f"checkpoints={config['checkpoints']} exceeds K={config['K']}")
+    for name in ENVS:
+        make_env(name, config)
+
+
 def run(config: dict, seed: int) -> pd.DataFrame:
     """One seed: every (environment, bonus) pair, one row per log-spaced checkpoint k."""
     K = int(config["K"])

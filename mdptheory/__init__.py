@@ -5,6 +5,10 @@
     sol = mt.solvers.backward_induction(mdp)          # exact V*, Q*, pi*
     mt.worst_case_mean(p, v, "kl", radius=0.1)        # exact robust inner problem
 """
+from .experiments_registry import mount_source_folders
+
+mount_source_folders()   # a source checkout's experiments/, proofs_check/ as mdptheory.<folder>
+
 from . import analysis, bounds, envs, interop, models, runner, solvers
 from .interop import from_gymnasium, from_mdptoolbox, from_quantecon, to_gymnasium, to_quantecon
 from .models import DiscountedMDP, FiniteHorizonMDP, LinearMDP, SparseTransitions, rescale_rewards

@@ -22,7 +22,7 @@ import warnings
 import cvxpy as cp
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
@@ -30,12 +30,13 @@ from mdptheory.algorithms import linear_estimation as le
 from mdptheory.solvers.finite import evaluate_finite_policy
 from mdptheory.solvers.inner import divergence_value
 from mdptheory.solvers.robust import regularized_robust_evaluate_policy, robust_evaluate_policy
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
 
-FEW = settings(max_examples=25, deadline=None)
-MANY = settings(max_examples=80, deadline=None)
+FEW = examples(25)
+MANY = examples(80)
 
 
 def _div_expr(q, p, div):
@@ -143,7 +144,7 @@ def _joint_per_sa(phi_sa, mu_h, v, div, param, regularized):
     return _solve(cp.Problem(cp.Minimize(obj), cons))
 
 
-@settings(max_examples=12, deadline=None)
+@examples(12)
 @given(mst.linear_mdps(max_S=3, max_A=2, max_d=3, max_H=2), mst.divergences(), st.booleans(),
        st.floats(0.1, 1.0), st.data())
 def test_linear_representation_and_per_step_equals_per_sa_factors(mdp, div, regularized, param,

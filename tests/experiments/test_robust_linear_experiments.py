@@ -13,10 +13,10 @@ from mdptheory.analysis import Verdict
 ROOT = str(Path(__file__).resolve().parents[2])      # the repository: `experiments` package
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-import experiments.dr_rpo_regret as regret_ex
-import experiments.r2pvi_rate as rate_ex
-import experiments.r2pvi_robustness as robust_ex
-import experiments.r2pvi_runtime as runtime_ex
+import mdptheory.experiments.dr_rpo_regret as regret_ex
+import mdptheory.experiments.r2pvi_rate as rate_ex
+import mdptheory.experiments.r2pvi_robustness as robust_ex
+import mdptheory.experiments.r2pvi_runtime as runtime_ex
 
 
 def _run(ex):

@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mdptheory.models import FiniteHorizonMDP
@@ -16,10 +16,11 @@ from mdptheory.solvers import (
     soft_backward_induction,
 )
 from mdptheory.solvers.discounted import bellman
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
-SETTINGS = settings(max_examples=60, deadline=None)
+SETTINGS = examples(60)
 
 
 @SETTINGS

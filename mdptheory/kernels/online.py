@@ -154,3 +154,79 @@ def deterministic_value(P, succ, n_succ, r, act, rho0, V_work):
     for s in range(S):
         total += rho0[s] * V_work[0, s]
     return total
+
+
+# ------------------------------------------------------------------ compiled episode loops
+# A learner's compiled loop (e.g. :mod:`mdptheory.kernels.ucbvi_loop`) runs many episodes in one
+# call and records exact values through the two helpers below, which reproduce the generic
+# driver's ``_Evaluator`` for deterministic policies bit for bit (the same value kernel, the
+# same FIFO cache of EVAL_CACHE_SIZE action tables, the same evaluation count).
+#
+# ``truth`` = (P, r, rho0, succ, n_succ): the true model and its support lists (see above).
+# ``tally`` = (acc, cnt, keys, hashes, vals, V_work):
+#   acc    (3,) float64   [cumulative regret, value of the current policy, V*_0(rho0)]
+#   cnt    (4,) int64     [evaluations, cache entries, next cache slot, policy changed (0/1)]
+#   keys   (C, H, S) int64  cached action tables, FIFO ring; hashes (C,) int64 their hashes;
+#   vals   (C,) float64   their values; V_work (H + 1, S) scratch with V_work[H] = 0.
+
+EVAL_CACHE_SIZE = 256      # the generic driver's _CACHE_SIZE
+
+
+@njit(cache=True)
+def action_table_hash(act):
+    """FNV-1a style 64-bit hash of an int64 action table (H, S) (wrapping arithmetic)."""
+    h = np.int64(-3750763034362895579)          # 14695981039346656037 as int64
+    prime = np.int64(1099511628211)
+    for i in range(act.shape[0]):
+        for j in range(act.shape[1]):
+            h = (h ^ act[i, j]) * prime
+    return h
+
+
+@njit(cache=True)
+def _same_table(a, b):
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if a[i, j] != b[i, j]:
+                return False
+    return True
+
+
+@njit(cache=True)
+def tally_policy_value(truth, tally, act):
+    """Exact V^pi_0(rho0) of the deterministic policy act (H, S), through the FIFO cache:
+    a table seen before (and not evicted) costs a lookup, a new one one call of
+    :func:`deterministic_value` and counts as an evaluation. Stores it as the current value
+    (acc[1]) and clears the "changed" flag; returns it."""
+    P, r, rho0, succ, n_succ = truth
+    acc, cnt, keys, hashes, vals, V_work = tally
+    hsh = action_table_hash(act)
+    C = keys.shape[0]
+    for i in range(cnt[1]):
+        if hashes[i] == hsh and _same_table(keys[i], act):
+            acc[1] = vals[i]
+            cnt[3] = 0
+            return vals[i]
+    v = deterministic_value(P, succ, n_succ, r, act, rho0, V_work)
+    cnt[0] += 1
+    slot = cnt[2]
+    keys[slot, :, :] = act
+    hashes[slot] = hsh
+    vals[slot] = v
+    cnt[2] = (slot + 1) % C
+    if cnt[1] < C:
+        cnt[1] += 1
+    acc[1] = v
+    cnt[3] = 0
+    return v
+
+
+@njit(cache=True)
+def tally_episode(truth, tally, act):
+    """Add the exact regret V* - V^pi(rho0) of one episode played with the deterministic act
+    (H, S); the policy is re-evaluated only when flagged as changed (cnt[3])."""
+    acc = tally[0]
+    cnt = tally[1]
+    if cnt[3] != 0:
+        tally_policy_value(truth, tally, act)
+    acc[0] += acc[2] - acc[1]

@@ -38,7 +38,8 @@ from ..solvers._common import as_finite
 from ..solvers.finite import backward_induction
 
 _POLICY_TOL = 1e-8
-_CACHE_SIZE = 256
+_CACHE_SIZE = kon.EVAL_CACHE_SIZE   # FIFO cache of evaluated policies (both loops)
+_BLOCK = 4096                # episodes per block of uniforms
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -184,8 +185,34 @@ def _checkpoint_set(checkpoints, K: int) -> np.ndarray:
     return c
 
 
+class _Tally:
+    """The compiled loops' record of exact regret (see :mod:`mdptheory.kernels.online`):
+    ``truth`` and ``arrays`` are the tuples the kernels take. Memory O(cache H S), never O(K)."""
+
+    def __init__(self, evaluator: _Evaluator, v_star: float):
+        ev = evaluator
+        C = kon.EVAL_CACHE_SIZE
+        self.truth = (ev.P, ev.r, ev.rho0, ev.succ, ev.n_succ)
+        self.acc = np.array([0.0, np.nan, v_star])       # [regret, value, V*]
+        self.cnt = np.array([0, 0, 0, 1], dtype=np.int64)  # [evaluations, fill, slot, changed]
+        self.arrays = (self.acc, self.cnt, np.zeros((C, ev.H, ev.S), dtype=np.int64),
+                       np.zeros(C, dtype=np.int64), np.zeros(C), ev.V)
+
+
+def _use_compiled(learner, compiled):
+    loop = getattr(learner, "compiled_episodes", None)
+    if compiled is None:
+        return loop
+    if compiled:
+        if loop is None:
+            raise TypeError(f"compiled=True, but {type(learner).__name__} has no compiled "
+                            f"episode loop (method compiled_episodes)")
+        return loop
+    return None
+
+
 def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bool = False,
-           check_policies: bool = True) -> pd.DataFrame:
+           check_policies: bool = True, compiled: bool | None = None) -> pd.DataFrame:
     """Run ``learner`` for K episodes on ``mdp`` and record exact regret at checkpoints.
 
     Parameters
@@ -193,7 +220,8 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
     learner
         Object with ``policy()`` -> pi (H, S, A) (rows sum to 1) for the next episode and
         ``update(episode: Episode)`` after it; optionally ``metrics()`` -> dict of scalars,
-        called at each checkpoint and added as columns.
+        ``value_function()`` -> V_0 (S,) (the value hook) and ``compiled_episodes`` (the
+        compiled loop); see the module docstring.
     mdp : FiniteHorizonMDP or LinearMDP
         The true environment (a LinearMDP is converted with ``.to_finite()``).
     K : int
@@ -205,7 +233,12 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
     bernoulli_rewards : bool
         Observed rewards are the means r_h(s, a) (default) or Bernoulli draws with that mean.
     check_policies : bool
-        Validate each *new* policy (shape, probability rows) before evaluating it.
+        Validate each *new* policy (shape, probability rows) before evaluating it (generic
+        loop; a compiled loop builds its policies valid).
+    compiled : bool or None
+        None (default): the learner's compiled loop if it has one, else the generic loop;
+        False: the generic loop; True: the compiled loop (TypeError if there is none). Both
+        give the same table, bit for bit (``wall_time`` aside).
 
     Returns
     -------
@@ -213,11 +246,13 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
         One row per checkpoint k: ``k``; ``regret`` = sum_{j<=k} (V* - V^{pi_j})(rho0) over
         every episode j (not only checkpoints); ``episode_regret`` = V* - V^{pi_k}; ``value``
         = V^{pi_k}_0(rho0); ``optimal_value`` = V*_0(rho0); ``wall_time`` (s since start,
-        after episode k's update); ``evaluations`` (distinct policies evaluated so far); and
-        the learner's ``metrics()``.
+        after episode k's update); ``evaluations`` (distinct policies evaluated so far); the
+        learner's ``metrics()``; and ``value_estimate`` = rho0 . ``value_function()`` (the
+        learner's own estimate after episode k's update) if the learner has the hook.
     """
     K = _validate.positive_int("K", K)
     rng = _validate.rng(rng)
+    loop = _use_compiled(learner, compiled)
     fin = as_finite(mdp)
     H = fin.H
     P = np.ascontiguousarray(fin.P)          # (H, S, A, S); materialised once (fast rows)
@@ -227,14 +262,37 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
     cps = _checkpoint_set(checkpoints, K)
     evaluator = _Evaluator(P, r, rho0, check=check_policies)
     metrics = getattr(learner, "metrics", None)
+    value_fn = getattr(learner, "value_function", None)
     bern = bool(bernoulli_rewards)
     n_u = (3 if bern else 2) * H + 1                 # uniforms per episode
-    block = max(1, min(K, 4096))
     rows = []
+    t0 = time.perf_counter()
+
+    def record(k, cum, v, evaluations):
+        row = {"k": k, "regret": cum, "episode_regret": v_star - v, "value": v,
+               "optimal_value": v_star, "wall_time": time.perf_counter() - t0,
+               "evaluations": evaluations}
+        if metrics is not None:
+            row.update(metrics())
+        if value_fn is not None:
+            row["value_estimate"] = float(np.dot(rho0, np.asarray(value_fn(), dtype=float)))
+        rows.append(row)
+
+    if loop is not None:
+        tally = _Tally(evaluator, v_star)
+        k = 0
+        for cp in cps.tolist():
+            while k < cp:
+                n = min(_BLOCK, cp - k)
+                loop(tally.truth, tally.arrays, rng.random((n, n_u)), bern)  # same stream
+                k += n
+            record(cp, float(tally.acc[0]), float(tally.acc[1]), int(tally.cnt[0]))
+        return pd.DataFrame(rows)
+
+    block = max(1, min(K, _BLOCK))
     cum = 0.0
     next_i = 0
     next_cp = int(cps[0])
-    t0 = time.perf_counter()
     for k in range(1, K + 1):
         j = (k - 1) % block
         if j == 0:
@@ -250,12 +308,7 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
         kon.sample_episode(P, r, pi, rho0, U[j], bern, s_ep, a_ep, r_ep)
         learner.update(Episode(s_ep, a_ep, r_ep))
         if k == next_cp:
-            row = {"k": k, "regret": cum, "episode_regret": v_star - v, "value": v,
-                   "optimal_value": v_star, "wall_time": time.perf_counter() - t0,
-                   "evaluations": evaluator.evaluations}
-            if metrics is not None:
-                row.update(metrics())
-            rows.append(row)
+            record(k, cum, v, evaluator.evaluations)
             next_i += 1
             next_cp = int(cps[next_i]) if next_i < cps.size else -1
     return pd.DataFrame(rows)

@@ -157,8 +157,7 @@ class UCBVI:
     def _kernel_state(self):
         st = self.stats
         stats = (st.n_sa, st.n_sas, st.r_sum, st.n_s, st.P_hat, st.r_hat, st.succ, st.n_succ)
-        plan = (self.bonus_values_ch, self.v_max, self.Q, self.V, self._act, self.bonus_values,
-                self._pi_work)
+        plan = (self.bonus_values_ch, self.v_max, self.Q, self.V, self._act, self.bonus_values)
         return stats, plan
 
     def update(self, episode) -> None:
@@ -169,6 +168,7 @@ class UCBVI:
         if kul.ucbvi_update(episode.s, episode.a, np.asarray(episode.r, dtype=np.float64),
                             stats, plan, self._consts, self.bonus == "hoeffding",
                             self.monotone, self._counters, self._work):
+            ko.one_hot(self._act, self.A, self._pi_work)
             self._pi = self._pi_work.copy()
 
     def compiled_episodes(self, truth, tally, U, bernoulli_rewards: bool) -> None:
@@ -180,6 +180,7 @@ class UCBVI:
                            self._consts, self.bonus == "hoeffding", self.monotone,
                            self._counters, self._work, *self._episode)
         if self._counters[1] != switches:
+            ko.one_hot(self._act, self.A, self._pi_work)
             self._pi = self._pi_work.copy()
 
     def warm_start(self, dataset) -> None:

@@ -39,6 +39,30 @@ def sample_episode(P, r, pi, rho0, u, bernoulli_rewards, s_out, a_out, r_out):
     s_out[H] = s
 
 
+@njit(cache=True, inline="always")
+def sample_episode_deterministic(P, r, act, rho0, u, bernoulli_rewards, s_out, a_out, r_out):
+    """:func:`sample_episode` for the deterministic policy a = act[h, s] (int64 (H, S)): the
+    same uniforms consumed in the same order, and the same episode as for its one-hot pi
+    (a draw from a one-hot row with u in [0, 1) returns the action of the 1)."""
+    H = P.shape[0]
+    j = 0
+    s = draw(rho0, u[j])
+    j += 1
+    for h in range(H):
+        s_out[h] = s
+        a = act[h, s]
+        j += 1
+        a_out[h] = a
+        if bernoulli_rewards:
+            r_out[h] = 1.0 if u[j] < r[h, s, a] else 0.0
+            j += 1
+        else:
+            r_out[h] = r[h, s, a]
+        s = draw(P[h, s, a], u[j])
+        j += 1
+    s_out[H] = s
+
+
 @njit(cache=True)
 def policy_value(P, r, pi, rho0, V_work):
     """rho0 . V^pi_0 by backward evaluation; V_work[h] receives V^pi_h (V_work[H] preset 0).
@@ -162,6 +186,9 @@ def deterministic_value(P, succ, n_succ, r, act, rho0, V_work):
 # driver's ``_Evaluator`` for deterministic policies bit for bit (the same value kernel, the
 # same FIFO cache of EVAL_CACHE_SIZE action tables, the same evaluation count).
 #
+# The driver hands a loop two tuples, unpacked once at its top (never per episode: taking an
+# array out of a tuple, or passing it to a function that is not inlined, costs a reference
+# count update, ~20-200 ns, more than a small episode):
 # ``truth`` = (P, r, rho0, succ, n_succ): the true model and its support lists (see above).
 # ``tally`` = (acc, cnt, keys, hashes, vals, V_work):
 #   acc    (3,) float64   [cumulative regret, value of the current policy, V*_0(rho0)]
@@ -172,7 +199,7 @@ def deterministic_value(P, succ, n_succ, r, act, rho0, V_work):
 EVAL_CACHE_SIZE = 256      # the generic driver's _CACHE_SIZE
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def action_table_hash(act):
     """FNV-1a style 64-bit hash of an int64 action table (H, S) (wrapping arithmetic)."""
     h = np.int64(-3750763034362895579)          # 14695981039346656037 as int64
@@ -183,7 +210,7 @@ def action_table_hash(act):
     return h
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _same_table(a, b):
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
@@ -193,13 +220,11 @@ def _same_table(a, b):
 
 
 @njit(cache=True)
-def tally_policy_value(truth, tally, act):
+def tally_policy_value(P, r, rho0, succ, n_succ, acc, cnt, keys, hashes, vals, V_work, act):
     """Exact V^pi_0(rho0) of the deterministic policy act (H, S), through the FIFO cache:
     a table seen before (and not evicted) costs a lookup, a new one one call of
     :func:`deterministic_value` and counts as an evaluation. Stores it as the current value
-    (acc[1]) and clears the "changed" flag; returns it."""
-    P, r, rho0, succ, n_succ = truth
-    acc, cnt, keys, hashes, vals, V_work = tally
+    (acc[1]) and clears the "changed" flag (cnt[3]); returns it."""
     hsh = action_table_hash(act)
     C = keys.shape[0]
     for i in range(cnt[1]):
@@ -221,12 +246,11 @@ def tally_policy_value(truth, tally, act):
     return v
 
 
-@njit(cache=True)
-def tally_episode(truth, tally, act):
+@njit(cache=True, inline="always")
+def tally_episode(P, r, rho0, succ, n_succ, acc, cnt, keys, hashes, vals, V_work, act):
     """Add the exact regret V* - V^pi(rho0) of one episode played with the deterministic act
-    (H, S); the policy is re-evaluated only when flagged as changed (cnt[3])."""
-    acc = tally[0]
-    cnt = tally[1]
+    (H, S); the policy is re-evaluated (:func:`tally_policy_value`) only when flagged as
+    changed (cnt[3])."""
     if cnt[3] != 0:
-        tally_policy_value(truth, tally, act)
+        tally_policy_value(P, r, rho0, succ, n_succ, acc, cnt, keys, hashes, vals, V_work, act)
     acc[0] += acc[2] - acc[1]

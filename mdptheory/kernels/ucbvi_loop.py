@@ -2,32 +2,34 @@
 
 Per episode: record the exact regret of the current greedy policy (evaluated only when it
 changed, :func:`mdptheory.kernels.online.tally_episode`), sample the episode
-(:func:`mdptheory.kernels.online.sample_episode`), add it to the counts
+(:func:`mdptheory.kernels.online.sample_episode_deterministic`, the same episode as
+:func:`~mdptheory.kernels.online.sample_episode` with the one-hot policy), add it to the counts
 (:func:`mdptheory.kernels.optimistic.record_episode`), refresh the UCBVI-CH bonus of the pairs
-visited, re-plan optimistically (the CH or BF backward induction) and, if the greedy actions
-changed, rewrite the one-hot policy. These are the very kernels that
+visited, re-plan optimistically (the CH or BF backward induction). These are the very kernels that
 :meth:`mdptheory.algorithms.ucbvi.UCBVI.update` calls one episode at a time, in the same
 order, so the compiled loop and the generic driver give bit-identical results.
 
 ``truth``, ``tally``: see :mod:`mdptheory.kernels.online`. ``U`` (n, 2H + 1) or (n, 3H + 1):
 one row of uniforms per episode. ``stats`` = (n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ,
 n_succ) as in :mod:`mdptheory.kernels.optimistic`; ``plan`` = (bonus_ch (G, S, A), v_max (H,),
-Q (H, S, A), V (H + 1, S), act (H, S) int64, b_out (H, S, A), pi (H, S, A) one-hot);
+Q (H, S, A), V (H + 1, S), act (H, S) int64, b_out (H, S, A));
 ``consts`` (5,) float64 = [c H L of CH, H for BF, L, c_corr of BF, bonus_scale];
 ``hoeffding``, ``monotone`` bools; ``counters`` (2,) int64 = [episodes, policy switches];
 ``work``: :func:`plan_workspace`. Planning after an episode is incremental
 (:func:`ucbvi_replan`), exactly equal to the full optimistic backward induction.
+
+Tuples are unpacked once per call and the per-episode helpers are inlined with plain array
+arguments (see :mod:`mdptheory.kernels.online` for why).
 """
 import numpy as np
 from numba import njit
 
-from .online import sample_episode, tally_episode
+from .online import sample_episode_deterministic, tally_episode
 from .optimistic import (
     _greedy_step,
     bernstein_q,
     bernstein_weights,
     hoeffding_q,
-    one_hot,
     optimistic_backward_induction,
     optimistic_backward_induction_bernstein,
     record_episode,
@@ -44,12 +46,11 @@ def plan_workspace(H: int, S: int, A: int):
             np.zeros(H, dtype=np.int64))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def ucbvi_plan(stats, plan, consts, hoeffding, monotone):
-    """One optimistic re-plan (CH or BF); returns how many greedy actions changed."""
-    n_sa, n_s, P_hat, r_hat, succ, n_succ = stats[0], stats[3], stats[4], stats[5], stats[6], \
-        stats[7]
-    bonus_ch, v_max, Q, V, act, b_out = plan[0], plan[1], plan[2], plan[3], plan[4], plan[5]
+    """One full optimistic re-plan (CH or BF); returns how many greedy actions changed."""
+    n_sa, _, _, n_s, P_hat, r_hat, succ, n_succ = stats
+    bonus_ch, v_max, Q, V, act, b_out = plan
     if hoeffding:
         return optimistic_backward_induction(P_hat, r_hat, n_sa, succ, n_succ, bonus_ch, v_max,
                                              monotone, V, Q, act)
@@ -59,10 +60,9 @@ def ucbvi_plan(stats, plan, consts, hoeffding, monotone):
 
 
 @njit(cache=True, inline="always")
-def _entry(stats, plan, consts, hoeffding, monotone, w, g, h, s, a, v_next, cap):
+def _entry(n_sa, P_hat, r_hat, succ, n_succ, bonus_ch, Q, b_out, consts, hoeffding, monotone, w,
+           g, h, s, a, v_next, cap):
     """Q_h(s, a) of one optimistic backup (CH or BF), monotone min included, stored."""
-    n_sa, P_hat, r_hat, succ, n_succ = stats[0], stats[4], stats[5], stats[6], stats[7]
-    bonus_ch, Q, b_out = plan[0], plan[2], plan[5]
     if hoeffding:
         q = hoeffding_q(P_hat, r_hat, n_sa, succ, n_succ, bonus_ch, g, s, a, v_next, cap)
     else:
@@ -82,8 +82,9 @@ def _greedy(n_sa, Q, V, act, g, h, s, vchanged):
     return c
 
 
-@njit(cache=True)
-def ucbvi_replan(s_ep, a_ep, stats, plan, consts, hoeffding, monotone, work):
+@njit(cache=True, inline="always")
+def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_max, Q, V, act,
+                 b_out, consts, hoeffding, monotone, vflag, smark, pmark, w, pairs, states):
     """The plan of :func:`ucbvi_plan` after adding the episode (s_ep, a_ep), recomputing only
     what that episode can have changed; the result is bit for bit the full plan's.
 
@@ -95,12 +96,9 @@ def ucbvi_replan(s_ep, a_ep, stats, plan, consts, hoeffding, monotone, work):
     when some V_{h+1}(y) or w_{h+1}(y) moved, else only the visited pairs; the greedy step is
     redone for the states of recomputed pairs (their Q or visit counts moved). Requires that Q,
     V, act hold the plan of the data before this episode (any full plan, or this function).
-    During the long phase where Q sits at the clip almost nothing moves and a plan costs O(H^2)
-    instead of O(H S A B). Returns how many greedy actions changed.
+    During the long phase where Q sits at the clip almost nothing moves and a plan costs
+    O(H^2) instead of O(H S A B). Returns how many greedy actions changed.
     """
-    n_sa, n_s = stats[0], stats[3]
-    v_max, Q, V, act = plan[1], plan[2], plan[3], plan[4]
-    vflag, smark, pmark, w, pairs, states = work
     H, S, A = Q.shape
     G = n_sa.shape[0]
     H2 = consts[1] * consts[1]
@@ -132,6 +130,7 @@ def ucbvi_replan(s_ep, a_ep, stats, plan, consts, hoeffding, monotone, work):
         cap = v_max[h]
         v_next = V[h + 1]
         cur = 1 - nxt
+        vcur = vflag[cur]
         full = False
         for y in range(S):
             if vflag[nxt, y] != 0:
@@ -147,60 +146,75 @@ def ucbvi_replan(s_ep, a_ep, stats, plan, consts, hoeffding, monotone, work):
         if full:
             for s in range(S):
                 for a in range(A):
-                    _entry(stats, plan, consts, hoeffding, monotone, w, g, h, s, a, v_next,
-                           cap)
-                changed += _greedy(n_sa, Q, V, act, g, h, s, vflag[cur])
+                    _entry(n_sa, P_hat, r_hat, succ, n_succ, bonus_ch, Q, b_out, consts,
+                           hoeffding, monotone, w, g, h, s, a, v_next, cap)
+                changed += _greedy(n_sa, Q, V, act, g, h, s, vcur)
         else:
             for y in range(S):
-                vflag[cur, y] = 0
+                vcur[y] = 0
             if G > 1:                             # per-step counts: one pair at this step
                 s = s_ep[h]
-                _entry(stats, plan, consts, hoeffding, monotone, w, g, h, s, a_ep[h], v_next,
-                       cap)
-                changed += _greedy(n_sa, Q, V, act, g, h, s, vflag[cur])
+                _entry(n_sa, P_hat, r_hat, succ, n_succ, bonus_ch, Q, b_out, consts, hoeffding,
+                       monotone, w, g, h, s, a_ep[h], v_next, cap)
+                changed += _greedy(n_sa, Q, V, act, g, h, s, vcur)
             else:                                 # pooled: every pair of the episode
                 for i in range(n_pairs):
-                    _entry(stats, plan, consts, hoeffding, monotone, w, g, h, pairs[i, 0],
-                           pairs[i, 1], v_next, cap)
+                    _entry(n_sa, P_hat, r_hat, succ, n_succ, bonus_ch, Q, b_out, consts,
+                           hoeffding, monotone, w, g, h, pairs[i, 0], pairs[i, 1], v_next, cap)
                 for i in range(n_states):
-                    changed += _greedy(n_sa, Q, V, act, g, h, states[i], vflag[cur])
+                    changed += _greedy(n_sa, Q, V, act, g, h, states[i], vcur)
         nxt = cur
     return changed
 
 
 @njit(cache=True, inline="always")
-def ucbvi_update(s, a, rew, stats, plan, consts, hoeffding, monotone, counters, work):
-    """Add one episode (s (H + 1,), a (H,), rew (H,)) and re-plan (:func:`ucbvi_replan`);
-    returns 1 if the policy changed (then plan's pi is rewritten in place), else 0. The
-    generic learner calls the same steps through :meth:`UCBVI.update`."""
-    n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
-    bonus_ch = plan[0]
-    act = plan[4]
-    pi = plan[6]
+def _update(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_max, Q,
+            V, act, b_out, consts, hoeffding, monotone, counters, vflag, smark, pmark, w, pairs,
+            states):
+    """Add one episode and re-plan (plain-array form of :func:`ucbvi_update`)."""
     record_episode(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
     if hoeffding:
         refresh_hoeffding_bonus(s, a, n_sa, consts[0], bonus_ch)
-    changed = ucbvi_replan(s, a, stats, plan, consts, hoeffding, monotone, work)
+    changed = ucbvi_replan(s, a, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_max, Q, V,
+                           act, b_out, consts, hoeffding, monotone, vflag, smark, pmark, w,
+                           pairs, states)
     counters[0] += 1
     if changed > 0:
-        one_hot(act, pi.shape[2], pi)
         counters[1] += 1
         return 1
     return 0
 
 
 @njit(cache=True)
+def ucbvi_update(s, a, rew, stats, plan, consts, hoeffding, monotone, counters, work):
+    """Add one episode (s (H + 1,), a (H,), rew (H,)): counts
+    (:func:`mdptheory.kernels.optimistic.record_episode`), the CH bonus of the pairs visited,
+    and the incremental re-plan (:func:`ucbvi_replan`); returns 1 if the greedy actions
+    changed, else 0 (the caller refreshes its one-hot policy). :meth:`UCBVI.update` calls
+    this; the compiled loop inlines the same steps."""
+    n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
+    bonus_ch, v_max, Q, V, act, b_out = plan
+    vflag, smark, pmark, w, pairs, states = work
+    return _update(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, bonus_ch,
+                   v_max, Q, V, act, b_out, consts, hoeffding, monotone, counters, vflag, smark,
+                   pmark, w, pairs, states)
+
+
+@njit(cache=True)
 def ucbvi_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, hoeffding,
                    monotone, counters, work, s_ep, a_ep, r_ep):
     """Run U.shape[0] episodes of UCBVI with exact regret (see the module docstring).
-    s_ep (H + 1,), a_ep (H,), r_ep (H,): scratch for one episode."""
-    P, r, rho0 = truth[0], truth[1], truth[2]
-    cnt = tally[1]
-    act = plan[4]
-    pi = plan[6]
+    s_ep (H + 1,), a_ep (H,), r_ep (H,): scratch for one episode. Episodes are sampled from
+    the greedy actions; the caller rewrites its one-hot policy from them at the end."""
+    P, r, rho0, succ_t, n_succ_t = truth
+    acc, cnt, keys, hashes, vals, V_work = tally
+    n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
+    bonus_ch, v_max, Q, V, act, b_out = plan
+    vflag, smark, pmark, w, pairs, states = work
     for i in range(U.shape[0]):
-        tally_episode(truth, tally, act)
-        sample_episode(P, r, pi, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
-        if ucbvi_update(s_ep, a_ep, r_ep, stats, plan, consts, hoeffding, monotone, counters,
-                        work):
+        tally_episode(P, r, rho0, succ_t, n_succ_t, acc, cnt, keys, hashes, vals, V_work, act)
+        sample_episode_deterministic(P, r, act, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
+        if _update(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ,
+                   bonus_ch, v_max, Q, V, act, b_out, consts, hoeffding, monotone, counters,
+                   vflag, smark, pmark, w, pairs, states):
             cnt[3] = 1

@@ -12,6 +12,55 @@ Uniforms are drawn from ``rng`` in blocks and consumed in the order of
 ``offline(algorithm, mdp, dataset)`` runs a function from a dataset to a policy and records the
 exact suboptimality V*_0(rho0) - V^pi_0(rho0). ``collect`` draws such a dataset.
 
+Compiled episode loops
+----------------------
+The generic loop calls ``policy()`` and ``update()`` from Python once per episode, which costs
+more than the arithmetic of a small tabular learner. A learner may therefore also offer
+
+``compiled_episodes(truth, tally, U, bernoulli_rewards)``
+    run ``n = U.shape[0]`` episodes in one numba call, using row ``U[i]`` (2H + 1 uniforms, or
+    3H + 1 with Bernoulli rewards) for episode i exactly as
+    :func:`mdptheory.kernels.online.sample_episode` consumes it, and per episode add the exact
+    regret of the policy it plays to ``tally`` through
+    :func:`mdptheory.kernels.online.tally_episode` (which re-evaluates only when the loop set the
+    "policy changed" flag ``tally[1][3] = 1``, through the same value kernel and FIFO cache as
+    the generic loop). ``truth`` = (P, r, rho0, succ, n_succ) and ``tally`` are tuples of
+    arrays (layout in :mod:`mdptheory.kernels.online`); afterwards the learner's Python state
+    (``policy()``, ``metrics()``, ``value_function()``) must be what the same episodes through
+    ``update()`` would have left.
+
+The driver then splits the K episodes into blocks ending at each checkpoint (at most 4096
+episodes, the uniforms of one block drawn with one ``rng.random``: the same stream as the
+generic loop), calls the loop once per block and records each checkpoint row from the tally
+and the learner, so memory is O(checkpoints + the learner's state), never O(K).
+``online(..., compiled=None)`` uses the compiled loop when the learner has one, ``False``
+forces the generic loop, ``True`` requires the compiled one. Both loops give the same table bit
+for bit (``wall_time`` aside) because the learner's ``update()`` and its compiled loop call the
+same numba kernels in the same order (numpy's BLAS, exp or log-sum-exp may round differently
+from a numba loop, and one ulp flips an argmax tie). UCBVI
+(:mod:`mdptheory.kernels.ucbvi_loop`) and Q-learning-UCB (:mod:`mdptheory.kernels.qlearning`)
+have compiled loops; the tests check the bit-identity of each.
+
+How another tabular learner plugs in (e.g. StepMix, the actor-critic, demo-regularized BPI):
+(1) move its per-episode update into a numba kernel taking plain arrays, called by ``update()``
+(one kernel call per episode; keep its numbers the same by keeping the order of operations);
+(2) write ``<name>_episodes(truth, tally, U, bernoulli_rewards, <state arrays>)`` in
+``kernels/`` that unpacks the tuples once, then loops: ``tally_episode(...)`` for a
+deterministic policy given by an action table (a stochastic or mixed policy needs its own
+cached evaluation: the generic driver keys stochastic policies by their bytes; use
+:func:`mdptheory.kernels.online.policy_value_sparse` and the same FIFO rule), the sampling
+kernel, the inlined update, and ``tally[1][3] = 1`` when the policy changed; (3) add
+``compiled_episodes`` to the class, syncing any Python-side copy (e.g. the one-hot pi) after
+the call; (4) add the learner to the bit-identity tests. Keep per-episode helpers
+``inline="always"`` with plain array arguments: passing an array to a non-inlined numba function,
+or taking it out of a tuple, updates its reference count (tens to hundreds of ns per episode).
+
+Value hook
+----------
+A learner with ``value_function()`` -> V_0 (S,), its own estimate of the value at step 0 of the
+policy it plays next (UCBVI's and Q-learning's optimistic V_0), gets a column
+``value_estimate`` = rho0 . V_0 at each checkpoint, next to the exact ``value``.
+
 Records
 -------
 =========  ==========  ==============================================================

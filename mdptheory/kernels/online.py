@@ -161,7 +161,7 @@ def policy_digest(pi, tol, act_out):
     return -1, det
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def deterministic_value(P, succ, n_succ, r, act, rho0, V_work):
     """rho0 . V^pi_0 for the deterministic policy a = act[h, s] (int64 (H, S)); sums over the
     support lists as :func:`policy_value_sparse`, with identical results for the one-hot pi."""
@@ -219,7 +219,7 @@ def _same_table(a, b):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tally_policy_value(P, r, rho0, succ, n_succ, acc, cnt, keys, hashes, vals, V_work, act):
     """Exact V^pi_0(rho0) of the deterministic policy act (H, S), through the FIFO cache:
     a table seen before (and not evicted) costs a lookup, a new one one call of

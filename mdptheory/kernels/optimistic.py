@@ -117,7 +117,7 @@ def bernstein_bonus(p, v_next, w_next, n, H, L):
     return np.sqrt(8.0 * L * var / n) + 14.0 * H * L / (3.0 * n) + np.sqrt(8.0 * corr / n)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _greedy_step(Q_out, n_sa, g, act, h, s, A):
     """argmax_a Q_out[h, s, a]; ties -> fewest visits n_sa[g, s, a], then lowest index.
 
@@ -137,7 +137,7 @@ def _greedy_step(Q_out, n_sa, g, act, h, s, A):
     return best, changed
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _expect(P_hat, succ, n_succ, g, s, a, v):
     """sum_t P_hat[g, s, a, t] v[t] over the observed successors (increasing t): the same sum,
     term for term, as the dense loop without its zero terms."""
@@ -146,59 +146,6 @@ def _expect(P_hat, succ, n_succ, g, s, a, v):
         t = succ[g, s, a, i]
         q += P_hat[g, s, a, t] * v[t]
     return q
-
-
-@njit(cache=True, inline="always")
-def hoeffding_q(P_hat, r_hat, n_sa, succ, n_succ, bonus, g, s, a, v_next, cap):
-    """min(r_hat + bonus + P_hat(.|s,a) . v_next, cap) for a visited pair, cap otherwise
-    (before the monotone min): one entry of :func:`optimistic_backward_induction`."""
-    if n_sa[g, s, a] > 0.0:
-        q = r_hat[g, s, a] + bonus[g, s, a]
-        q += _expect(P_hat, succ, n_succ, g, s, a, v_next)
-        return min(q, cap)
-    return cap
-
-
-@njit(cache=True, inline="always")
-def bernstein_weights(n_s, h_next, c_corr, H_bonus, w_out):
-    """w_out[y] = min(c_corr / N'_{h+1}(y), H_bonus^2), H_bonus^2 where N'_{h+1}(y) =
-    n_s[h_next, y] = 0 (the correction weights of the UCBVI-BF bonus)."""
-    H2 = H_bonus * H_bonus
-    for y in range(w_out.shape[0]):
-        m = n_s[h_next, y]
-        if m > 0.0:
-            w_out[y] = min(c_corr / m, H2)
-        else:
-            w_out[y] = H2
-
-
-@njit(cache=True, inline="always")
-def bernstein_q(P_hat, r_hat, n_sa, succ, n_succ, g, s, a, v_next, w, H_bonus, L, scale, cap,
-                b_out, h):
-    """min(r_hat + b + P_hat(.|s,a) . v_next, cap) with the UCBVI-BF bonus b (written to
-    b_out[h, s, a]; 0 and q = cap for an unvisited pair): one entry of
-    :func:`optimistic_backward_induction_bernstein`. Sums run over the successor list."""
-    n = n_sa[g, s, a]
-    if n > 0.0:
-        m1 = 0.0
-        corr = 0.0
-        for i in range(n_succ[g, s, a]):
-            t = succ[g, s, a, i]
-            p = P_hat[g, s, a, t]
-            m1 += p * v_next[t]
-            corr += p * w[t]
-        var = 0.0                      # two-pass: no cancellation when V is flat
-        for i in range(n_succ[g, s, a]):
-            t = succ[g, s, a, i]
-            d = v_next[t] - m1
-            var += P_hat[g, s, a, t] * d * d
-        b = scale * (np.sqrt(8.0 * L * var / n) + 14.0 * H_bonus * L / (3.0 * n)
-                     + np.sqrt(8.0 * corr / n))
-        b_out[h, s, a] = b
-        q = r_hat[g, s, a] + b + m1
-        return min(q, cap)
-    b_out[h, s, a] = 0.0
-    return cap
 
 
 @njit(cache=True)
@@ -224,7 +171,12 @@ def optimistic_backward_induction(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max
         v_next = V_out[h + 1]
         for s in range(S):
             for a in range(A):
-                q = hoeffding_q(P_hat, r_hat, n_sa, succ, n_succ, bonus, g, s, a, v_next, cap)
+                if n_sa[g, s, a] > 0.0:
+                    q = r_hat[g, s, a] + bonus[g, s, a]
+                    q += _expect(P_hat, succ, n_succ, g, s, a, v_next)
+                    q = min(q, cap)
+                else:
+                    q = cap
                 if monotone and Q_out[h, s, a] < q:
                     q = Q_out[h, s, a]
                 Q_out[h, s, a] = q
@@ -251,17 +203,43 @@ def optimistic_backward_induction_bernstein(P_hat, r_hat, n_sa, succ, n_succ, n_
     S = Q_out.shape[1]
     A = Q_out.shape[2]
     G = n_sa.shape[0]
+    H2 = H_bonus * H_bonus
     w = np.empty(S)
     changed = 0
     for h in range(H - 1, -1, -1):
         g = h if G > 1 else 0
         cap = v_max[h]
-        bernstein_weights(n_s, h + 1, c_corr, H_bonus, w)
+        for y in range(S):
+            m = n_s[h + 1, y]
+            if m > 0.0:
+                w[y] = min(c_corr / m, H2)
+            else:
+                w[y] = H2
         v_next = V_out[h + 1]
         for s in range(S):
             for a in range(A):
-                q = bernstein_q(P_hat, r_hat, n_sa, succ, n_succ, g, s, a, v_next, w, H_bonus,
-                                L, scale, cap, b_out, h)
+                n = n_sa[g, s, a]
+                if n > 0.0:
+                    m1 = 0.0
+                    corr = 0.0
+                    for i in range(n_succ[g, s, a]):
+                        t = succ[g, s, a, i]
+                        p = P_hat[g, s, a, t]
+                        m1 += p * v_next[t]
+                        corr += p * w[t]
+                    var = 0.0                      # two-pass: no cancellation when V is flat
+                    for i in range(n_succ[g, s, a]):
+                        t = succ[g, s, a, i]
+                        d = v_next[t] - m1
+                        var += P_hat[g, s, a, t] * d * d
+                    b = scale * (np.sqrt(8.0 * L * var / n) + 14.0 * H_bonus * L / (3.0 * n)
+                                 + np.sqrt(8.0 * corr / n))
+                    b_out[h, s, a] = b
+                    q = r_hat[g, s, a] + b + m1
+                    q = min(q, cap)
+                else:
+                    b_out[h, s, a] = 0.0
+                    q = cap
                 if monotone and Q_out[h, s, a] < q:
                     q = Q_out[h, s, a]
                 Q_out[h, s, a] = q

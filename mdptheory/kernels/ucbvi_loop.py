@@ -26,10 +26,6 @@ from numba import njit
 
 from .online import sample_episode_deterministic, tally_episode
 from .optimistic import (
-    _greedy_step,
-    bernstein_q,
-    bernstein_weights,
-    hoeffding_q,
     optimistic_backward_induction,
     optimistic_backward_induction_bernstein,
     record_episode,
@@ -60,33 +56,12 @@ def ucbvi_plan(stats, plan, consts, hoeffding, monotone):
 
 
 @njit(cache=True, inline="always")
-def _entry(n_sa, P_hat, r_hat, succ, n_succ, bonus_ch, Q, b_out, consts, hoeffding, monotone, w,
-           g, h, s, a, v_next, cap):
-    """Q_h(s, a) of one optimistic backup (CH or BF), monotone min included, stored."""
-    if hoeffding:
-        q = hoeffding_q(P_hat, r_hat, n_sa, succ, n_succ, bonus_ch, g, s, a, v_next, cap)
-    else:
-        q = bernstein_q(P_hat, r_hat, n_sa, succ, n_succ, g, s, a, v_next, w, consts[1],
-                        consts[2], consts[4], cap, b_out, h)
-    if monotone and Q[h, s, a] < q:
-        q = Q[h, s, a]
-    Q[h, s, a] = q
-
-
-@njit(cache=True, inline="always")
-def _greedy(n_sa, Q, V, act, g, h, s, vchanged):
-    """Greedy action and V_h(s) of one state; flags vchanged[s] if V_h(s) moved."""
-    best, c = _greedy_step(Q, n_sa, g, act, h, s, Q.shape[2])
-    vchanged[s] = 1 if best != V[h, s] else 0
-    V[h, s] = best
-    return c
-
-
-@njit(cache=True, inline="always")
 def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_max, Q, V, act,
-                 b_out, consts, hoeffding, monotone, vflag, smark, pmark, w, pairs, states):
+                 b_out, consts, hoeffding, monotone, vflag, smark, pmark, w, pairs, states,
+                 force_full=False):
     """The plan of :func:`ucbvi_plan` after adding the episode (s_ep, a_ep), recomputing only
-    what that episode can have changed; the result is bit for bit the full plan's.
+    what that episode can have changed; the result is bit for bit the full plan's
+    (``force_full=True`` recomputes everything, as :func:`ucbvi_plan` does).
 
     Why it is exact: Q_h(s, a) is a function of the pair's statistics (changed only for pairs
     the episode visited: at step h when counts are per step, at every step when pooled), of
@@ -98,11 +73,19 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
     V, act hold the plan of the data before this episode (any full plan, or this function).
     During the long phase where Q sits at the clip almost nothing moves and a plan costs
     O(H^2) instead of O(H S A B). Returns how many greedy actions changed.
+
+    The backup and the greedy step are written out here, operation for operation as in
+    :func:`mdptheory.kernels.optimistic.optimistic_backward_induction` (and its Bernstein twin),
+    which the tests run side by side with this function: a helper taking arrays, inlined or
+    not, costs reference-count updates per call, several times the arithmetic of a pair.
     """
     H, S, A = Q.shape
     G = n_sa.shape[0]
-    H2 = consts[1] * consts[1]
+    H_b = consts[1]
+    L = consts[2]
     c_corr = consts[3]
+    scale = consts[4]
+    H2 = H_b * H_b
     n_pairs = 0                                   # distinct pairs / states of the episode
     n_states = 0
     for j in range(H):
@@ -121,48 +104,108 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
         pmark[pairs[i, 0], pairs[i, 1]] = 0
     for i in range(n_states):
         smark[states[i]] = 0
-    nxt = 0                                       # vflag[nxt]: V_{h+1} moved (V_H never)
+    nxt = 0                                       # vflag[nxt, y]: V_{h+1}(y) moved (V_H never)
     for y in range(S):
         vflag[nxt, y] = 0
     changed = 0
     for h in range(H - 1, -1, -1):
         g = h if G > 1 else 0
         cap = v_max[h]
-        v_next = V[h + 1]
         cur = 1 - nxt
-        vcur = vflag[cur]
-        full = False
-        for y in range(S):
-            if vflag[nxt, y] != 0:
-                full = True
-                break
+        full = force_full
+        if not full:
+            for y in range(S):
+                if vflag[nxt, y] != 0:
+                    full = True
+                    break
         if not hoeffding:
-            bernstein_weights(n_s, h + 1, c_corr, consts[1], w)
+            for y in range(S):                    # w_{h+1}(y) = min(c_corr / N', H^2)
+                m = n_s[h + 1, y]
+                if m > 0.0:
+                    w[y] = min(c_corr / m, H2)
+                else:
+                    w[y] = H2
             y = s_ep[h + 1]
             m = n_s[h + 1, y] - 1.0               # N'_{h+1}(y) before this episode
             old = min(c_corr / m, H2) if m > 0.0 else H2
             if old != w[y]:
                 full = True
+        # the pairs to back up and the states to re-greedy at this step
         if full:
-            for s in range(S):
-                for a in range(A):
-                    _entry(n_sa, P_hat, r_hat, succ, n_succ, bonus_ch, Q, b_out, consts,
-                           hoeffding, monotone, w, g, h, s, a, v_next, cap)
-                changed += _greedy(n_sa, Q, V, act, g, h, s, vcur)
+            n_entries = S * A
+            n_greedy = S
+        elif G > 1:
+            n_entries = 1
+            n_greedy = 1
         else:
-            for y in range(S):
-                vcur[y] = 0
-            if G > 1:                             # per-step counts: one pair at this step
+            n_entries = n_pairs
+            n_greedy = n_states
+        for k in range(n_entries):
+            if full:
+                s = k // A
+                a = k - s * A
+            elif G > 1:
                 s = s_ep[h]
-                _entry(n_sa, P_hat, r_hat, succ, n_succ, bonus_ch, Q, b_out, consts, hoeffding,
-                       monotone, w, g, h, s, a_ep[h], v_next, cap)
-                changed += _greedy(n_sa, Q, V, act, g, h, s, vcur)
-            else:                                 # pooled: every pair of the episode
-                for i in range(n_pairs):
-                    _entry(n_sa, P_hat, r_hat, succ, n_succ, bonus_ch, Q, b_out, consts,
-                           hoeffding, monotone, w, g, h, pairs[i, 0], pairs[i, 1], v_next, cap)
-                for i in range(n_states):
-                    changed += _greedy(n_sa, Q, V, act, g, h, states[i], vcur)
+                a = a_ep[h]
+            else:
+                s = pairs[k, 0]
+                a = pairs[k, 1]
+            n = n_sa[g, s, a]
+            if n > 0.0:
+                if hoeffding:                     # r_hat + b + P_hat V_{h+1}, clipped
+                    q = r_hat[g, s, a] + bonus_ch[g, s, a]
+                    e = 0.0
+                    for i in range(n_succ[g, s, a]):
+                        t = succ[g, s, a, i]
+                        e += P_hat[g, s, a, t] * V[h + 1, t]
+                    q += e
+                else:                             # the UCBVI-BF bonus of this pair
+                    m1 = 0.0
+                    corr = 0.0
+                    for i in range(n_succ[g, s, a]):
+                        t = succ[g, s, a, i]
+                        p = P_hat[g, s, a, t]
+                        m1 += p * V[h + 1, t]
+                        corr += p * w[t]
+                    var = 0.0
+                    for i in range(n_succ[g, s, a]):
+                        t = succ[g, s, a, i]
+                        d = V[h + 1, t] - m1
+                        var += P_hat[g, s, a, t] * d * d
+                    b = scale * (np.sqrt(8.0 * L * var / n) + 14.0 * H_b * L / (3.0 * n)
+                                 + np.sqrt(8.0 * corr / n))
+                    b_out[h, s, a] = b
+                    q = r_hat[g, s, a] + b + m1
+                q = min(q, cap)
+            else:
+                if not hoeffding:
+                    b_out[h, s, a] = 0.0
+                q = cap
+            if monotone and Q[h, s, a] < q:
+                q = Q[h, s, a]
+            Q[h, s, a] = q
+        if not full:
+            for y in range(S):
+                vflag[cur, y] = 0
+        for k in range(n_greedy):
+            if full:
+                s = k
+            elif G > 1:
+                s = s_ep[h]
+            else:
+                s = states[k]
+            best = Q[h, s, 0]                     # ties: fewest visits, then lowest index
+            arg = 0
+            for a in range(1, A):
+                q = Q[h, s, a]
+                if q > best or (q == best and n_sa[g, s, a] < n_sa[g, s, arg]):
+                    best = q
+                    arg = a
+            if act[h, s] != arg:
+                act[h, s] = arg
+                changed += 1
+            vflag[cur, s] = 1 if best != V[h, s] else 0
+            V[h, s] = best
         nxt = cur
     return changed
 

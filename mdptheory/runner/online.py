@@ -24,7 +24,7 @@ more than the arithmetic of a small tabular learner. A learner may therefore als
     regret of the policy it plays to ``tally`` through
     :func:`mdptheory.kernels.online.tally_episode` (which re-evaluates only when the loop set the
     "policy changed" flag ``tally[1][3] = 1``, through the same value kernel and FIFO cache as
-    the generic loop). ``truth`` = (P, r, rho0, succ, n_succ) and ``tally`` are tuples of
+    the generic loop). ``truth`` = (P, r, rho0, succ, n_succ, p_succ) and ``tally`` are tuples of
     arrays (layout in :mod:`mdptheory.kernels.online`); afterwards the learner's Python state
     (``policy()``, ``metrics()``, ``value_function()``) must be what the same episodes through
     ``update()`` would have left.
@@ -164,14 +164,16 @@ def _check_policy(pi, H: int, S: int, A: int, where: str) -> np.ndarray:
 
 
 def _support(P):
-    """succ (H, S, A, B), n_succ (H, S, A): the positive entries of each row of P, increasing
-    (B = the largest support; padding 0)."""
+    """succ (H, S, A, B), n_succ (H, S, A), p_succ (H, S, A, B): the positive entries of each
+    row of P, increasing, and their probabilities (B = the largest support; padding 0)."""
     pos = P > 0
     n_succ = pos.sum(axis=-1).astype(np.int64)
     B = max(int(n_succ.max()), 1)
     order = np.argsort(~pos, axis=-1, kind="stable")[..., :B]
     succ = np.where(np.arange(B) < n_succ[..., None], order, 0)
-    return np.ascontiguousarray(succ, dtype=np.int64), n_succ
+    p_succ = np.where(np.arange(B) < n_succ[..., None], np.take_along_axis(P, succ, -1), 0.0)
+    return (np.ascontiguousarray(succ, dtype=np.int64), n_succ,
+            np.ascontiguousarray(p_succ, dtype=np.float64))
 
 
 class _Evaluator:
@@ -186,7 +188,7 @@ class _Evaluator:
     def __init__(self, P, r, rho0, check: bool = True):
         self.P, self.r, self.rho0 = P, r, rho0
         self.H, self.S, self.A = r.shape
-        self.succ, self.n_succ = _support(P)              # sparse rows of P
+        self.succ, self.n_succ, self.p_succ = _support(P)   # sparse rows of P
         self.V = np.zeros((self.H + 1, self.S))        # V[h, s], V[H] = 0
         self.act = np.zeros((self.H, self.S), dtype=np.int64)
         self.cache: dict[bytes, float] = {}
@@ -210,8 +212,8 @@ class _Evaluator:
         v = self.cache.get(ckey)
         if v is None:
             if det:
-                v = kon.deterministic_value(self.P, self.succ, self.n_succ, self.r, self.act,
-                                            self.rho0, self.V)
+                v = kon.deterministic_value_packed(self.p_succ, self.succ, self.n_succ, self.r,
+                                                   self.act, self.rho0, self.V)
             else:
                 v = kon.policy_value_sparse(self.P, self.succ, self.n_succ, self.r, pi,
                                             self.rho0, self.V)
@@ -241,7 +243,7 @@ class _Tally:
     def __init__(self, evaluator: _Evaluator, v_star: float):
         ev = evaluator
         C = kon.EVAL_CACHE_SIZE
-        self.truth = (ev.P, ev.r, ev.rho0, ev.succ, ev.n_succ)
+        self.truth = (ev.P, ev.r, ev.rho0, ev.succ, ev.n_succ, ev.p_succ)
         self.acc = np.array([0.0, np.nan, v_star])       # [regret, value, V*]
         self.cnt = np.array([0, 0, 0, 1], dtype=np.int64)  # [evaluations, fill, slot, changed]
         self.arrays = (self.acc, self.cnt, np.zeros((C, ev.H, ev.S), dtype=np.int64),

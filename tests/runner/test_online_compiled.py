@@ -160,3 +160,24 @@ def test_value_hook_and_compiled_switch():
     with pytest.raises(TypeError, match="compiled_episodes"):
         online(NoLoop(), mdp, 5, rng=0, compiled=True)
     assert "value_estimate" not in online(NoLoop(), mdp, 5, rng=0).columns
+
+
+def test_packed_support_kernels_equal_the_dense_ones():
+    from mdptheory.kernels.sampling import draw
+    from mdptheory.runner.online import _support
+
+    rng = np.random.default_rng(5)
+    for mdp in ENVS.values():
+        P = np.ascontiguousarray(mdp.P)
+        r = np.ascontiguousarray(mdp.r)
+        succ, n_succ, p_succ = _support(P)
+        for _ in range(5):
+            act = rng.integers(0, mdp.A, size=(mdp.H, mdp.S))
+            V1, V2 = np.zeros((mdp.H + 1, mdp.S)), np.zeros((mdp.H + 1, mdp.S))
+            assert (kon.deterministic_value_packed(p_succ, succ, n_succ, r, act, mdp.rho0, V1)
+                    == kon.deterministic_value(P, succ, n_succ, r, act, mdp.rho0, V2))
+            np.testing.assert_array_equal(V1, V2)
+        for h, s, a in zip(rng.integers(0, mdp.H, 200), rng.integers(0, mdp.S, 200),
+                           rng.integers(0, mdp.A, 200)):
+            for u in np.append(rng.random(20), [0.0, np.nextafter(1.0, 0.0)]):
+                assert kon.draw_support(p_succ, succ, n_succ, h, s, a, u) == draw(P[h, s, a], u)

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench check clean
+.PHONY: test demo bench check docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,11 @@ demo: $(STAMP)
 bench: $(VENV)/.bench
 	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-only -p no:cacheprovider --benchmark-columns=min,median,mean,rounds
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 check: $(STAMP)
 	$(VENV)/bin/mdptheory check
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

@@ -83,6 +83,7 @@ import pandas as pd
 from ..kernels import online as kon
 from ..kernels import sampling as ksamp
 from ..models import _validate
+from ..models.policies import validate_policy
 from ..solvers._common import as_finite
 from ..solvers.finite import backward_induction
 
@@ -161,6 +162,17 @@ def _check_policy(pi, H: int, S: int, A: int, where: str) -> np.ndarray:
         raise ValueError(f"{where}: pi[{h}, {s}] sums to "
                          f"{pi[h, s].sum():.10g}, expected 1 (tolerance {_POLICY_TOL})")
     return pi
+
+
+def _check_runner_model(fin, learner=None):
+    """The runners compute exact values with V_H = 0 and no discount, and sample any action:
+    refuse models with gamma < 1, terminal values or an action mask; then let the learner
+    check the model against its theory (``learner.check_model(mdp)``, when it has one)."""
+    if not fin.is_plain:
+        raise ValueError(f"the online/offline runners take undiscounted episodic models with "
+                         f"V_terminal = 0 and no action mask; got {fin!r}")
+    if learner is not None and hasattr(learner, "check_model"):
+        learner.check_model(fin)
 
 
 def _support(P):
@@ -274,7 +286,9 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
         ``value_function()`` -> V_0 (S,) (the value hook) and ``compiled_episodes`` (the
         compiled loop); see the module docstring.
     mdp : FiniteHorizonMDP or LinearMDP
-        The true environment (a LinearMDP is converted with ``.to_finite()``).
+        The true environment (a LinearMDP is converted with ``.to_finite()``): undiscounted,
+        V_terminal = 0, no action mask. A learner with a ``check_model(mdp)`` method checks
+        the model against its theory first (e.g. rewards in [0, 1]).
     K : int
         Number of episodes.
     rng : numpy.random.Generator or int
@@ -305,6 +319,7 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
     rng = _validate.rng(rng)
     loop = _use_compiled(learner, compiled)
     fin = as_finite(mdp)
+    _check_runner_model(fin, learner)
     H = fin.H
     P = np.ascontiguousarray(fin.P)          # (H, S, A, S); materialised once (fast rows)
     r = np.ascontiguousarray(fin.r)          # (H, S, A)
@@ -366,7 +381,8 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
 
 
 def collect(mdp, pi, N: int, *, rng, bernoulli_rewards: bool = False) -> Dataset:
-    """N episodes of the behaviour policy pi (H, S, A) on ``mdp`` (one numba call)."""
+    """N episodes of the behaviour policy pi (H, S, A) on ``mdp`` (one numba call); on a
+    masked model pi must put no mass on unavailable actions."""
     N = _validate.positive_int("N", N)
     rng = _validate.rng(rng)
     fin = as_finite(mdp)
@@ -375,6 +391,8 @@ def collect(mdp, pi, N: int, *, rng, bernoulli_rewards: bool = False) -> Dataset
     if pi.ndim == 2:
         pi = np.broadcast_to(pi, (H, S, A))
     pi = np.ascontiguousarray(_check_policy(pi, H, S, A, "behaviour policy pi"))
+    if fin.mask is not None:                   # never sample an unavailable action
+        validate_policy(pi, (H, S, A), "behaviour policy pi", fin.mask)
     s = np.empty((N, H + 1), dtype=np.int64)
     a = np.empty((N, H), dtype=np.int64)
     rew = np.empty((N, H))
@@ -394,6 +412,7 @@ def offline(algorithm, mdp, dataset: Dataset, **kwargs) -> pd.DataFrame:
     algorithm), and the metrics.
     """
     fin = as_finite(mdp)
+    _check_runner_model(fin)
     fit = algorithm.fit if hasattr(algorithm, "fit") else algorithm
     t0 = time.perf_counter()
     out = fit(dataset, **kwargs)

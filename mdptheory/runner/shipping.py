@@ -4,6 +4,8 @@ Workers of a Ray cluster need not share the driver's files. For each sweep the R
 stages, in a temporary folder, a copy of
 
 * the ``mdptheory`` package the driver imported (its source, without ``__pycache__``), and
+* the checkout's built-in ``experiments/`` folder, next to the package as in the repository (a
+  registry that imports built-ins as ``mdptheory.experiments`` finds it there), and
 * the folder of every file named in the tasks' arguments (the experiment file and its helpers),
   under that folder's own name,
 
@@ -47,6 +49,10 @@ def stage(args_list, env_vars: dict | None = None) -> tuple[dict, dict, Path]:
     root = Path(tempfile.mkdtemp(prefix="mdptheory-ship-"))
     shutil.copytree(_PACKAGE_DIR, root / "mdptheory", ignore=_IGNORE)
     remap: dict[str, str] = {}
+    builtin = _PACKAGE_DIR.parent / "experiments"
+    if builtin.is_dir() and (builtin / "__init__.py").is_file():
+        shutil.copytree(builtin, root / "experiments", ignore=_IGNORE)
+        remap[str(builtin)] = "experiments"
     for f in _file_args(args_list):
         folder = f.parent
         if str(folder) in remap or folder == _PACKAGE_DIR or _PACKAGE_DIR in folder.parents:

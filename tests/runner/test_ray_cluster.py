@@ -58,7 +58,10 @@ def test_shipping_stages_the_package_and_the_experiment_folder(exp_dir):
                                       {"A": "1"})
     try:
         assert env == {"working_dir": str(root), "env_vars": {"A": "1"}}
-        assert remap == {str(exp_dir): "my_experiments"}
+        assert remap[str(exp_dir)] == "my_experiments"
+        builtin = Path(mdptheory.__file__).parents[1] / "experiments"
+        assert remap[str(builtin)] == "experiments"
+        assert (root / "experiments" / "ucbvi_regret.py").is_file()
         assert (root / "my_experiments" / "_helper.py").is_file()
         assert (root / "mdptheory" / "runner" / "shipping.py").is_file()
         assert not list(root.rglob("__pycache__"))

@@ -19,14 +19,18 @@ own seed only).
 * ``ray``: Ray tasks of one CPU each. ``address=None`` starts a local Ray with one CPU per core
   (and shuts it down afterwards); ``"auto"`` or ``"HOST:PORT"`` (or ``"ray://HOST:PORT"``)
   joins a running cluster, after checking that the address answers (Ray itself would retry
-  for minutes). If Ray is already initialised in this process it is used as it is. Workers must
-  see the experiment files at the same path (a shared file system, or the same checkout).
-  Ray is optional (``pip install 'mdptheory[distributed]'``) and imported only here.
+  for minutes). Ray is started (or joined) at the first sweep, with the driver's ``mdptheory``
+  package and the experiment's folder as its runtime environment (:mod:`mdptheory.runner.
+  shipping`): the workers need only mdptheory's dependencies, not the driver's files. If Ray is
+  already initialised in this process it is used as it is (its workers must then see the
+  experiment files at the same path, or the caller ships them). Ray is optional
+  (``pip install 'mdptheory[distributed]'``) and imported only here.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import socket
 import sys
 import threading
@@ -34,6 +38,8 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
+
+from . import shipping
 
 BACKENDS = ("serial", "process", "ray")
 #: Environment of worker processes: one thread each, the pool uses the cores.
@@ -337,11 +343,12 @@ class RayBackend:
         ray = _import_ray()
         self._ray = ray
         self._owns = False
+        self._pending = None
+        self._remap = {}                          # driver folder -> its shipped copy
         if ray.is_initialized():
             self.workers = int(ray.cluster_resources().get("CPU", 1))
             return
-        init = {"include_dashboard": False, "log_to_driver": False,
-                    "runtime_env": {"env_vars": dict(WORKER_ENV)}}
+        init = {"include_dashboard": False, "log_to_driver": False}
         check_workers(workers)
         if address is None:
             self.workers = available_cpus() if workers is None else workers
@@ -351,8 +358,16 @@ class RayBackend:
             # token (~/.ray/auth_token); an explicit address needs RAY_AUTH_MODE=token.
             check_reachable(_resolve_auto(ray) if address == "auto" else address)
             init["address"] = address
+            self.workers = None                   # the cluster's CPUs, once joined
+        self._pending = (init, address)           # started by the first imap_unordered
+
+    def _start(self, runtime_env: dict) -> None:
+        """ray.init with this runtime environment (the code shipped to the workers)."""
+        ray = self._ray
+        init, address = self._pending
         try:
-            ray.init(**init)
+            env_vars = {**dict(WORKER_ENV), **runtime_env.get("env_vars", {})}
+            ray.init(**dict(init, runtime_env={**runtime_env, "env_vars": env_vars}))
         except Exception as exc:  # noqa: BLE001
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if address not in (None, "auto") and "RAY_AUTH_MODE" not in os.environ:
@@ -360,13 +375,21 @@ class RayBackend:
                            " and RAY_AUTH_TOKEN or ~/.ray/auth_token)")
             raise BackendError(f"cannot start Ray ({address or 'local'}): {reason}") from None
         self._owns = True
+        self._pending = None
         if address is not None:
             self.workers = int(ray.cluster_resources().get("CPU", 1))
 
     def imap_unordered(self, fn, args_list):
         ray = self._ray
-        remote = ray.remote(num_cpus=1, max_retries=0)(fn)
-        refs = {remote.remote(*args): i for i, args in enumerate(args_list)}
+        args_list = list(args_list)
+        if self._pending is not None:             # start Ray with the code of these tasks
+            env, self._remap, staged = shipping.stage(args_list, WORKER_ENV)
+            try:
+                self._start(env)
+            finally:
+                shutil.rmtree(staged, ignore_errors=True)   # Ray uploaded it in ray.init
+        remote = ray.remote(num_cpus=1, max_retries=0)(shipping.call_shipped)
+        refs = {remote.remote(fn, self._remap, *args): i for i, args in enumerate(args_list)}
         try:
             while refs:
                 done, _ = ray.wait(list(refs), num_returns=1)

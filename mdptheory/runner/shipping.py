@@ -30,12 +30,26 @@ _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "*.nbi", "*.nb
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]          # the mdptheory package
 
 
+_FILE_PREFIX = "file:"        # an experiment locator given by path (experiments_registry)
+
+
+def _as_path(a):
+    """The path an argument names: a plain absolute path or a ``file:PATH`` locator."""
+    if isinstance(a, os.PathLike):
+        a = os.fspath(a)
+    if isinstance(a, str) and a.startswith(_FILE_PREFIX):
+        a = a[len(_FILE_PREFIX):]
+    return a
+
+
 def _file_args(args_list) -> list[Path]:
-    """Absolute paths of existing files among the string arguments, in first-seen order."""
+    """Absolute paths of existing files among the string arguments (plain or ``file:`` locators),
+    in first-seen order."""
     found: dict[Path, None] = {}
     for args in args_list:
         for a in args:
-            if isinstance(a, (str, os.PathLike)) and os.path.isabs(a) and os.path.isfile(a):
+            a = _as_path(a)
+            if isinstance(a, str) and os.path.isabs(a) and os.path.isfile(a):
                 found[Path(a).resolve()] = None
     return list(found)
 
@@ -74,9 +88,11 @@ def local_path(arg, remap: dict):
     directory (the unpacked runtime environment); other arguments unchanged."""
     if not isinstance(arg, str):
         return arg
+    prefix = _FILE_PREFIX if arg.startswith(_FILE_PREFIX) else ""
+    path = arg[len(prefix):]
     for folder, name in remap.items():
-        if arg == folder or arg.startswith(folder + os.sep):
-            return os.path.join(os.getcwd(), name, arg[len(folder):].lstrip(os.sep))
+        if path == folder or path.startswith(folder + os.sep):
+            return prefix + os.path.join(os.getcwd(), name, path[len(folder):].lstrip(os.sep))
     return arg
 
 

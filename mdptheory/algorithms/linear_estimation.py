@@ -86,6 +86,10 @@ class FeatureModel:
     zero_states : tuple of int
         States whose estimated Q is forced to 0 (the authors' code does this for the fail
         state x4 of the simulated MDP; the paper does not). Default none.
+    uncapped_actions : tuple of int
+        Actions whose Q is never clipped to [0, v_max[h]]: their value is known exactly
+        (zero features, known reward), as the put option's exercise payoff in the authors'
+        code, which caps only the estimated hold value (docs/papers/r2pvi.md). Default none.
     """
 
     phi: np.ndarray
@@ -93,6 +97,7 @@ class FeatureModel:
     v_max: np.ndarray | None = None
     simplex: bool = True
     zero_states: tuple = ()
+    uncapped_actions: tuple = ()
 
     def __post_init__(self):
         phi = _validate.as_float_array("phi", self.phi)
@@ -139,6 +144,12 @@ class FeatureModel:
         for j, s in enumerate(zs):
             if not 0 <= s < S:
                 raise ValueError(f"zero_states[{j}] is {s}, expected a state in [0, {S})")
+        ua = tuple(int(a) for a in np.atleast_1d(np.asarray(self.uncapped_actions,
+                                                             dtype=np.int64)))
+        for j, a in enumerate(ua):
+            if not 0 <= a < A:
+                raise ValueError(f"uncapped_actions[{j}] is {a}, expected an action in [0, {A})")
+        object.__setattr__(self, "uncapped_actions", tuple(sorted(set(ua))))
         object.__setattr__(self, "phi", _validate.freeze(phi))
         object.__setattr__(self, "r", _validate.freeze(r))
         object.__setattr__(self, "v_max", _validate.freeze(v_max))
@@ -171,14 +182,15 @@ def feature_model(model, *, zero_states=None) -> FeatureModel:
         if zero_states is None:
             return model
         return FeatureModel(phi=model.phi, r=model.r, v_max=model.v_max, simplex=model.simplex,
-                            zero_states=zero_states)
+                            zero_states=zero_states, uncapped_actions=model.uncapped_actions)
     if isinstance(model, LinearMDP):
         return FeatureModel.from_linear_mdp(model, zero_states=() if zero_states is None
                                             else zero_states)
     if all(hasattr(model, k) for k in ("phi", "r", "v_max", "simplex")):
         zs = getattr(model, "zero_states", ()) if zero_states is None else zero_states
         return FeatureModel(phi=model.phi, r=model.r, v_max=model.v_max,
-                            simplex=bool(model.simplex), zero_states=zs)
+                            simplex=bool(model.simplex), zero_states=zs,
+                            uncapped_actions=getattr(model, "uncapped_actions", ()))
     raise TypeError(f"model must be a LinearMDP, a FeatureModel or have attributes phi, r, "
                     f"v_max, simplex; got {type(model).__name__}")
 
@@ -593,27 +605,79 @@ def tv_constrained_estimate(step: RidgeStep, v_cols, radius, lo: float, hi: floa
     return out, alpha
 
 
-def kl_constrained_estimate(step: RidgeStep, v_cols, radius, v_cap: float, *,
-                            centered: bool = True, floor: float = 1e-6, n_grid: int = 64,
-                            n_golden: int = 40):
-    """DRVI-L KL dual: max_{beta > 0} min(-beta log max(y_i(beta), floor), v_cap) - beta rho_i,
-    y_i(beta) = 1 + (C (e^{-V/beta} - 1))_i (the code's centred regression; ``centered=False``
-    gives (C e^{-V/beta})_i); floor = 1e-6 as in the authors' code (0 with exact
-    expectations). Log grid of ``n_grid`` points over [1e-7 v_cap, 4 v_cap max(1,
-    rho_i^{-1/2})]: the sup sits at beta -> 0 when rho >= -log P(V = min V), and the exact
-    maximiser is <= range(V) / sqrt(2 rho) otherwise (the code searches only (0, H]); then
-    ``n_golden`` golden-section steps in log beta per coordinate. rho_i = 0 gives the
-    beta -> inf limit, the ridge mean. Returns (nu (d,), beta (d,))."""
-    radius = np.ascontiguousarray(radius, np.float64)
-    v = np.ascontiguousarray(v_cols, np.float64)
+KL_SEARCHES = ("exact", "grid")
+
+
+def kl_dual_range(radius, v_cap: float):
+    """The admissible dual range of :func:`kl_constrained_estimate`: beta in
+    [1e-7 v_cap, 4 v_cap max(1, rho_i^{-1/2})] per coordinate. Returns (beta_lo, beta_hi (d,)).
+
+    With exact expectations the sup sits at beta -> 0 when rho >= -log P(V = min V) (the
+    value tends to min V, reached to within 1e-7 v_cap log(1/P) at beta_lo), and otherwise the
+    maximiser is <= range(V) / sqrt(2 rho) <= beta_hi (the authors' code searches (0, H])."""
+    radius = np.asarray(radius, dtype=np.float64)
     scale = max(float(v_cap), 1e-12)
     pos = radius > 0
     beta_hi = 4.0 * scale * np.maximum(1.0, 1.0 / np.sqrt(np.where(pos, radius, 1.0)))
-    log_grid = np.linspace(np.log(1e-7 * scale), np.log(beta_hi.max()), int(n_grid))
+    return 1e-7 * scale, np.ascontiguousarray(beta_hi)
+
+
+def kl_constrained_estimate(step: RidgeStep, v_cols, radius, v_cap: float, *,
+                            centered: bool = True, floor: float = 1e-6, search: str = "exact",
+                            cap_nominal: bool | None = None, n_grid: int = 64,
+                            n_golden: int = 40,
+                            tol: float | None = None, max_evals: int = 20_000, record=None):
+    """DRVI-L KL dual with ridge expectations. The objective of coordinate i is
+
+        f_i(beta) = min(-beta log max(y_i(beta), floor), v_cap) - beta rho_i,
+        y_i(beta) = 1 + (C (e^{-V/beta} - 1))_i
+
+    (the authors' centred regression; ``centered=False`` gives (C e^{-V/beta})_i), with
+    floor = 1e-6 as in their code (0 with exact expectations).
+
+    Target (``search="exact"``, default): nu_i = min(max_{beta in [beta_lo, beta_hi_i]}
+    f_i(beta), (C V)_i) — the maximum over the admissible dual range (:func:`kl_dual_range`),
+    capped at the plain ridge (nominal) estimate of E V. The cap is needed because ridge
+    weights of either sign make f_i multi-peaked: below the beta where y_i crosses the floor,
+    f_i is the line beta (-log floor - rho_i), and the kink where it meets the smooth piece is
+    a peak that can exceed the nominal estimate, while a robust value is never above the
+    nominal one (the exact dual is <= E V for every rho >= 0). The maximum is certified by a
+    branch and bound (:func:`mdptheory.kernels.linear.kl_dual_ridge_exact`) to ``tol``
+    (default 1e-10 max(1, v_cap)) within ``max_evals`` objective evaluations per coordinate.
+
+    ``search="grid"``: the former estimator (log grid of ``n_grid`` points, then ``n_golden``
+    golden-section steps around the best one, no cap; exact for the concave dual of exact
+    expectations, but it can miss the kink peaks). ``cap_nominal`` defaults to True for
+    "exact" and False for "grid". rho_i = 0 gives the beta -> inf limit, the
+    ridge mean. ``record`` (dict, optional) receives "certified" and "capped" (bool (d,)).
+    Returns (nu (d,), beta (d,)), beta the maximiser of f_i (before the cap)."""
+    choice("search", search, KL_SEARCHES)
+    radius = np.ascontiguousarray(radius, np.float64)
+    v = np.ascontiguousarray(v_cols, np.float64)
+    beta_lo, beta_hi = kl_dual_range(radius, v_cap)
+    C = step.coefficients()
     out = np.empty(step.d)
     beta = np.empty(step.d)
-    klin.kl_dual_ridge(step.coefficients(), v, radius, bool(centered), float(floor),
-                       float(v_cap), log_grid, beta_hi, int(n_golden), out, beta)
+    certified = np.ones(step.d, dtype=np.int8)
+    if cap_nominal is None:
+        cap_nominal = search == "exact"
+    if search == "exact":
+        t = 1e-10 * max(1.0, float(v_cap)) if tol is None else float(tol)
+        klin.kl_dual_ridge_exact(C, v, radius, bool(centered), float(floor), float(v_cap),
+                                 float(beta_lo), beta_hi, int(n_grid), t, int(max_evals), out,
+                                 beta, certified)
+    else:
+        log_grid = np.linspace(np.log(beta_lo), np.log(beta_hi.max()), int(n_grid))
+        klin.kl_dual_ridge(C, v, radius, bool(centered), float(floor), float(v_cap),
+                           log_grid, beta_hi, int(n_golden), out, beta)
+    capped = np.zeros(step.d, dtype=bool)
+    if cap_nominal:
+        nominal = C @ v
+        capped = out > nominal
+        out = np.minimum(out, nominal)
+    if record is not None:
+        record["certified"] = certified.astype(bool)
+        record["capped"] = capped
     return out, beta
 
 
@@ -653,7 +717,7 @@ def backward_pass(fm: FeatureModel, steps, next_term, bonus_fn, *, sign: float =
 
     ``next_term(h, step, V_next) -> w_h (d,)``; ``bonus_fn(h, step) -> Gamma_h (S, A)``;
     sign -1 for pessimism (offline), +1 for optimism (online). States in fm.zero_states get
-    Q = 0.
+    Q = 0; actions in fm.uncapped_actions keep their unclipped Q.
     """
     H, S, A, d = fm.H, fm.S, fm.A, fm.d
     V = np.zeros((H + 1, S))            # V[h, s], V[H] = 0
@@ -662,13 +726,16 @@ def backward_pass(fm: FeatureModel, steps, next_term, bonus_fn, *, sign: float =
     B = np.empty((H, S, A))             # Gamma[h, s, a]
     D = np.empty((H, d))                # diag Lambda_h^{-1}
     zs = list(fm.zero_states)
+    free = list(fm.uncapped_actions)
     for h in range(H - 1, -1, -1):
         step = steps[h]
         W[h] = next_term(h, step, V[h + 1])
         B[h] = bonus_fn(h, step)
         D[h] = step.inv_diag()
-        q = fm.r[h] + fm.phi @ W[h] + sign * B[h]
-        q = clip_q(q, fm.v_max[h], q_clip)
+        raw = fm.r[h] + fm.phi @ W[h] + sign * B[h]
+        q = clip_q(raw, fm.v_max[h], q_clip)
+        if free:
+            q[:, free] = raw[:, free]
         if zs:
             q[zs] = 0.0
         Q[h] = q
@@ -677,6 +744,7 @@ def backward_pass(fm: FeatureModel, steps, next_term, bonus_fn, *, sign: float =
 
 
 __all__ = [
+    "KL_SEARCHES",
     "PENALTY_FORMS",
     "Q_CLIPS",
     "TV_FORMS",
@@ -693,6 +761,7 @@ __all__ = [
     "feature_model",
     "gram",
     "kl_constrained_estimate",
+    "kl_dual_range",
     "kl_regularized_estimate",
     "offline_ridge_steps",
     "penalty_vector",

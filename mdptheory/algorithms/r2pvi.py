@@ -28,11 +28,24 @@ h = H..1), V_hat_{H} = 0:
 4. Q_hat_h = clip(<phi, theta_h + w_hat_h> - Gamma_h, 0, H - h) (0-based h; the paper's
    [0, H - h + 1]); pi_hat_h = argmax_a Q_hat_h (ties -> lowest action index), V_hat_h = max.
 
-Defaults follow the paper (Theorem 5.2): gamma = 1 and the theory's beta (:func:`theory_beta`,
-spec §2.3); the experiments' settings are the named ``PRESETS``. The last step uses the same
-formulas with V_hat_H = 0, as in Algorithm 1 (the authors' code skips the regression there and
-sets w_hat = theta; for TV both give exactly theta, for KL the paper's version adds the ridge
-bias -lam log((Lambda^{-1} sum phi)_i) >= 0, which the penalty dominates).
+Defaults follow the paper (Theorem 5.2): gamma = 1 and the theory's beta (:func:`theory_beta`);
+the experiments' settings are the named ``PRESETS``. The last step uses the same formulas with
+V_hat_H = 0, as in Algorithm 1 (the authors' code skips the regression there and sets
+w_hat = theta; for TV both give exactly theta; for KL the paper's version adds the upward ridge
+bias -lam log((Lambda^{-1} sum phi)_i) >= 0, see below).
+
+R2PVI-KL is OPTIMISTIC where the data are thin (we follow Algorithm 3 as written). With
+one-hot-like coverage, a coordinate i seen in n samples at step h has the ridge estimate
+(Lambda^{-1} sum phi e^{-V/lam})_i ~ n / (n + gamma) E[e^{-V/lam}], i.e. an upward bias of
+about lam log(1 + gamma / n) in w_hat_i; at a coordinate the data never excite (n = 0) the
+estimate is exactly 0, the clip returns e^{-H/lam}, and w_hat_i = H, the LARGEST possible value.
+The penalty there is only beta sqrt(Lambda^{-1}_ii) = beta / sqrt(gamma), so it offsets the clip
+only when beta >= H sqrt(gamma): the theory's beta does, the experiments' beta = 1 with
+gamma = 1 does not. Example (tests/algorithms/test_r2pvi.py): on the simulated MDP with uniform
+data, coordinates 1 and 2 (0-based) are never excited at step 0, and the fail state x4
+(phi = e_2) gets
+Q_hat_0 = H - 1 = 2 against a true regularised-robust value 0. TV and chi2 estimate 0 there
+(pessimistic).
 
 Where the authors' code departs from the paper (spec §2.8) we follow the PAPER by default and
 expose the code's choice behind a flag (``CODE_SETTINGS`` collects them):

@@ -269,6 +269,59 @@ def test_algorithms_run_on_the_put_option_and_the_learned_rule_beats_never_exerc
         put_option()
 
 
+def test_code_setting_caps_only_the_hold_value_of_the_put_option():
+    """Regression (issue "Experiments that can decide"): the authors' code clips the estimated
+    hold value at H - h and compares it with the exact exercise payoff, which it never clips.
+    Capping every action at H - h changed 64 of the 210 reachable nodes here."""
+    opt = put_option(0.5, d=30, H=20, rng=0)
+    ds = collect(opt.mdp, always_hold_policy(opt), 100, rng=1)
+    H = opt.H
+    code = le.FeatureModel(phi=opt.phi, r=opt.r, v_max=np.arange(H, -1, -1.0), simplex=False,
+                           uncapped_actions=(EXERCISE,))
+    nodes = np.flatnonzero((opt.layer >= 0) & (opt.layer < H))
+    h_of = opt.layer[nodes]
+    payoff = opt.r[h_of, nodes, EXERCISE]
+    above = payoff > H - h_of
+    assert above.sum() == 64 and nodes.size == 210
+    for res in (pevi(ds, code, beta=0.1, q_clip="upper"),
+                r2pvi(ds, code, "tv", 1.0, beta=0.1, **{k: CODE_SETTINGS[k] for k in
+                                                         ("penalty", "tv_min", "q_clip")}),
+                drpvi(ds, code, 0.2, beta=0.1, tv_form="fail_state", penalty="l2diag",
+                      q_clip="upper")):
+        np.testing.assert_array_equal(res.Q[h_of, nodes, EXERCISE], payoff)   # never capped
+        assert np.all(res.Q[h_of, nodes, HOLD] <= H - h_of)                    # hold capped
+    # the decision rule: exercise iff the payoff beats the capped hold value
+    res = pevi(ds, code, beta=0.1, q_clip="upper")
+    hold = res.Q[h_of, nodes, HOLD]
+    np.testing.assert_array_equal(res.pi[h_of, nodes, EXERCISE] == 1.0, payoff > hold)
+    with pytest.raises(ValueError, match=r"uncapped_actions\[0\] is 2"):
+        le.FeatureModel(phi=opt.phi, r=opt.r, v_max=opt.v_max, simplex=False,
+                        uncapped_actions=(2,))
+
+
+def test_r2pvi_kl_is_optimistic_at_coordinates_the_data_never_excite():
+    """Algorithm 3 at an unexcited coordinate: the ridge estimate is 0, the clip e^{-H/lam}
+    gives w_hat = H, and the penalty beta / sqrt(gamma) = 1 does not offset it: the fail state
+    x4 (phi = e_2, never excited at step 0 by uniform data from x1) gets Q_hat_0 = H - 1 = 2,
+    against a true regularised-robust value 0. TV and chi2 give 0 there."""
+    mdp = envs.simulated_linear_mdp(0.3, 0.2)
+    ds = _data(mdp, 100, 0)
+    x4 = 3
+    assert not np.any(mdp.phi[ds.s[:, 0], ds.a[:, 0]][:, 1:3])          # never excited at h=0
+    for lam in (0.1, 1.0):
+        res = r2pvi(ds, mdp, "kl", lam, beta=1.0, gamma=1.0)
+        assert res.w[0, 1] == res.w[0, 2] == mdp.H                          # the clip's value
+        assert res.inv_diag[0, 2] == pytest.approx(1.0)                     # 1 / gamma
+        np.testing.assert_allclose(res.Q[0, x4], mdp.H - 1.0)
+        exact = regularized_robust_backward_induction(mdp, "kl", lam)
+        np.testing.assert_allclose(exact.Q[0, x4], 0.0, atol=1e-12)
+        for div in ("tv", "chi2"):
+            np.testing.assert_allclose(r2pvi(ds, mdp, div, lam, beta=1.0, gamma=1.0).Q[0, x4],
+                                       0.0)
+        # beta >= H sqrt(gamma) offsets the clip
+        assert np.all(r2pvi(ds, mdp, "kl", lam, beta=mdp.H, gamma=1.0).Q[0, x4] == 0.0)
+
+
 # ----------------------------------------------------------------------------- lower bound
 def test_two_absorbing_state_family():
     mdp = lower_bound_instance(3, 2, eps=0.3, gap=0.1, signs=[[1, -1], [-1, 1]])

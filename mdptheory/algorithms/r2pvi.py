@@ -98,7 +98,7 @@ CODE_SETTINGS = {"penalty": "l2diag", "tv_min": "samples", "q_clip": "upper", "c
 
 
 def theory_beta(divergence: str, d: int, H: int, K: int, lam: float, delta: float = 0.1) -> float:
-    """beta of Theorem 5.2 (v1, spec §2.3), gamma = 1:
+    """beta of Theorem 5.2 (v1), gamma = 1:
 
     TV:   16 H d sqrt(xi),  xi = 2 log(1024 H d^{1/2} K^2 / delta);
     KL:   16 d lam e^{H/lam} sqrt(H/lam + xi),  xi = log(1024 d lam^2 K^3 H / delta);
@@ -110,15 +110,22 @@ def theory_beta(divergence: str, d: int, H: int, K: int, lam: float, delta: floa
     K = _validate.positive_int("K", K)
     lam = _validate.real("lam", lam, lo=0.0, lo_open=True)
     delta = _validate.real("delta", delta, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    if div == "tv":
-        xi = 2.0 * np.log(1024.0 * H * np.sqrt(d) * K ** 2 / delta)
-        return float(16.0 * H * d * np.sqrt(xi))
-    if div == "kl":
-        xi = np.log(1024.0 * d * lam ** 2 * K ** 3 * H / delta)
-        return float(16.0 * d * lam * np.exp(H / lam) * np.sqrt(max(H / lam + xi, 0.0)))
-    xi = (np.log(192.0) + 5 * np.log(K) + 6 * np.log(H) + 3 * np.log(d)
+    return float(theory_beta_curve(div, d, H, K, lam, delta))
+
+
+def theory_beta_curve(divergence: str, d: int, H: int, K, lam: float, delta: float = 0.1):
+    """:func:`theory_beta` vectorised over K (float array, K >= 1; no validation), e.g. to
+    extrapolate the bound 2 beta Phi beyond a sweep."""
+    logK = np.log(np.asarray(K, dtype=np.float64))
+    if divergence == "tv":
+        xi = 2.0 * (np.log(1024.0 * H * np.sqrt(d) / delta) + 2.0 * logK)
+        return 16.0 * H * d * np.sqrt(xi)
+    if divergence == "kl":
+        xi = np.log(1024.0 * d * lam ** 2 * H / delta) + 3.0 * logK
+        return 16.0 * d * lam * np.exp(H / lam) * np.sqrt(np.maximum(H / lam + xi, 0.0))
+    xi = (np.log(192.0) + 5 * logK + 6 * np.log(H) + 3 * np.log(d)
           + 3 * np.log1p(H / (2.0 * lam)) - np.log(delta))
-    return float(8.0 * d * H ** 2 * (1.0 + 1.0 / lam) * np.sqrt(xi))
+    return 8.0 * d * H ** 2 * (1.0 + 1.0 / lam) * np.sqrt(xi)
 
 
 def _beta(beta, divergence, fm, K, lam_arr, delta):
@@ -281,5 +288,6 @@ __all__ = [
     "r2pvi",
     "regularized_next_term",
     "theory_beta",
+    "theory_beta_curve",
     "va_r2pvi_tv",
 ]

@@ -13,9 +13,18 @@ from mdptheory.algorithms.baselines_linear import (
     simulated_radius,
     theory_beta_linear,
 )
-from mdptheory.algorithms.r2pvi import CODE_SETTINGS, R2PVI, r2pvi, theory_beta, va_r2pvi_tv
+from mdptheory.algorithms.r2pvi import (
+    CODE_SETTINGS,
+    R2PVI,
+    r2pvi,
+    theory_beta,
+    theory_beta_curve,
+    va_r2pvi_tv,
+)
+from mdptheory.bounds import REGISTRY
 from mdptheory.bounds.robust_linear import (
     admissible_radius,
+    coverage_constant,
     r2pvi_rate,
     regularized_shift,
     uncertainty_function,
@@ -378,3 +387,61 @@ def test_uncertainty_functions_order_and_bound_rates():
     for div in ("tv", "kl", "chi2"):
         r = r2pvi_rate(div, 4, 3, K, lam=0.5)
         assert r[1] / r[0] == pytest.approx(0.5)                         # K^{-1/2}
+
+
+def test_robust_linear_bounds_expose_their_parts():
+    """Each bound has a single order in its variable: leading = the bound, lower = 0."""
+    K = np.array([10.0, 1e3, 1e5])
+    args = {"r2pvi_suboptimality": (np.array([3.0, 2.0, 1.0]), 1 / np.sqrt(K)),
+            "r2pvi_tv_rate": (4, 3, K), "r2pvi_kl_rate": (4, 3, K, 0.5),
+            "r2pvi_chi2_rate": (4, 3, K, 0.5), "r2pvi_lower_bound": (1 / np.sqrt(K),),
+            "dr_rpo_regret": (4, 3, K), "dr_lsvi_ucb_regret": (4, 3, K)}
+    for name, a in args.items():
+        b = REGISTRY[name]
+        p = b.split(*a)
+        np.testing.assert_allclose(p["leading"] + p["lower"], b(*a), rtol=1e-15)
+        np.testing.assert_array_equal(p["lower"], 0.0)
+
+
+def test_theory_beta_curve_matches_the_scalar_theorem_constants():
+    for div in ("tv", "kl", "chi2"):
+        Ks = [10, 1000, 123_456]
+        np.testing.assert_allclose(
+            [theory_beta(div, 4, 3, K, 0.7, 0.05) for K in Ks],
+            theory_beta_curve(div, 4, 3, np.array(Ks, float), 0.7, 0.05), rtol=1e-13)
+
+
+def _forward_occupancy(mdp, pi):
+    """d[h, s, a] by explicit forward propagation (independent of the solvers)."""
+    fin = mdp.to_finite()
+    d = np.zeros((mdp.H, mdp.S, mdp.A))
+    state = fin.rho0.copy()
+    for h in range(mdp.H):
+        d[h] = state[:, None] * pi[h]
+        state = np.einsum("sa,sat->t", d[h], fin.P[h])
+    return d
+
+
+@pytest.mark.parametrize("div", ["tv", "kl", "chi2"])
+def test_coverage_constant_is_the_largest_psd_scaling(div):
+    """c_{h,i} is the largest c with Sigma_h - c m_{h,i} e_i e_i^T >= 0 (eigenvalues), Sigma_h
+    the behaviour's feature covariance by explicit forward propagation; and the simulated MDP
+    with TV has an uncovered reachable direction (x2 at step 2: c_dagger = 0)."""
+    mdp = envs.random_linear_mdp(6, 3, 3, 3, rng=5)
+    pi = np.full((3, 6, 3), 1 / 3)
+    cov = coverage_constant(mdp, div, 1.0, pi)
+    occ = _forward_occupancy(mdp, pi)
+    for h in range(mdp.H):
+        sigma = np.einsum("sa,sai,saj->ij", occ[h], mdp.phi, mdp.phi)
+        for i in range(mdp.d):
+            c, m = cov["per_coordinate"][h, i], cov["reach"][h, i]
+            assert m > 0 and np.isfinite(c)
+            E = np.zeros((mdp.d, mdp.d))
+            E[i, i] = m
+            assert np.linalg.eigvalsh(sigma - c * E).min() >= -1e-10
+            assert np.linalg.eigvalsh(sigma - c * (1 + 1e-6) * E).min() < 0
+    assert cov["c_dagger"] == pytest.approx(cov["per_coordinate"].min())
+    sim = envs.simulated_linear_mdp(0.3, 0.2)
+    unif = np.full((3, 5, 16), 1 / 16)
+    tv = coverage_constant(sim, "tv", 1.0, unif)
+    assert tv["c_dagger"] == 0.0 and not tv["covered"][2, 1] and tv["reach"][2, 1] > 0

@@ -51,7 +51,7 @@ LEARNERS = ("DR-RPO", "DR-RPO (soft-greedy)", "DR-LSVI-UCB")
 
 BETA_MODES = ("theory", "notebook")
 
-CONFIG = {"seeds": 10, "K": 10_000, "checkpoints": 40, "instances": INSTANCES,
+CONFIG = {"seeds": 10, "K": 30_000, "checkpoints": 50, "instances": INSTANCES,
           "learners": LEARNERS, "beta_modes": BETA_MODES, "tau": 0.1, "eta": None, "beta": 1.0,
           "gamma": 0.1, "delta": 0.1,
           "sim_delta": 0.3, "sim_xi": 0.2, "sim_rho": 0.3, "rand_S": 10, "rand_A": 4, "rand_d": 4,

@@ -162,6 +162,43 @@ def uncertainty_functions(model: LinearMDP, divergence: str, lam, inv_diag, *,
     }
 
 
+def feature_covariance(model: LinearMDP, behaviour) -> np.ndarray:
+    """Sigma_h = E^{behaviour, P0}[phi(s_h, a_h) phi(s_h, a_h)^T] (H, d, d), from the exact
+    occupancy of ``behaviour`` (H, S, A) in the nominal model: the population Gram matrix of
+    one trajectory per step."""
+    from ..solvers.finite import occupancy_measure
+    if not isinstance(model, LinearMDP):
+        raise TypeError(f"model must be a LinearMDP, got {type(model).__name__}")
+    occ = occupancy_measure(model, behaviour)                         # (H, S, A)
+    return np.einsum("hsa,sai,saj->hij", occ, model.phi, model.phi)
+
+
+def population_uncertainty(model: LinearMDP, divergence: str, lam, sigma, gamma: float, K, *,
+                           optimal=None) -> dict:
+    """Phi_sup of Theorem 5.2 with the data's Gram matrix replaced by its expectation
+    gamma I + K Sigma_h (``sigma`` from :func:`feature_covariance`), for each K (array), and its
+    K^{-1/2} part, Phi_sup with diag(Lambda^{-1}) = diag(Sigma_h^+) / K (the large-K limit on the
+    covered directions). Returns dict(total=(n_K,), leading=(n_K,)). The difference is the
+    ridge's lower-order effect: Phi behaves like K^{-1/2} only where it is small (our
+    derivation; used to locate the regime of the rate of Phi, not as a bound)."""
+    pi, _ = (optimal_policy_and_worst_factors(model, divergence, lam) if optimal is None
+             else optimal)
+    rad = admissible_radius(divergence, lam, model.H)
+    sigma = np.asarray(sigma, dtype=np.float64)
+    H, d = model.H, model.d
+    pinv_diag = np.stack([np.diag(np.linalg.pinv(sigma[h], rcond=1e-12, hermitian=True))
+                          for h in range(H)])
+    lead1 = uncertainty_function(model, pi, np.maximum(pinv_diag, 0.0), divergence=divergence,
+                                 radius=rad)
+    Ks = np.atleast_1d(np.asarray(K, dtype=np.float64))
+    total = np.empty(Ks.size)
+    for j, k in enumerate(Ks):
+        inv = np.stack([np.diag(np.linalg.inv(gamma * np.eye(d) + k * sigma[h]))
+                        for h in range(H)])
+        total[j] = uncertainty_function(model, pi, inv, divergence=divergence, radius=rad)
+    return {"total": total, "leading": lead1 / np.sqrt(Ks)}
+
+
 def coverage_constant(model: LinearMDP, divergence: str, lam, behaviour, *,
                       tol: float = 1e-10) -> dict:
     """The coverage constant c_dagger of the rate table's "regularized partial coverage"
@@ -183,14 +220,10 @@ def coverage_constant(model: LinearMDP, divergence: str, lam, behaviour, *,
     Returns dict(c_dagger=float, per_coordinate=(H, d) (inf where m = 0), reach=m (H, d),
     covered=(H, d) bool).
     """
-    from ..solvers.finite import occupancy_measure
     from ..solvers.robust import regularized_robust_backward_induction
 
-    if not isinstance(model, LinearMDP):
-        raise TypeError(f"model must be a LinearMDP, got {type(model).__name__}")
     H, d = model.H, model.d
-    occ = occupancy_measure(model, behaviour)                         # (H, S, A)
-    sigma = np.einsum("hsa,sai,saj->hij", occ, model.phi, model.phi)  # (H, d, d)
+    sigma = feature_covariance(model, behaviour)                      # (H, d, d)
     sol = regularized_robust_backward_induction(model, divergence, lam)
     rad = admissible_radius(divergence, lam, H)
     reach = np.zeros((H, d))
@@ -348,7 +381,9 @@ __all__ = [
     "coverage_constant",
     "dr_lsvi_ucb_regret",
     "dr_rpo_regret",
+    "feature_covariance",
     "optimal_policy_and_worst_factors",
+    "population_uncertainty",
     "r2pvi_chi2_rate",
     "r2pvi_kl_rate",
     "r2pvi_lower_bound",

@@ -264,7 +264,9 @@ def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
                       + ", ".join(f"{x:g}: {d:.3f}" for x, d in zip(lams, drops.mean(0)))
                       + "; paper read-outs: "
                       + ", ".join(f"{k:g}: {v:.2f}" for k, v in paper_d.items())
-                      + f"; xi_norm={b['xi_norm'].iloc[0]}")))
+                      + f"; xi_norm={b['xi_norm'].iloc[0]}; the figure was produced by the "
+                        f"authors' code (the 'code' setting); in the 'paper' setting the TV "
+                        f"truncation is min_S V + lam = lam (the fail state has value 0)")))
         dd = results[(results["figure"] == "1d") & (results["setting"] == setting)]
         if len(dd):
             pmax, pmin = dd["x"].max(), dd["x"].min()

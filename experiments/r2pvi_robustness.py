@@ -10,7 +10,7 @@ Setting and choices (all visible in the output columns):
   R2PVI-TV/KL/chi2; return of the learned greedy policy in the perturbed MDP of level
   q in {0, 0.1, ..., 1} (only step 1 changes: factor 4 sends mass q to the fail state).
 * Fig. 1(b): R2PVI-TV with lam in {0.1, 0.2, 0.3, 0.6} on ||xi||_1 = ``fig1b_xi`` (0.3: the
-  spec's reading of the source file name, UNVERIFIED; which divergence the figure uses is not
+  reading of the authors' source file name, UNVERIFIED; which divergence the figure uses is not
   stated — TV here).
 * Fig. 1(d): American put option (H = 20, d = 30, N = 100 always-hold trajectories, beta = 0.1,
   ridge 1), PEVI, R2PVI-TV lam in {1, 3, 5}, DRPVI rho in {0.025, 0.1, 0.2}; exact expected
@@ -24,9 +24,9 @@ Setting and choices (all visible in the output columns):
   capped, as in the code (:func:`apo_model`) — and DRPVI's fail-state dual alpha in [0, H]).
   The figures in the paper were produced by the code.
 * The paper's plotted values are beside ours: Fig. 1(a)(b) are endpoint read-outs from the
-  slides (approximate, spec §2.5.1); Fig. 1(d) are the exact numbers of the authors' plotting
-  notebook, paired with lam / rho by closeness (the pairing is the spec's inference).
-* Finding (our exact computation, docs/papers/r2pvi.md): with one lam on all factors and steps, the exact
+  slides (approximate, r2pvi.md §7.1); Fig. 1(d) are the exact numbers of the authors' plotting
+  notebook, paired with lam / rho by closeness (the pairing is our inference).
+* Finding (our exact computation, r2pvi.md §8): with one lam on all factors and steps, the exact
   d-RRMDP optimal first action at x1 equals the nominal one for every lam and divergence
   (rows ``algorithm = "exact RRMDP optimum"``); the learned R2PVI first actions are recorded in
   ``first_action`` (index into envs.SIMULATED_ACTIONS; 15 = (1,1,1,1), 0 = (-1,-1,-1,-1)).
@@ -72,7 +72,7 @@ SMALL = dict(CONFIG, seeds=2, q_steps=3, apo_H=6, apo_d=10, apo_N=30, fig1b_lams
              apo_lams=(1.0,), apo_rhos=(0.2,), apo_p=(0.2, 1.0), exact_lams=(0.1, 1.0))
 
 #: The paper's plotted values. Fig. 1(a)(b): (q = 0, q = 1) endpoint read-outs from the slides
-#: (approximate; spec §2.5.1). Fig. 1(d): exact notebook numbers at p = 0.2, ..., 1.0.
+#: (approximate; r2pvi.md §7.1). Fig. 1(d): exact notebook numbers at p = 0.2, ..., 1.0.
 PAPER_FIG1A = {"PEVI": (1.55, 0.75), "R2PVI-TV": (1.39, 1.00), "R2PVI-KL": (1.40, 1.00),
                "R2PVI-chi2": (1.35, 1.08)}
 PAPER_FIG1B = {0.1: (1.58, 1.10), 0.2: (1.61, 0.99), 0.3: (1.66, 0.87), 0.6: (1.72, 0.70)}
@@ -150,7 +150,7 @@ def _run(config: dict, seed: int) -> pd.DataFrame:
                     rows.append({"figure": fig, "setting": setting, "label": label,
                                  "algorithm": algo, "param": param, "x": q, "value": value,
                                  "first_action": first, "xi_norm": xi})
-    # exact d-RRMDP optima (spec §2.7 finding), seed-independent
+    # exact d-RRMDP optima (docs/papers/r2pvi.md §8 finding), seed-independent
     mdp = envs.simulated_linear_mdp(config["sim_delta"], config["sim_xi"])
     tests = [envs.simulated_linear_mdp_perturbed(q, config["sim_delta"], config["sim_xi"])
              for q in qs]

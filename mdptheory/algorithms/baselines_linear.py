@@ -1,7 +1,7 @@
 """Baselines of R2PVI / DR-RPO for linear MDPs: PEVI, DRPVI, DRVI-L (offline) and DR-LSVI-UCB
 (online), all on the shared ridge machinery of :mod:`mdptheory.algorithms.linear_estimation`.
 
-Spec: shared/specs/robust_linear_dr_rpo_r2pvi.md §1.4, §1.5, §2.5.2 ("Baseline formulas as
+Documentation: docs/papers/r2pvi.md §2.3, §3.3 (the baselines as coded by the authors
 coded"), §3.3, §3.8. Steps are 0-based (h = 0..H-1; the papers use 1..H). Greedy ties go to
 the lowest action index.
 
@@ -11,16 +11,16 @@ the lowest action index.
   (``rewards="known"``, default, so that all methods see the same information);
   Gamma_h = beta sqrt(phi^T Lambda_h^{-1} phi); Q_h = clip(. - Gamma_h, 0, H - h).
   Theory: beta = c d H sqrt(zeta), zeta = log(2 d H K / xi) (Theorem 4.4); the absolute
-  constant c is not given in the spec, c = 1 is used (rate only).
+  constant c is not known to us, c = 1 is used (rate only).
 * DRPVI — Liu & Xu (2024, arXiv 2403.09621), d-rectangular TV DRMDP:
   nu_{h,i} = max_{alpha} (Lambda^{-1} sum_t phi_t min(V_{h+1}(s'_t), alpha))_i - rho_{h,i}
   (alpha - anchor), Q_h = clip(<phi, theta_h + nu_h> - Gamma_h, 0, H - h) with the
-  d-rectangular penalty. The dual is maximised EXACTLY by the breakpoint search of spec §1.4
+  d-rectangular penalty. The dual is maximised EXACTLY by the breakpoint search of r2pvi.md §2.3
   (the authors' code uses Nelder-Mead from H/2). ``tv_form="fail_state"`` is the papers' form
   (alpha in [0, H], anchor 0, valid under the fail-state assumption min_s V = 0);
   ``"exact"`` (default) is the TV dual without that assumption (alpha in [min_S V, max_S V],
   anchor min_S V); the two coincide whenever min_S V_{h+1} = 0 and alpha* <= H.
-  Theory beta: Õ(dH), constants not in the spec: beta = d H sqrt(zeta) as for PEVI.
+  Theory beta: Õ(dH), constants unknown to us: beta = d H sqrt(zeta) as for PEVI.
 * DRVI-L — Ma et al. (2022), "Distributionally Robust Offline RL with Linear Function
   Approximation", KL DRMDP: nu_{h,i} = max_{beta > 0} -beta log((Lambda^{-1} sum_t phi_t
   (e^{-V/beta} - 1))_i + 1) - beta rho_{h,i} (the code's centred regression), with the
@@ -39,7 +39,7 @@ the lowest action index.
   all data, nu^k from the TV dual above, bonus Gamma = beta sum_i phi_i sqrt(Lambda^{-1}_ii)
   (paper; code: the l2diag form), Q^k_h = min(<phi, theta_h + nu^k_h> + Gamma, H - h) (and
   >= 0), greedy policy. Lambda^{-1} is kept by Sherman–Morrison updates. Theory beta:
-  Õ(dH) (constants not in the spec): d H sqrt(log(2 d H K / delta)) by default; the DR-LSVI-UCB
+  Õ(dH) (constants unknown to us): d H sqrt(log(2 d H K / delta)) by default; the DR-LSVI-UCB
   notebook uses beta = 1 (``PRESETS``).
 """
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Ridge regression for d-rectangular linear MDPs: the one module every linear algorithm
 (R2PVI, PEVI, DRPVI, DRVI-L, DR-LSVI-UCB, DR-RPO) builds on.
 
-Spec: shared/specs/robust_linear_dr_rpo_r2pvi.md §1.4–1.5, §2.2, §4.
+Documentation: docs/papers/r2pvi.md §2.3 (inner problems), §3 (estimators, penalty, baselines).
 
-Estimator (spec §1.5). At step h, with transitions (s^t_h, a^t_h, s^t_{h+1}) and any target
+Estimator (r2pvi.md §3.2). At step h, with transitions (s^t_h, a^t_h, s^t_{h+1}) and any target
 function g of the next state,
 
     Lambda_h = sum_t phi(s^t_h, a^t_h) phi(s^t_h, a^t_h)^T + gamma I              (Gram matrix)
@@ -17,7 +17,7 @@ sample, which is what data with continuous next states would give and what the r
 experiment times as the per-sample path. Coefficients C = Lambda^{-1} M (d, n_cols): row i
 holds the weights c_{i,j} of the columns in the estimate of coordinate i.
 
-Robust next-step terms with ridge expectations (spec §1.4, §2.2; kernels in
+Robust next-step terms with ridge expectations (docs/papers/r2pvi.md §2.3, §2.2; kernels in
 :mod:`mdptheory.kernels.linear`):
 
   regularised (R2PVI)   TV   w_i = (C [V]_{alpha})_i,  alpha = min_S V + lam_i     (Alg. 2)
@@ -32,7 +32,7 @@ Robust next-step terms with ridge expectations (spec §1.4, §2.2; kernels in
                              - beta rho_i (grid + golden section in log beta; no breakpoints
                              exist for KL)
 
-The d-rectangular penalty (spec §1.5), Gamma_h(s, a) = beta sum_i phi_i(s, a)
+The d-rectangular penalty (docs/papers/r2pvi.md §3.2), Gamma_h(s, a) = beta sum_i phi_i(s, a)
 sqrt((Lambda_h^{-1})_{ii}) = <phi(s, a), b_h> (paper, ``form="l1"``, the default), or the
 authors' code's beta sqrt(sum_i phi_i(s, a)^2 (Lambda_h^{-1})_{ii}) (``form="l2diag"``, never
 larger). PEVI's bonus is beta sqrt(phi^T Lambda^{-1} phi) (:func:`elliptical_bonus`).
@@ -76,7 +76,7 @@ class FeatureModel:
     phi : ndarray of shape (S, A, d)
         Features. With ``simplex=True`` (default) every phi(s, a) must lie on the probability
         simplex (Assumption 3.1); with ``simplex=False`` only phi >= 0 and sum_i phi_i <= 1 are
-        required (the put option's hat features, spec §2.5.2).
+        required (the put option's hat features, docs/papers/r2pvi.md §7.2).
     r : ndarray of shape (H, S, A)
         Known rewards r_h(s, a) (finite; not restricted to [0, 1]).
     v_max : ndarray of shape (H + 1,)

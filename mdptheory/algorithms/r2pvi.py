@@ -2,10 +2,11 @@
 
 Paper: Tang, Liu & Xu, "Robust Offline Reinforcement Learning with Linearly Structured
 f-Divergence Regularization", arXiv 2411.18612, ICML 2025 (PMLR 267:58842-58882).
-Spec: shared/specs/robust_linear_dr_rpo_r2pvi.md §1.3-1.5 and §2 (read from the first author's
-slides, v1 numbering, cross-checked with panxulab/Robust-Regularized-Pessimistic-Value-Iteration).
+Documentation: docs/papers/r2pvi.md (§2 model, §3 algorithm, §5 deviations, §6 theory); the
+paper's content was read in the first author's slides (v1 numbering) and cross-checked with
+the authors' code, panxulab/Robust-Regularized-Pessimistic-Value-Iteration.
 
-Objective (d-RRMDP, spec §1.3): V^{pi,lam}_h(s) = inf over factor choices mu_t of
+Objective (d-RRMDP, docs/papers/r2pvi.md §2.2): V^{pi,lam}_h(s) = inf over factor choices mu_t of
 E[sum_t r_t + lam <phi(s_t, a_t), D(mu_t || mu0_t)>]; SubOpt(pi, s, lam) = V^{*,lam}(s) -
 V^{pi,lam}(s). Regularised Bellman equation: Q_h = <phi, theta_h + w_h>,
 w_{h,i} = inf_mu E_mu V_{h+1} + lam D(mu || mu0_{h,i}).
@@ -22,7 +23,7 @@ h = H..1), V_hat_{H} = 0:
      does not underflow);
    * chi2 (Alg. 4): w_hat_i = max_{alpha in [V_hat_min, V_hat_max]} E_i[V]_alpha +
      (E_i[V]_alpha)^2/(4 lam) - E_i[V^2]_alpha/(4 lam), with the ridge estimates clipped to
-     [0, H] and [0, H^2], maximised EXACTLY (piecewise-quadratic breakpoint search, spec §1.4),
+     [0, H] and [0, H^2], maximised EXACTLY (piecewise-quadratic breakpoint search, r2pvi.md §2.3),
      not by Nelder-Mead as in the authors' code.
 3. Gamma_h(s, a) = beta sum_i phi_i(s, a) sqrt((Lambda_h^{-1})_{ii})  (d-rectangular, l1).
 4. Q_hat_h = clip(<phi, theta_h + w_hat_h> - Gamma_h, 0, H - h) (0-based h; the paper's
@@ -47,7 +48,7 @@ data, coordinates 1 and 2 (0-based) are never excited at step 0, and the fail st
 Q_hat_0 = H - 1 = 2 against a true regularised-robust value 0. TV and chi2 estimate 0 there
 (pessimistic).
 
-Where the authors' code departs from the paper (spec §2.8) we follow the PAPER by default and
+Where the authors' code departs from the paper (r2pvi.md §5) we follow the PAPER by default and
 expose the code's choice behind a flag (``CODE_SETTINGS`` collects them):
 
 * I1 ``tv_min``: "states" (paper: min over the whole state space; with a zero-value fail or
@@ -62,14 +63,14 @@ expose the code's choice behind a flag (``CODE_SETTINGS`` collects them):
 * ``group_next`` (ours): regressions grouped by next state (exact identity, faster);
   False keeps one column per sample.
 
-Variance-aware TV variant (code only, UNVERIFIED whether in the paper; spec §2.2):
+Variance-aware TV variant (code only, UNVERIFIED whether in the paper; docs/papers/r2pvi.md §3.1):
 :func:`va_r2pvi_tv` first runs R2PVI-TV, estimates sigma^2_t = max{1, clip_{[0,H^2]}(<phi_t, z2>)
 - clip_{[0,H]}(<phi_t, z1>)^2} with z1, z2 the ridge fits of V_hat_{h+1} and V_hat_{h+1}^2
 (unweighted Gram matrix), then re-runs the TV step with Lambda_h = sum phi phi^T / sigma^2 +
 gamma I and targets divided by sigma^2. (The authors' code computes z1, z2 with gamma I in place
 of the Gram matrix and from the second agent's own V; neither is reproduced.)
 
-Per-(h, i) regularisers lam[h, i] are accepted (spec §4); the theory's beta then uses the
+Per-(h, i) regularisers lam[h, i] are accepted (r2pvi.md §3); the theory's beta then uses the
 smallest lam (largest beta).
 """
 from __future__ import annotations
@@ -83,7 +84,7 @@ from . import linear_estimation as le
 
 DIVERGENCES = ("tv", "kl", "chi2")
 
-#: Experiment settings of the paper (spec §2.3). ``simulated_linear_mdp``:
+#: Experiment settings of the paper (docs/papers/r2pvi.md §6.1). ``simulated_linear_mdp``:
 #: Simulated_Linear_MDP/main.py (beta = 1, ridge 0.1, lam = 0.1, K = 100, 20 replications);
 #: ``put_option``: American_put_opt/main.py (beta = 0.1, ridge 1, lam in {1, 3, 5}).
 PRESETS = {
@@ -91,7 +92,7 @@ PRESETS = {
     "put_option": {"beta": 0.1, "gamma": 1.0},
 }
 
-#: The authors' code's choices where it departs from the paper (spec §2.8 I1-I4 + fail state
+#: The authors' code's choices where it departs from the paper (r2pvi.md §5 I1-I4 + fail state
 #: handled by the caller through ``zero_states``).
 CODE_SETTINGS = {"penalty": "l2diag", "tv_min": "samples", "q_clip": "upper", "chi2_clip": False,
                      "chi2_range": "code"}
@@ -238,7 +239,7 @@ def r2pvi(dataset, model, divergence: str, lam, *, beta=None, gamma: float = 1.0
 def va_r2pvi_tv(dataset, model, lam, *, beta=None, gamma: float = 1.0, delta: float = 0.1,
                 penalty: str = "l1", tv_min: str = "states", q_clip: str = "paper",
                 zero_states=None, group_next: bool = True) -> le.LinearVIResult:
-    """Variance-aware R2PVI-TV (code only, spec §2.2; see the module docstring)."""
+    """Variance-aware R2PVI-TV (code only, docs/papers/r2pvi.md §3.1; see the module docstring)."""
     fm = le.feature_model(model, zero_states=zero_states)
     first = r2pvi(dataset, fm, "tv", lam, beta=beta, gamma=gamma, delta=delta, penalty=penalty,
                   tv_min=tv_min, q_clip=q_clip, group_next=group_next)

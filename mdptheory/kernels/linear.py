@@ -1,5 +1,5 @@
 """Numba kernels of the linear (ridge-regression) robust algorithms: R2PVI, DRPVI, DRVI-L,
-DR-LSVI-UCB, DR-RPO (spec robust_linear_dr_rpo_r2pvi §1.4–1.6, §2.2, §3.3).
+DR-LSVI-UCB, DR-RPO (docs/papers/r2pvi.md §2.3-2.4, §3; docs/papers/dr_rpo.md §2).
 
 Plain float64/int64 arrays in, results in ``*_out`` arrays, no validation (callers go through
 :mod:`mdptheory.algorithms.linear_estimation`).
@@ -14,7 +14,7 @@ columns, so the ridge estimate of E_{mu_i}[g(V)] is sum_k C[i, k] g(vals[k]). Wi
 
 * TV constrained (DRPVI / DR-LSVI-UCB):  max_{a in [lo, hi]} z1_i(a) - rho_i (a - anchor).
   Linear between breakpoints, so the max is at a breakpoint or an endpoint: one sort of vals
-  (shared by all coordinates), then one prefix-sum pass per coordinate (exact; spec §1.4).
+  (shared by all coordinates), then one prefix-sum pass per coordinate (exact; r2pvi.md §2.3).
 * chi2 regularised (R2PVI-chi2, Algorithm 4): max_{a in [lo, hi]} u + u^2/(4 lam) - w/(4 lam)
   with u = clip(z1_i(a), 0, cap1), w = clip(z2_i(a), 0, cap2). Between breakpoints z1 is linear
   and z2 quadratic in a; the clips add at most four kinks per interval (z1 = 0, cap1; z2 = 0,
@@ -32,7 +32,7 @@ columns, so the ridge estimate of E_{mu_i}[g(V)] is sum_k C[i, k] g(vals[k]). Wi
   -lam log max(sum_k C[i,k] exp(-vals_k/lam), e^{-vcap/lam}) computed with the shift
   m = min vals: the estimate is linear in the target, so sum_k C exp(-v/lam) = e^{-m/lam} sum_k C exp(-(v - m)/lam) exactly; no underflow.
 
-Robust linear DP with a policy-KL term (DR-RPO ground truth, spec §3.2) and a general reward
+Robust linear DP with a policy-KL term (DR-RPO ground truth, dr_rpo.md §2.1) and a general reward
 vector (used for the uncertainty function of Theorem 5.2):
 
   nu_{h,i} = inner(mu_{h,i}, V_{h+1}),  Q_h(s,a) = <phi(s,a), theta_h + nu_h>,

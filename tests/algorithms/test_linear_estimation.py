@@ -222,7 +222,7 @@ def test_kl_dual_exact_search_finds_the_kink_peaks_the_grid_search_missed():
 @pytest.mark.parametrize("seed", range(5))
 def test_ridge_duals_with_exact_expectations_equal_the_exact_inner_problems(seed):
     """C = p (the exact expectation operator): the four estimators reduce to the closed forms
-    and duals of spec §1.4, i.e. to mdptheory.kernels.robust (strong duality)."""
+    and duals of docs/papers/r2pvi.md §2.3, i.e. to mdptheory.kernels.robust (strong duality)."""
     rng = np.random.default_rng(seed)
     S = 6
     p = rng.dirichlet(np.ones(S))

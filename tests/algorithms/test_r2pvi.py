@@ -51,7 +51,7 @@ def _data(mdp, N, seed):
 
 
 def _reference_r2pvi(ds, mdp, div, lam, beta, gamma):
-    """Algorithm 1-4 written sample by sample from the spec (no grouping, explicit inverse,
+    """Algorithm 1-4 written sample by sample from the boxes (no grouping, explicit inverse,
     chi2 maximised on a fine grid plus the sample values)."""
     H, S, _A, d = mdp.H, mdp.S, mdp.A, mdp.d
     V = np.zeros((H + 1, S))

@@ -86,7 +86,7 @@ def test_r2pvi_robustness_small(tmp_path):
     res = _run(robust_ex)
     assert set(res["figure"]) == {"1a", "1b", "1d", "exact"}
     assert set(res.loc[res.figure != "exact", "setting"]) == set(robust_ex.SETTINGS)
-    # exact returns: q = 0 return of the nominal-optimal policy (1,1,1,1) is the spec's 1.6249
+    # exact returns: q = 0 return of the nominal-optimal policy (1,1,1,1) is 1.6249 (exact DP)
     ex = res[(res.figure == "exact") & (res.x == 0.0)]
     assert np.all(ex["nominal_first_action"] == robust_ex.ALL_UP)
     sim = res[res.figure.isin(["1a", "1b"])]

@@ -58,6 +58,7 @@ from scipy.linalg.lapack import dpotri as _potri
 from ..kernels import linear as klin
 from ..models import LinearMDP, _validate
 from ..models.policies import greedy
+from ._common import require_unit_rewards
 
 PENALTY_FORMS = ("l1", "l2diag")
 Q_CLIPS = ("paper", "upper")
@@ -171,6 +172,11 @@ class FeatureModel:
         """phi and r_h = <phi, theta_h> of a LinearMDP, caps H - h."""
         if not isinstance(mdp, LinearMDP):
             raise TypeError(f"mdp must be a LinearMDP, got {type(mdp).__name__}")
+        require_unit_rewards(mdp, "the linear-MDP algorithms (R2PVI, DR-RPO, PEVI, DRPVI, "
+                             "linear actor-critic, RegBPI-Linear)", "the d-rectangular "
+                             "linear MDP assumption of Ma et al. 2022 / Liu & Xu 2024, "
+                             "Assumption 3.1 of R2PVI, on which their theorems rest; values are "
+                             "capped at H - h")
         return cls(phi=mdp.phi, r=mdp.r, zero_states=zero_states)
 
 

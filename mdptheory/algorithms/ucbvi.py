@@ -47,7 +47,7 @@ import numpy as np
 
 from ..kernels import optimistic as ko
 from ..models import _validate
-from ._common import CountStatistics, log_term, step_caps
+from ._common import CountStatistics, log_term, require_unit_rewards, step_caps
 
 _BONUSES = {"hoeffding": "hoeffding", "ch": "hoeffding", "bernstein": "bernstein",
             "bf": "bernstein"}
@@ -82,6 +82,11 @@ class UCBVI:
     stats : CountStatistics
         Counts and empirical model.
     """
+
+    def check_model(self, mdp) -> None:
+        """Called by the runners before the first episode: the regret bounds (Azar et al.
+        2017, Theorems 1 and 2) assume rewards in [0, 1] (and the clip at H - h uses it)."""
+        require_unit_rewards(mdp, "UCBVI", "Azar et al. 2017, Theorems 1 and 2")
 
     def __init__(self, S: int, A: int, H: int, K: int, *, delta: float = 0.1,
                  bonus: str = "hoeffding", stage_dependent: bool = True, clip: str = "H-h",

@@ -1,32 +1,40 @@
 """Finite-horizon Bellman recursions on dense arrays.
 
 Shapes: P (H, S, A, S) (zero-stride stationary views accepted), r (H, S, A), pi (H, S, A),
-V (H + 1, S) with V[H] preset by the caller (normally 0), Q (H, S, A).
-Ties in the max go to the lowest action index.
+V (H + 1, S) with V[H] preset by the caller (the terminal values, normally 0), Q (H, S, A).
+``gamma`` (default 1) discounts each step: Q_h = r_h + gamma P_h V_{h+1}; with gamma = 1 the
+sums are formed exactly as without it. Ties in the max go to the lowest action index; a reward
+of -inf (a masked action) gives Q = -inf, which no max picks while another action is finite.
 """
 import numpy as np
 from numba import njit
 
 
 @njit(cache=True)
-def _q_row(P, r, V_next, h, s, Q_out):
-    """Q_h(s, .) = r_h(s, .) + P_h(.|s, .) V_{h+1}, written into Q_out[h, s]."""
+def _q_row(P, r, V_next, h, s, Q_out, gamma):
+    """Q_h(s, .) = r_h(s, .) + gamma P_h(.|s, .) V_{h+1}, written into Q_out[h, s]."""
     A = P.shape[2]
     S = P.shape[3]
     for a in range(A):
-        q = r[h, s, a]
-        for t in range(S):
-            q += P[h, s, a, t] * V_next[t]
+        if gamma == 1.0:
+            q = r[h, s, a]
+            for t in range(S):
+                q += P[h, s, a, t] * V_next[t]
+        else:
+            q = 0.0
+            for t in range(S):
+                q += P[h, s, a, t] * V_next[t]
+            q = r[h, s, a] + gamma * q
         Q_out[h, s, a] = q
 
 
 @njit(cache=True)
-def backward_induction(P, r, V_out, Q_out):
+def backward_induction(P, r, V_out, Q_out, gamma=1.0):
     """Q_h(s,a) = r_h(s,a) + sum_s' P_h(s'|s,a) V_{h+1}(s');  V_h(s) = max_a Q_h(s,a)."""
     H, S, A, _ = P.shape
     for h in range(H - 1, -1, -1):
         for s in range(S):
-            _q_row(P, r, V_out[h + 1], h, s, Q_out)
+            _q_row(P, r, V_out[h + 1], h, s, Q_out, gamma)
             best = -np.inf
             for a in range(A):
                 if Q_out[h, s, a] > best:
@@ -35,12 +43,12 @@ def backward_induction(P, r, V_out, Q_out):
 
 
 @njit(cache=True)
-def evaluate_policy(P, r, pi, V_out, Q_out):
+def evaluate_policy(P, r, pi, V_out, Q_out, gamma=1.0):
     """Q^pi_h(s,a) = r_h(s,a) + P_h V^pi_{h+1}(s,a);  V^pi_h(s) = sum_a pi_h(a|s) Q^pi_h(s,a)."""
     H, S, A, _ = P.shape
     for h in range(H - 1, -1, -1):
         for s in range(S):
-            _q_row(P, r, V_out[h + 1], h, s, Q_out)
+            _q_row(P, r, V_out[h + 1], h, s, Q_out, gamma)
             v = 0.0
             for a in range(A):
                 v += pi[h, s, a] * Q_out[h, s, a]
@@ -48,7 +56,7 @@ def evaluate_policy(P, r, pi, V_out, Q_out):
 
 
 @njit(cache=True)
-def soft_backward_induction(P, r, ref, lam, V_out, Q_out, pi_out):
+def soft_backward_induction(P, r, ref, lam, V_out, Q_out, pi_out, gamma=1.0):
     """KL-regularised backup towards a reference policy ref[h, s, a] with weight lam > 0:
 
     V_h(s) = lam log sum_a ref_h(a|s) exp(Q_h(s,a) / lam)
@@ -59,7 +67,7 @@ def soft_backward_induction(P, r, ref, lam, V_out, Q_out, pi_out):
     H, S, A, _ = P.shape
     for h in range(H - 1, -1, -1):
         for s in range(S):
-            _q_row(P, r, V_out[h + 1], h, s, Q_out)
+            _q_row(P, r, V_out[h + 1], h, s, Q_out, gamma)
             m = -np.inf
             for a in range(A):
                 if ref[h, s, a] > 0.0 and Q_out[h, s, a] > m:
@@ -78,12 +86,12 @@ def soft_backward_induction(P, r, ref, lam, V_out, Q_out, pi_out):
 
 
 @njit(cache=True)
-def soft_evaluate_policy(P, r, pi, ref, lam, V_out, Q_out):
+def soft_evaluate_policy(P, r, pi, ref, lam, V_out, Q_out, gamma=1.0):
     """V^pi_h(s) = sum_a pi(a|s) Q^pi_h(s,a) - lam KL(pi_h(.|s) || ref_h(.|s))."""
     H, S, A, _ = P.shape
     for h in range(H - 1, -1, -1):
         for s in range(S):
-            _q_row(P, r, V_out[h + 1], h, s, Q_out)
+            _q_row(P, r, V_out[h + 1], h, s, Q_out, gamma)
             v = 0.0
             for a in range(A):
                 q = Q_out[h, s, a]

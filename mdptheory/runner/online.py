@@ -34,6 +34,7 @@ import pandas as pd
 from ..kernels import online as kon
 from ..kernels import sampling as ksamp
 from ..models import _validate
+from ..models.policies import validate_policy
 from ..solvers._common import as_finite
 from ..solvers.finite import backward_induction
 
@@ -111,6 +112,17 @@ def _check_policy(pi, H: int, S: int, A: int, where: str) -> np.ndarray:
         raise ValueError(f"{where}: pi[{h}, {s}] sums to "
                          f"{pi[h, s].sum():.10g}, expected 1 (tolerance {_POLICY_TOL})")
     return pi
+
+
+def _check_runner_model(fin, learner=None):
+    """The runners compute exact values with V_H = 0 and no discount, and sample any action:
+    refuse models with gamma < 1, terminal values or an action mask; then let the learner
+    check the model against its theory (``learner.check_model(mdp)``, when it has one)."""
+    if not fin.is_plain:
+        raise ValueError(f"the online/offline runners take undiscounted episodic models with "
+                         f"V_terminal = 0 and no action mask; got {fin!r}")
+    if learner is not None and hasattr(learner, "check_model"):
+        learner.check_model(fin)
 
 
 def _support(P):
@@ -195,7 +207,9 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
         ``update(episode: Episode)`` after it; optionally ``metrics()`` -> dict of scalars,
         called at each checkpoint and added as columns.
     mdp : FiniteHorizonMDP or LinearMDP
-        The true environment (a LinearMDP is converted with ``.to_finite()``).
+        The true environment (a LinearMDP is converted with ``.to_finite()``): undiscounted,
+        V_terminal = 0, no action mask. A learner with a ``check_model(mdp)`` method checks
+        the model against its theory first (e.g. rewards in [0, 1]).
     K : int
         Number of episodes.
     rng : numpy.random.Generator or int
@@ -219,6 +233,7 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
     K = _validate.positive_int("K", K)
     rng = _validate.rng(rng)
     fin = as_finite(mdp)
+    _check_runner_model(fin, learner)
     H = fin.H
     P = np.ascontiguousarray(fin.P)          # (H, S, A, S); materialised once (fast rows)
     r = np.ascontiguousarray(fin.r)          # (H, S, A)
@@ -262,7 +277,8 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
 
 
 def collect(mdp, pi, N: int, *, rng, bernoulli_rewards: bool = False) -> Dataset:
-    """N episodes of the behaviour policy pi (H, S, A) on ``mdp`` (one numba call)."""
+    """N episodes of the behaviour policy pi (H, S, A) on ``mdp`` (one numba call); on a
+    masked model pi must put no mass on unavailable actions."""
     N = _validate.positive_int("N", N)
     rng = _validate.rng(rng)
     fin = as_finite(mdp)
@@ -271,6 +287,8 @@ def collect(mdp, pi, N: int, *, rng, bernoulli_rewards: bool = False) -> Dataset
     if pi.ndim == 2:
         pi = np.broadcast_to(pi, (H, S, A))
     pi = np.ascontiguousarray(_check_policy(pi, H, S, A, "behaviour policy pi"))
+    if fin.mask is not None:                   # never sample an unavailable action
+        validate_policy(pi, (H, S, A), "behaviour policy pi", fin.mask)
     s = np.empty((N, H + 1), dtype=np.int64)
     a = np.empty((N, H), dtype=np.int64)
     rew = np.empty((N, H))
@@ -290,6 +308,7 @@ def offline(algorithm, mdp, dataset: Dataset, **kwargs) -> pd.DataFrame:
     algorithm), and the metrics.
     """
     fin = as_finite(mdp)
+    _check_runner_model(fin)
     fit = algorithm.fit if hasattr(algorithm, "fit") else algorithm
     t0 = time.perf_counter()
     out = fit(dataset, **kwargs)

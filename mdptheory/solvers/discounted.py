@@ -9,8 +9,10 @@ backup (Puterman 2005, Thm 6.6.6; MacQueen 1966): for any V, with d = T V - V, c
 
 Value iteration and modified policy iteration return the midpoint of these bounds, so their V is
 right in sup norm (never only up to a constant); ``info["policy_error_bound"]`` bounds the
-suboptimality of the returned policy. Ties go to the lowest action index. The bounds are
-MacQueen's formulas evaluated in float64: rounding in a backup (about 1e-16 * |V| per entry) can
+suboptimality of the returned policy. Ties go to the lowest action index. Masked actions
+(``mdp.mask``) enter every backup with reward -inf, so no max or argmax picks them; their Q is
+-inf in every result, and policies given to the evaluations must put no mass on them. The
+bounds are MacQueen's formulas evaluated in float64: rounding in a backup (about 1e-16 * |V| per entry) can
 add up to about 1e-16 * |V| / (1 - gamma) to them (1e-13 at gamma = 0.99 with |V| ~ 100).
 
 Layouts. A solver works on one of two representations of P, chosen by ``layout``:
@@ -54,6 +56,7 @@ from ..kernels import discounted as kd
 from ..models import _validate
 from ..models.finite import DiscountedMDP
 from ..models.policies import validate_policy
+from ._common import mask_q, solver_reward
 from .results import PolicyValue, Solution
 
 _BLAS_MIN_BYTES = 32 * 2**20      # dense P2 this large: BLAS gemv (both bandwidth-bound)
@@ -218,10 +221,11 @@ class _Dense:
 
     layout = "dense"
 
-    def __init__(self, mdp: DiscountedMDP):
+    def __init__(self, mdp: DiscountedMDP, masked: bool = True):
         S, A = mdp.S, mdp.A
         self.P2 = np.ascontiguousarray(mdp.P).reshape(S * A, S)
-        self.r, self.r1, self.gamma = mdp.r, mdp.r.reshape(-1), mdp.gamma
+        r = solver_reward(mdp) if masked else mdp.r        # -inf at masked pairs
+        self.r, self.r1, self.gamma = r, r.reshape(-1), mdp.gamma
         self.use_blas = self.P2.nbytes >= _BLAS_MIN_BYTES and numba.get_num_threads() > 1
         self.Q = np.empty((S, A))    # Q of the last bellman() call
         self.act = None
@@ -264,7 +268,7 @@ class _Ell:
 
     def __init__(self, probs, idx, mdp: DiscountedMDP, compacted: bool):
         self.probs, self.idx = probs, idx
-        self.r, self.gamma = mdp.r, mdp.gamma
+        self.r, self.gamma = solver_reward(mdp), mdp.gamma     # -inf at masked pairs
         self.compacted = compacted
         m = probs.shape[2]
         self.narrow = m <= _EXTRACT_MAX_WIDTH
@@ -636,7 +640,7 @@ def evaluate_policy(mdp, pi) -> PolicyValue:
         residual r_pi + gamma P_pi V - V, divided by 1 - gamma).
     """
     mdp = _check_mdp(mdp)
-    pi = validate_policy(pi, (mdp.S, mdp.A))
+    pi = validate_policy(pi, (mdp.S, mdp.A), "pi", mdp.mask)
     S, g = mdp.S, mdp.gamma
     r_pi = np.einsum("sa,sa->s", pi, mdp.r)
     if mdp.is_sparse:
@@ -650,23 +654,25 @@ def evaluate_policy(mdp, pi) -> PolicyValue:
     else:
         P_pi = np.einsum("sa,sat->st", pi, mdp.P)
         V = _dense_solve(P_pi, r_pi, g)
-        Q = _Dense(mdp).q(V, np.empty((S, mdp.A)))
+        Q = _Dense(mdp, masked=False).q(V, np.empty((S, mdp.A)))
         info = {}
     residual = np.einsum("sa,sa->s", pi, Q) - V          # r_pi + gamma P_pi V - V
     info["error_bound"] = float(np.abs(residual).max() / (1.0 - g))
-    return PolicyValue(V=V, Q=Q, num_iter=info.get("krylov_iterations"), converged=True,
-                       info=info)
+    return PolicyValue(V=V, Q=mask_q(mdp, Q), num_iter=info.get("krylov_iterations"),
+                       converged=True, info=info)
 
 
 # ----------------------------------------------------------------------------- operators
 
 
-def _q_values(mdp: DiscountedMDP, V: np.ndarray) -> np.ndarray:
+def _q_values(mdp: DiscountedMDP, V: np.ndarray, masked: bool = True) -> np.ndarray:
+    """Q = r + gamma P V; -inf at masked pairs unless ``masked`` is False (then finite)."""
     Q = np.empty((mdp.S, mdp.A))
     if mdp.is_sparse:
-        kd.ell_q(mdp.P.probs, mdp.P.indices, mdp.r, mdp.gamma, V, Q)
+        r = solver_reward(mdp) if masked else mdp.r
+        kd.ell_q(mdp.P.probs, mdp.P.indices, r, mdp.gamma, V, Q)
         return Q
-    return _Dense(mdp).q(V, Q)
+    return _Dense(mdp, masked).q(V, Q)
 
 
 @_with_idle_threads
@@ -678,7 +684,7 @@ def bellman(mdp, V) -> np.ndarray:
     act = np.empty(mdp.S, dtype=np.int64)
     if mdp.is_sparse:
         m = mdp.P.width
-        kd.ell_bellman(mdp.P.probs, mdp.P.indices, mdp.r, mdp.gamma, V, TV, act,
+        kd.ell_bellman(mdp.P.probs, mdp.P.indices, solver_reward(mdp), mdp.gamma, V, TV, act,
                        np.empty((0, m)), np.empty((0, m), dtype=np.int64), np.empty(0))
     else:
         _Dense(mdp).bellman(V, TV, act)
@@ -689,9 +695,9 @@ def bellman(mdp, V) -> np.ndarray:
 def bellman_policy(mdp, pi, V) -> np.ndarray:
     """(T_pi V)(s) = sum_a pi(a|s) [r(s,a) + gamma * sum_s' P(s'|s,a) V(s')]; pi (S, A)."""
     mdp = _check_mdp(mdp)
-    pi = validate_policy(pi, (mdp.S, mdp.A))
+    pi = validate_policy(pi, (mdp.S, mdp.A), "pi", mdp.mask)
     V = _check_V(mdp, V)
-    return np.einsum("sa,sa->s", pi, _q_values(mdp, V))
+    return np.einsum("sa,sa->s", pi, _q_values(mdp, V, masked=False))
 
 
 __all__ = ["bellman", "bellman_policy", "evaluate_policy", "modified_policy_iteration",

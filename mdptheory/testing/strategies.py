@@ -42,6 +42,7 @@ MAX_RADIUS = {"tv": 1.0, "kl": 5.0, "chi2": 10.0}
 
 STRUCTURES = ("dense", "sparse", "deterministic")     # transition rows
 REWARDS = ("uniform", "zero", "binary")               # binary = 0/1 rewards, many ties
+SIGNED = "signed"                  # N(0, 10^2) rewards, any sign: only when asked for
 INITIAL = ("dirichlet", "uniform", "point")
 
 
@@ -68,6 +69,8 @@ def _rows(rng, prefix: tuple, S: int, structure: str) -> np.ndarray:
 
 
 def _rewards(rng, shape: tuple, kind: str) -> np.ndarray:
+    if kind == SIGNED:
+        return 10.0 * rng.standard_normal(shape)
     if kind == "zero":
         return np.zeros(shape)
     if kind == "binary":
@@ -94,8 +97,8 @@ def _structure(deterministic):
 def _reward_kinds(rewards):
     if rewards is None:
         return st.sampled_from(REWARDS)
-    if rewards not in REWARDS:
-        raise ValueError(f"rewards must be one of {REWARDS} or None, got {rewards!r}")
+    if rewards not in (*REWARDS, SIGNED):
+        raise ValueError(f"rewards must be one of {(*REWARDS, SIGNED)} or None, got {rewards!r}")
     return st.just(rewards)
 
 
@@ -154,12 +157,14 @@ def _finite_mdps(draw, max_S, max_A, max_H, structures, reward_kinds, stationari
 
 def discounted_mdps(max_S: int = 6, max_A: int = 4, min_gamma: float = 0.0,
                     max_gamma: float = 0.99, deterministic=None, *, sparse: bool = False,
-                    rewards=None):
+                    rewards=None, masked: bool = False):
     """:class:`DiscountedMDP` with 1 <= S <= max_S, 1 <= A <= max_A, gamma in
     [min_gamma, max_gamma] (endpoints, 0.5 and 0.9 drawn often).
 
-    ``deterministic`` and ``rewards`` as in :func:`finite_mdps`; ``sparse=True`` stores P as
-    :class:`SparseTransitions` (same numbers).
+    ``deterministic`` and ``rewards`` as in :func:`finite_mdps` (plus ``rewards="signed"``:
+    N(0, 10^2) rewards of any sign); ``sparse=True`` stores P as :class:`SparseTransitions`
+    (same numbers); ``masked=True`` adds a random action mask (each action unavailable with
+    probability 0.4, every state keeping one).
     """
     _sizes({"max_S": max_S, "max_A": max_A})
     lo = _validate.real("min_gamma", min_gamma, lo=0.0, hi=1.0, hi_open=True)
@@ -167,11 +172,12 @@ def discounted_mdps(max_S: int = 6, max_A: int = 4, min_gamma: float = 0.0,
     if lo > hi:
         raise ValueError(f"min_gamma={lo} must be <= max_gamma={hi}")
     return _discounted_mdps(max_S, max_A, _floats_with_edges(lo, hi, (0.5, 0.9)),
-                            _structure(deterministic), _reward_kinds(rewards), bool(sparse))
+                            _structure(deterministic), _reward_kinds(rewards), bool(sparse),
+                            bool(masked))
 
 
 @st.composite
-def _discounted_mdps(draw, max_S, max_A, gammas, structures, reward_kinds, sparse):
+def _discounted_mdps(draw, max_S, max_A, gammas, structures, reward_kinds, sparse, masked):
     S = draw(st.integers(1, max_S), label="S")
     A = draw(st.integers(1, max_A), label="A")
     gamma = draw(gammas, label="gamma")
@@ -182,9 +188,13 @@ def _discounted_mdps(draw, max_S, max_A, gammas, structures, reward_kinds, spars
     P = _rows(rng, (S, A), S, structure)                              # P[s, a, s_next]
     r = _rewards(rng, (S, A), reward_kind)                            # r[s, a]
     rho0 = _initial(rng, S, init)
+    mask = None
+    if masked:
+        mask = rng.random((S, A)) >= 0.4
+        mask[np.arange(S), rng.integers(0, A, size=S)] = True         # one action per state
     if sparse:
         P = SparseTransitions.from_dense(P)
-    return DiscountedMDP(P=P, r=r, gamma=gamma, rho0=rho0)
+    return DiscountedMDP(P=P, r=r, gamma=gamma, rho0=rho0, mask=mask)
 
 
 def linear_mdps(max_S: int = 5, max_A: int = 3, max_d: int = 3, max_H: int = 3, *,

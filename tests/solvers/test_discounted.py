@@ -276,7 +276,7 @@ def test_krylov_falls_back_to_gmres_when_bicgstab_fails(monkeypatch):
     (lambda m: D.bellman(m, np.zeros(3)), ValueError, r"V must have shape \(4,?\), got \(3,\)"),
     (lambda m: D.bellman(m, [0.0, np.inf, 0.0, 0.0]), ValueError, r"V\[1\] is inf"),
     (lambda m: D.bellman_policy(m, np.full((4, 2), 0.5), np.zeros(4)), ValueError,
-     r"pi must have shape \(4, 3\)"),
+     r"pi must be action probabilities of shape \(4, 3\)"),
     (lambda m: D.evaluate_policy(m, np.full((4, 3), 0.5)), ValueError,
      r"pi\[0\] sums to 1.5, expected 1"),
     (lambda m: D.evaluate_policy(m, -np.eye(4, 3)), ValueError,

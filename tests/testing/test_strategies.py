@@ -58,7 +58,7 @@ def test_linear_mdps_are_d_rectangular_with_rewards_in_unit_interval(mdp):
     assert isinstance(mdp, LinearMDP)
     assert 1 <= mdp.S <= 5 and 1 <= mdp.A <= 3 and 1 <= mdp.d <= 3 and 1 <= mdp.H <= 3
     assert is_distribution(mdp.phi) and is_distribution(mdp.mu)
-    assert ((mdp.r >= 0) & (mdp.r <= 1)).all()
+    assert ((mdp.r >= -1e-12) & (mdp.r <= 1 + 1e-12)).all()     # <phi, theta>, to rounding
     assert is_distribution(mdp.to_finite().P)
 
 

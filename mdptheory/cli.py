@@ -1,16 +1,18 @@
-"""The ``mdptheory`` command: list, run, report, check.
+"""The ``mdptheory`` command: list, run, report, check (``docs/experiments.md``).
 
-    mdptheory list
-    mdptheory run EXPERIMENT [--size small|paper] [--seeds N] [--backend serial|process|ray]
-                             [--address A] [--out DIR] [--set key=value ...]
-                             [--grid key=[v1,v2] ...] [--workers N] [--no-resume]
-                             [--rerun-stale] [--quiet]
-    mdptheory report [--out DIR] [--figures DIR] [--reverdict]
-    mdptheory check [NAME ...]
+    mdptheory list [--experiments-dir DIR ...] [--proofs-dir DIR ...]
+    mdptheory run EXPERIMENT|FILE.py [--size small|paper] [--seeds N]
+                             [--backend serial|process|ray] [--address A] [--workers N]
+                             [--out DIR] [--set key=value ...] [--grid key=[v1,v2] ...]
+                             [--no-resume] [--rerun-stale] [--quiet] [--experiments-dir DIR ...]
+    mdptheory report [--out DIR] [--figures DIR] [--reverdict] [--experiments-dir DIR ...]
+    mdptheory check [NAME|FILE.py ...] [--proofs-dir DIR ...] [-v]
 
 Exit codes: 0 done (a claim that fails is a finding, not an error); 1 a run crashed or a proof
-check broke; 2 the command was asked wrongly (unknown experiment, malformed ``--set``, unknown
-config key, bad size, seeds < 1, Ray missing or unreachable) — one line on stderr, no traceback.
+check broke; 2 the command was asked wrongly (unknown experiment, malformed or ill-typed
+``--set``, unknown config key, a value out of range, bad size, seeds < 1, workers < 1, an
+output folder that cannot be written, Ray missing or unreachable) — one line on stderr, no
+traceback.
 """
 from __future__ import annotations
 
@@ -40,18 +42,14 @@ class _Parser(argparse.ArgumentParser):
 # ----------------------------------------------------------------------------- helpers
 
 
-def parse_assignment(text: str, option: str = "--set") -> tuple[str, object]:
-    """'key=value' -> (key, value); value read as a Python literal, else kept as a string."""
+def parse_assignment(text: str, option: str = "--set") -> tuple[str, str]:
+    """'key=value' -> (key, value text). The text is read later as the type of the config's
+    value for ``key`` (:func:`mdptheory.runner.configs.coerce`)."""
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key or not key.isidentifier():
         raise UsageFailure(f"malformed {option} {text!r}: expected key=value")
-    raw = raw.strip()
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        value = raw
-    return key, value
+    return key, raw.strip()
 
 
 def _docline(path: Path) -> str:
@@ -67,20 +65,16 @@ def _docline(path: Path) -> str:
 
 
 def cmd_list(args) -> int:
-    exp_dir = registry.experiments_dir(args.experiments)
-    proof_dir = registry.proofs_dir(args.proofs)
-    exps = registry.list_experiments(exp_dir)
-    proofs = registry.list_proofs(proof_dir)
-    print(f"experiments ({exp_dir}):")
-    for name in exps:
-        print(f"  {name:24s} {_docline(exp_dir / f'{name}.py')}".rstrip())
-    if not exps:
-        print("  (none)")
-    print(f"proof checks ({proof_dir}):")
-    for name in proofs:
-        print(f"  {name:24s} {_docline(proof_dir / f'{name}.py')}".rstrip())
-    if not proofs:
-        print("  (none)")
+    for kind, title, dirs in (("experiment", "experiments", args.experiments_dir),
+                              ("proof check", "proof checks", args.proofs_dir)):
+        entries = registry.catalogue(kind, dirs)
+        print(f"{title}:")
+        for name, e in entries.items():
+            where = "" if e.origin == "built-in" else f"  [{e.origin}: {e.file or e.module}]"
+            doc = _docline(e.file) if e.file else ""
+            print(f"  {name:24s} {doc}{where}".rstrip())
+        if not entries:
+            print("  (none)")
     return 0
 
 
@@ -90,15 +84,19 @@ def cmd_list(args) -> int:
 def cmd_run(args) -> int:
     from .runner import sweep as sw
 
-    overrides = dict(parse_assignment(s) for s in args.set or [])
+    overrides = {}
+    for text in args.set or []:
+        key, value = parse_assignment(text)
+        overrides[key] = value
     grid = {}
     for text in args.grid or []:
         key, values = parse_assignment(text, "--grid")
-        if not isinstance(values, (list, tuple)) or not values:
-            raise UsageFailure(f"--grid {text!r}: expected key=[v1, v2, ...]")
-        grid[key] = list(values)
+        grid[key] = values
     if args.seeds is not None and args.seeds < 1:
         raise UsageFailure(f"--seeds must be >= 1, got {args.seeds}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageFailure(f"--workers must be >= 1, got {args.workers} (leave it out to use "
+                           f"all cores)")
     if args.address is not None and args.backend != "ray":
         raise UsageFailure("--address applies only to --backend ray")
     if args.backend == "ray":
@@ -106,14 +104,19 @@ def cmd_run(args) -> int:
     outcome = sw.run_experiment(
         args.experiment, size=args.size, seeds=args.seeds, overrides=overrides, grid=grid,
         backend=args.backend, address=args.address, workers=args.workers, out=args.out,
-        resume=args.resume, experiments_dir=args.experiments,
+        resume=args.resume, experiments_dir=args.experiments_dir,
         progress=False if args.quiet else None, rerun_stale=args.rerun_stale)
     s = outcome.sweep
-    print(f"{args.experiment}: {args.size} size, {len(outcome.seeds)} seeds, "
+    name = Path(s.results_path).parent.name
+    print(f"{name}: {args.size} size, {len(outcome.seeds)} seeds, "
           f"{s.computed} runs computed, {s.reused} reused ({s.backend}, {s.seconds:.1f} s)")
+    if s.corrupt:
+        print(f"warning: {s.corrupt} stored run(s) failed their checksum and were recomputed",
+              file=sys.stderr)
     if s.stale:
-        print(f"warning: {s.stale} reused run(s) were computed by another version of the "
-              f"experiment file; rerun with --rerun-stale to recompute them", file=sys.stderr)
+        print(f"warning: {s.stale} reused run(s) were made by different code (changed: "
+              f"{', '.join(s.stale_reasons)}); rerun with --rerun-stale to recompute them",
+              file=sys.stderr)
     from .report import format_claims_table
     print(format_claims_table([v.to_dict() for v in outcome.verdicts]))
     print(f"wrote {s.results_path}, {outcome.verdict_path}"
@@ -188,32 +191,70 @@ def _crash_message(report) -> str:
         else ""
 
 
-def run_checks(paths, verbose: bool = False) -> tuple[int, dict]:
-    """Run pytest on ``paths`` with pytest's own output captured; (pytest exit code, outcomes)."""
+class _Markers:
+    """pytest plugin: the project's markers, known without its ini file."""
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "slow: long tests")
+        config.addinivalue_line("markers", "property: hypothesis property tests")
+
+
+def _hypothesis_home() -> None:
+    """Keep hypothesis' files (its unicode tables) in the user's cache folder, not in the
+    current folder, which `mdptheory check` leaves as it found it."""
+    from hypothesis import configuration
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = cache / "mdptheory" / "hypothesis"
     try:
-        import pytest
-    except ImportError:
-        raise UsageFailure("`mdptheory check` needs pytest: pip install 'mdptheory[dev]'") \
-            from None
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    configuration.set_hypothesis_home_dir(str(home))
+
+
+def run_checks(paths, verbose: bool = False, keyword: str | None = None) -> tuple[int, dict]:
+    """Run pytest on ``paths`` with pytest's own output captured; (pytest exit code, outcomes).
+
+    The hypothesis profile of :mod:`mdptheory.testing.profiles` is loaded first (derandomized
+    ``ci`` unless ``MDPTHEORY_HYPOTHESIS_PROFILE=fuzz``), so a check gives the same result on
+    every run wherever it is installed; no ini file of the current folder is read.
+    """
+    import pytest
+
+    from .testing import load_profile
+
+    load_profile()
+    _hypothesis_home()
+    paths = [Path(p).resolve() for p in paths]
+    rootdir = os.path.commonpath([str(p.parent.parent) for p in paths])
     plugin = _Outcomes()
-    argv = ["-p", "no:cacheprovider", "-o", "addopts=", "-p", "no:terminal",
+    argv = ["-c", os.devnull, f"--rootdir={rootdir}", "--import-mode=importlib",
+            "-p", "no:cacheprovider", "-p", "no:benchmark",
+            "-p", "no:terminal", *(["-k", keyword] if keyword else []),
             *[str(p) for p in paths]]
     buf = io.StringIO()
     with redirect_stdout(buf), redirect_stderr(buf):
-        code = int(pytest.main(argv, plugins=[plugin]))
+        code = int(pytest.main(argv, plugins=[plugin, _Markers()]))
     if verbose or code not in (0, 1):
         sys.stdout.write(buf.getvalue())
     return code, plugin.items
 
 
 def cmd_check(args) -> int:
-    folder = registry.proofs_dir(args.proofs)
-    names = args.names or registry.list_proofs(folder)
-    if not names:
-        print(f"no proof checks in {folder}")
+    if args.names:
+        entries = [registry.find(n, "proof check", args.proofs_dir) for n in args.names]
+    else:
+        entries = list(registry.catalogue("proof check", args.proofs_dir).values())
+    if not entries:
+        print("no proof checks found")
         return 1
-    paths = [registry.proof_path(n, folder) for n in names]
-    code, items = run_checks(paths, verbose=args.verbose)
+    missing = [e.name for e in entries if e.file is None]
+    if missing:
+        raise UsageFailure(f"proof check(s) without a source file: {', '.join(missing)}")
+    names = [e.name for e in entries]
+    code, items = run_checks([e.file for e in entries], verbose=args.verbose,
+                             keyword=args.keyword)
     held = [k for k, v in items.items() if v["outcome"] == "held"]
     broke = [k for k, v in items.items() if v["outcome"] == "broke"]
     skipped = [k for k, v in items.items() if v["outcome"] == "skipped"]
@@ -234,56 +275,100 @@ def cmd_check(args) -> int:
 # ----------------------------------------------------------------------------- main
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Exact MDP solvers and theorem-vs-measurement checks.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+RUN_EPILOG = """\
+Resume: runs are keyed on (config, seed). A run already stored under --out for the same config
+and seed is reused, not recomputed, even if the code changed since; such stale runs (experiment
+file, its helper modules, or mdptheory changed) are counted in a warning, and --rerun-stale
+recomputes them. --no-resume recomputes everything. A stored run whose checksum fails is always
+recomputed.
 
-    q = sub.add_parser("list", help="experiments and proof checks available")
-    q.add_argument("--experiments", metavar="DIR", help="experiments folder")
-    q.add_argument("--proofs", metavar="DIR", help="proof checks folder")
+--set KEY=VALUE values are read as the type of the config's value (bool: true/false/yes/no/1/0;
+int: 2000 or 1e5, not 2.5; float; str; lists [v1, v2] elementwise). --grid KEY=[V1,V2] sweeps
+a key over values checked the same way.
+"""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
+                     argparse.RawDescriptionHelpFormatter):
+    """Shows every option's default (as argparse's "(default: X)", unless the help text
+    already says it in words), keeps the epilog's line breaks."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "(default:" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Exact MDP solvers and theorem-vs-measurement checks.",
+                formatter_class=_HelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    dirs_help = ("extra folder of experiments, added to the built-ins (repeatable; also "
+                 "$MDPTHEORY_EXPERIMENTS, separated by os.pathsep) (default: none)")
+    proofs_help = ("extra folder of proof checks, added to the built-ins (repeatable; also "
+                   "$MDPTHEORY_PROOFS) (default: none)")
+
+    q = sub.add_parser("list", help="experiments and proof checks available",
+                       formatter_class=_HelpFormatter)
+    q.add_argument("--experiments-dir", action="append", metavar="DIR", help=dirs_help)
+    q.add_argument("--proofs-dir", action="append", metavar="DIR", help=proofs_help)
     q.set_defaults(func=cmd_list)
 
-    q = sub.add_parser("run", help="sweep an experiment, write results, verdict and figures")
-    q.add_argument("experiment")
+    q = sub.add_parser("run", help="sweep an experiment, write results, verdict and figures",
+                       formatter_class=_HelpFormatter, epilog=RUN_EPILOG)
+    q.add_argument("experiment", help="experiment name (see `mdptheory list`) or a .py file")
     q.add_argument("--size", default="paper", choices=["small", "paper"],
-                   help="SMALL or CONFIG of the experiment (default paper)")
+                   help="the experiment's SMALL or CONFIG")
     q.add_argument("--seeds", type=int,
-                   help="number of seeds N; runs use seeds 0..N-1 (default: config's, else 10)")
-    q.add_argument("--backend", default="process", choices=["serial", "process", "ray"])
-    q.add_argument("--address", help="Ray address: auto or HOST:PORT (default: local Ray)")
-    q.add_argument("--workers", type=int, help="processes / local Ray CPUs (default: all cores)")
-    q.add_argument("--out", default="results", metavar="DIR", help="results folder")
+                   help="number of seeds N; runs use seeds 0..N-1 (default: the config's "
+                        "'seeds', else 10)")
+    q.add_argument("--backend", default="process", choices=["serial", "process", "ray"],
+                   help="where runs execute")
+    q.add_argument("--address",
+                   help="Ray cluster: auto or HOST:PORT (default: start a local Ray)")
+    q.add_argument("--workers", type=int,
+                   help="processes / local Ray CPUs, >= 1 (default: all cores)")
+    q.add_argument("--out", default="results", metavar="DIR",
+                   help="results folder; DIR/EXPERIMENT/ is locked while a sweep writes it")
     q.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a config value (Python literal, else string)")
+                   help="override a config value, read as the type of the config's value "
+                        "(default: none)")
     q.add_argument("--grid", action="append", metavar="KEY=[V1,V2]",
-                   help="sweep a config key over a list of values")
+                   help="sweep a config key over a list of values (default: none)")
     q.add_argument("--no-resume", dest="resume", action="store_false",
-                   help="recompute runs already stored")
+                   help="recompute every run, even those already stored (default: resume)")
     q.add_argument("--rerun-stale", action="store_true",
-                   help="recompute stored runs made by another version of the experiment file")
+                   help="recompute stored runs made by different code")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
-    q.add_argument("--experiments", metavar="DIR", help="experiments folder")
+    q.add_argument("--experiments-dir", action="append", metavar="DIR", help=dirs_help)
     q.set_defaults(func=cmd_run)
 
-    q = sub.add_parser("report", help="gather verdicts and figures into REPORT.md")
+    q = sub.add_parser("report", help="gather verdicts and figures into REPORT.md",
+                       formatter_class=_HelpFormatter)
     q.add_argument("--out", default="results", metavar="DIR", help="results folder")
     q.add_argument("--figures", default=None, metavar="DIR",
                    help="report folder (default: the results folder)")
     q.add_argument("--reverdict", action="store_true",
                    help="recompute every verdict from the stored results first (no rerun)")
-    q.add_argument("--experiments", metavar="DIR", help="experiments folder")
+    q.add_argument("--experiments-dir", "--experiments", dest="experiments", action="append",
+                   metavar="DIR", help=dirs_help)
     q.set_defaults(func=cmd_report)
 
-    q = sub.add_parser("check", help="run the proof checks (all modules if none named)")
-    q.add_argument("names", nargs="*", metavar="NAME")
-    q.add_argument("--proofs", metavar="DIR", help="proof checks folder")
+    q = sub.add_parser("check", help="run the proof checks (all if none named), derandomized",
+                       formatter_class=_HelpFormatter)
+    q.add_argument("names", nargs="*", metavar="NAME",
+                   help="proof-check modules (names or .py files) (default: all)")
+    q.add_argument("--proofs-dir", action="append", metavar="DIR", help=proofs_help)
+    q.add_argument("-k", dest="keyword", metavar="EXPRESSION",
+                   help="only the checks whose names match (pytest's -k) (default: all)")
     q.add_argument("-v", "--verbose", action="store_true", help="show pytest's own report")
     q.set_defaults(func=cmd_check)
     return p
 
 
 def _is_usage_error(exc: BaseException) -> bool:
-    if isinstance(exc, (UsageFailure, registry.UnknownName)):
+    if isinstance(exc, (UsageFailure, registry.RegistryError)):
         return True
     from .report import ReportError
     if isinstance(exc, ReportError):
@@ -308,7 +393,7 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `mdptheory ... | head`: the reader left; the work is done
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (anything else is a crash, reported below)
         if _is_usage_error(exc):
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             print(f"{PROG}: error: {message}", file=sys.stderr)

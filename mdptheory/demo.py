@@ -3,12 +3,15 @@
 1. Solves a few classic instances exactly and prints their values (backward induction for the
    finite-horizon versions; value iteration, policy iteration and the LP for the discounted
    ones, where those solvers are available), so the agreement of independent solvers is visible.
-2. Runs every experiment in ``experiments/`` at its SMALL size on the local process backend,
-   writing ``results/<experiment>/`` (resumable: a second demo reuses the finished runs, unless
-   the experiment file changed since).
-3. Writes ``figures/REPORT.md`` with every verdict and figure (``mdptheory report``).
+2. Runs every experiment (the built-ins, and those of ``--experiments-dir``) at its SMALL size
+   on the local process backend, writing ``results/<experiment>/`` (resumable: a second demo
+   reuses the finished runs, unless the code that made them changed since).
+3. Writes ``results/REPORT.md`` beside them with every verdict and figure (as
+   ``mdptheory report --out results --figures results`` would).
 
-Exit code 0 when every experiment ran (whatever its verdicts), 1 if one crashed.
+Everything goes to ``results/``, which git ignores; ``figures/paper/`` (the paper-size report)
+is not touched. Needs neither Ray nor the test tools. Exit code 0 when every experiment ran
+(whatever its verdicts), 1 if one crashed.
 """
 from __future__ import annotations
 
@@ -39,8 +42,8 @@ def solved_instances() -> list[dict]:
                        ("Garnet S=10 A=3 b=3, H=10", envs.garnet(10, 3, 3, H=10, rng=0))]:
         t = time.perf_counter()
         sol = backward_induction(mdp)
-        rows.append(dict(instance=label, solver="backward induction",
-                         value=sol.value(mdp.rho0), note=f"{time.perf_counter() - t:.3f} s"))
+        rows.append({"instance": label, "solver": "backward induction",
+                         "value": sol.value(mdp.rho0), "note": f"{time.perf_counter() - t:.3f} s"})
 
     solvers = [("value iteration", _optional("mdptheory.solvers.discounted", "value_iteration")),
                ("policy iteration", _optional("mdptheory.solvers.discounted",
@@ -55,17 +58,17 @@ def solved_instances() -> list[dict]:
                 t = time.perf_counter()
                 try:
                     sol = solve(mdp)
-                except Exception as exc:  # a missing optional LP backend is not fatal
-                    rows.append(dict(instance=label, solver=name, value=None,
-                                     note=f"failed: {type(exc).__name__}: {exc}"))
+                except Exception as exc:  # noqa: BLE001  (a missing LP backend is not fatal)
+                    rows.append({"instance": label, "solver": name, "value": None,
+                                     "note": f"failed: {type(exc).__name__}: {exc}"})
                     continue
                 note = f"{time.perf_counter() - t:.3f} s"
                 if sol.num_iter is not None:
                     note += f", {sol.num_iter} iterations"
                 if sol.error_bound is not None:
                     note += f", |V - V*| <= {sol.error_bound:.1e}"
-                rows.append(dict(instance=label, solver=name, value=sol.value(mdp.rho0),
-                                 note=note))
+                rows.append({"instance": label, "solver": name, "value": sol.value(mdp.rho0),
+                                 "note": note})
     return rows
 
 
@@ -79,21 +82,27 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main(argv=None) -> int:
+    from .cli import _HelpFormatter
+
     parser = argparse.ArgumentParser(prog="python -m mdptheory.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="results", help="results folder (default results)")
-    parser.add_argument("--figures", default="figures", help="report folder (default figures)")
-    parser.add_argument("--backend", default="process", choices=["serial", "process", "ray"])
-    parser.add_argument("--experiments", metavar="DIR", help="experiments folder")
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--out", default="results", help="results folder")
+    parser.add_argument("--report", metavar="DIR",
+                        help="folder of REPORT.md (default: the results folder)")
+    parser.add_argument("--backend", default="process", choices=["serial", "process", "ray"],
+                        help="where runs execute")
+    parser.add_argument("--workers", type=int, help="processes, >= 1 (default: all cores)")
+    parser.add_argument("--experiments-dir", action="append", metavar="DIR",
+                        help="extra folder of experiments, added to the built-ins "
+                             "(default: none)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
 
     print("== Exact solutions of a few classic instances\n")
     print_table(solved_instances())
 
-    names = registry.list_experiments(args.experiments)
-    print(f"\n== Experiments at SMALL size ({len(names)} found in "
-          f"{registry.experiments_dir(args.experiments)})")
+    names = registry.list_experiments(args.experiments_dir)
+    print(f"\n== Experiments at SMALL size ({len(names)} found)")
     if not names:
         print("none yet; nothing to verify.")
     from .report import format_claims_table, write_report
@@ -102,8 +111,8 @@ def main(argv=None) -> int:
     # Import every experiment first: the process pool's server then preloads all their modules.
     for name in names:
         try:
-            registry.load_experiment(name, args.experiments)
-        except Exception:  # reported when the experiment runs
+            registry.load_experiment(name, args.experiments_dir)
+        except Exception:  # noqa: BLE001, S110  (reported when the experiment runs)
             pass
     crashed = []
     for name in names:
@@ -111,8 +120,9 @@ def main(argv=None) -> int:
         print(f"\n-- {name}")
         try:
             out = run_experiment(name, size="small", backend=args.backend, out=args.out,
-                                 experiments_dir=args.experiments, rerun_stale=True)
-        except Exception as exc:  # one broken experiment must not hide the others
+                                 workers=args.workers, experiments_dir=args.experiments_dir,
+                                 rerun_stale=True)
+        except Exception as exc:  # noqa: BLE001  (one broken experiment must not hide others)
             crashed.append(name)
             if isinstance(exc, RunFailed):
                 print(exc.details, file=sys.stderr)
@@ -125,7 +135,7 @@ def main(argv=None) -> int:
               f"{time.perf_counter() - t:.1f} s")
         print(format_claims_table([v.to_dict() for v in out.verdicts]))
 
-    report, _ = write_report(args.out, args.figures)
+    report, _ = write_report(args.out, args.report)
     print(f"\n== Report: {report} ({time.perf_counter() - t0:.0f} s in all)")
     if crashed:
         print(f"crashed: {', '.join(crashed)}")

@@ -23,7 +23,7 @@ import pytest
 
 pytest.importorskip("hypothesis")
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 
 from mdptheory.algorithms import actor_critic as ac
 from mdptheory.bounds import actor_critic as bac
@@ -32,6 +32,7 @@ from mdptheory.kernels import online as kon
 from mdptheory.models import FiniteHorizonMDP
 from mdptheory.runner import Episode, collect
 from mdptheory.solvers.finite import backward_induction, evaluate_finite_policy, occupancy_measure
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
@@ -72,7 +73,7 @@ def tabular_good_event(mdp, learner, V_star) -> bool:
     return True
 
 
-@settings(max_examples=60, **SETTINGS)
+@examples(60, **SETTINGS)
 @given(mst.finite_mdps(max_S=4, max_A=3, max_H=3), st.integers(1, 60),
        st.sampled_from([0.02, 0.1, 0.3, 1.0]), st.booleans(), mst.seeds())
 def test_tabular_critic_is_optimistic_on_its_good_event(mdp, N, c_b, pooled, seed):  # §B.4
@@ -98,7 +99,7 @@ def test_tabular_good_event_has_probability_at_least_one_minus_delta():   # §B.
     assert fails / runs <= 0.1                      # delta = 0.1 (theory constant c_b = 1)
 
 
-@settings(max_examples=40, **SETTINGS)
+@examples(40, **SETTINGS)
 @given(mst.linear_mdps(max_S=4, max_A=3, max_d=3, max_H=3), st.integers(1, 40),
        st.sampled_from([0.01, 0.1, 1.0]), mst.seeds())
 def test_linear_critic_is_optimistic_on_its_good_event(lm, N, c_beta, seed):   # §B.5
@@ -122,7 +123,7 @@ def test_linear_critic_is_optimistic_on_its_good_event(lm, N, c_beta, seed):   #
 
 # ------------------------------------------------------------------ switch counts (§B.4, §B.5)
 
-@settings(max_examples=40, **SETTINGS)
+@examples(40, **SETTINGS)
 @given(mst.finite_mdps(max_S=4, max_A=3, max_H=3), st.integers(1, 150),
        st.sampled_from([0.0, 0.1, 1.0]), st.booleans(), st.integers(0, 30), mst.seeds())
 def test_count_doubling_switches_within_bound(mdp, K, c_b, pooled, n_off, seed):
@@ -134,7 +135,7 @@ def test_count_doubling_switches_within_bound(mdp, K, c_b, pooled, n_off, seed):
     assert learner.switches <= bound
 
 
-@settings(max_examples=25, **SETTINGS)
+@examples(25, **SETTINGS)
 @given(mst.linear_mdps(max_S=4, max_A=3, max_d=3, max_H=3), st.integers(1, 120),
        st.sampled_from([0.5, 1.0, 4.0]), st.integers(0, 20), mst.seeds())
 def test_determinant_doubling_switches_within_bound(lm, K, ridge, n_off, seed):
@@ -164,7 +165,7 @@ def reward_sequences(draw):
     return f, R
 
 
-@settings(max_examples=200, **SETTINGS)
+@examples(200, **SETTINGS)
 @given(reward_sequences(), st.floats(1e-3, 20.0), st.integers(0, 5), mst.seeds())
 def test_exponential_weights_regret_inequality(seq, eta, n_resets, seed):   # §B.2 (Hedge)
     f, R = seq
@@ -177,7 +178,7 @@ def test_exponential_weights_regret_inequality(seq, eta, n_resets, seed):   # §
     assert regret <= bound + 1e-9 * (1 + bound)
 
 
-@settings(max_examples=100, **SETTINGS)
+@examples(100, **SETTINGS)
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 5), st.floats(1e-3, 10.0),
        st.integers(0, 40), mst.seeds())
 def test_phase_closed_form_equals_multiplicative_steps(H, S, A, eta, n, seed):   # §B.2
@@ -197,7 +198,7 @@ def test_phase_closed_form_equals_multiplicative_steps(H, S, A, eta, n, seed):  
         assert np.all(gap <= math.log(A) / (eta * n) + 1e-12)
 
 
-@settings(max_examples=25, **SETTINGS)
+@examples(25, **SETTINGS)
 @given(mst.finite_mdps(max_S=4, max_A=3, max_H=3), st.integers(5, 120),
        st.sampled_from([0.05, 0.3, 1.0, 3.0]), mst.seeds())
 def test_actor_pi_star_tracking_within_bound(mdp, K, eta_scale, seed):            # §B.2
@@ -217,7 +218,7 @@ def test_actor_pi_star_tracking_within_bound(mdp, K, eta_scale, seed):          
 
 # ------------------------------------------------------------------ regret decompositions (§B.2)
 
-@settings(max_examples=80, **SETTINGS)
+@examples(80, **SETTINGS)
 @given(mst.finite_mdps(max_S=4, max_A=3, max_H=4), st.data())
 def test_regret_decompositions(mdp, data):                                        # §B.2 (i), (ii)
     pi = data.draw(mst.policies(mdp.H, mdp.S, mdp.A), label="pi")

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import binom, multinomial
 
@@ -38,12 +38,13 @@ from mdptheory.solvers.finite import (
     soft_backward_induction,
     soft_evaluate_policy,
 )
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
 
-MANY = settings(max_examples=60, deadline=None)
-FEW = settings(max_examples=20, deadline=None)
+MANY = examples(60)
+FEW = examples(20)
 
 
 def _full_support(pi, w=0.1):

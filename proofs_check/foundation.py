@@ -20,21 +20,23 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mdptheory.solvers.discounted import bellman, bellman_policy
-from mdptheory.solvers.finite import (backward_induction, evaluate_finite_policy,
-                                      occupancy_measure)
+from mdptheory.solvers.finite import backward_induction, evaluate_finite_policy, occupancy_measure
 from mdptheory.solvers.inner import divergence_value, regularized_worst_case_mean, worst_case_mean
-from mdptheory.solvers.robust import (regularized_robust_backward_induction,
-                                      robust_backward_induction)
+from mdptheory.solvers.robust import (
+    regularized_robust_backward_induction,
+    robust_backward_induction,
+)
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
 
-MANY = settings(max_examples=150, deadline=None)
-CVXPY = settings(max_examples=30, deadline=None)
+MANY = examples(150)
+CVXPY = examples(30)
 MAX_V = 5.0   # value scale of the inner problems (V in [0, H] with H = 5)
 
 

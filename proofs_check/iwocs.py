@@ -23,7 +23,7 @@ import itertools
 import numba
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mdptheory.algorithms import iwocs as I
@@ -31,11 +31,12 @@ from mdptheory.kernels import iwocs as K
 from mdptheory.models.model_sets import FiniteModelSet, RectangularModelSet
 from mdptheory.models.policies import deterministic
 from mdptheory.solvers.discounted import policy_iteration
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
 
-SOME = settings(max_examples=100, deadline=None)
+SOME = examples(100)
 
 
 @pytest.fixture(autouse=True, scope="module")

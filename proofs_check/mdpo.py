@@ -14,13 +14,15 @@ import pytest
 
 pytest.importorskip("hypothesis")
 import hypothesis.strategies as st  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import example, given  # noqa: E402
 
 from mdptheory.algorithms import mdpo as M  # noqa: E402
 from mdptheory.bounds import pmd as B  # noqa: E402
+from mdptheory.models import DiscountedMDP  # noqa: E402
+from mdptheory.testing import examples  # noqa: E402
 from mdptheory.testing import strategies as mst  # noqa: E402
 
-SETTINGS = dict(max_examples=25, deadline=None)
+PMD_EXAMPLES = 25         # examples per PMD-run property
 K = 40                                  # PMD steps per example
 
 
@@ -50,7 +52,7 @@ taus = st.floats(min_value=1e-2, max_value=2.0)
 # --------------------------------------------------------------------------- T0
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(st.integers(1, 6).flatmap(lambda A: st.tuples(
     mst.distributions(A, full_support=True), mst.distributions(A), mst.value_vectors(A, 10.0))),
     etas)
@@ -63,7 +65,7 @@ def test_three_point_identity_kl(data, eta):                       # spec §4.7 
     assert abs(lhs - rhs) <= 1e-9 * max(1.0, abs(lhs), eta * np.abs(q).max())
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(st.integers(1, 6).flatmap(lambda A: st.tuples(
     mst.distributions(A, full_support=True), mst.distributions(A), mst.value_vectors(A, 10.0))),
     etas, taus)
@@ -79,7 +81,7 @@ def test_three_point_identity_entropy_prox(data, eta, tau):        # spec §4.7 
 # --------------------------------------------------------------------------- PDL (§1.1)
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(mst.discounted_mdps(max_S=6, max_A=4), st.data())
 def test_performance_difference_lemma(mdp, data):                  # spec §1.1 PDL
     pi = data.draw(mst.discounted_policies(mdp.S, mdp.A))
@@ -93,7 +95,7 @@ def test_performance_difference_lemma(mdp, data):                  # spec §1.1 
     assert abs(lhs - rhs) <= _slack(mdp.gamma)
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(mst.discounted_mdps(max_S=6, max_A=4), st.data(), taus)
 def test_regularized_performance_difference_lemma(mdp, data, tau):  # spec §1.1 reg. PDL
     pi = data.draw(mst.discounted_policies(mdp.S, mdp.A))
@@ -112,7 +114,7 @@ def test_regularized_performance_difference_lemma(mdp, data, tau):  # spec §1.1
 # --------------------------------------------------------------------------- T1
 
 
-@settings(**SETTINGS)
+@examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4), st.lists(etas, min_size=K, max_size=K))
 def test_monotone_improvement(mdp, steps):                         # spec §4.7 T1 (Xiao 2022)
     its = list(M.pmd_iterates(mdp, K, M.sequence(steps), warn=False))
@@ -124,7 +126,7 @@ def test_monotone_improvement(mdp, steps):                         # spec §4.7 
         assert (nxt.Q - cur.Q).min() >= -tol
 
 
-@settings(**SETTINGS)
+@examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4), etas, taus)
 def test_monotone_improvement_entropy_prox(mdp, eta, tau):         # T1 analogue for V_tau
     its = list(M.pmd_iterates(mdp, K, M.constant(eta), update="prox", tau=tau))
@@ -142,8 +144,16 @@ def _opt_quantities(mdp):
     return opt, a_star, d_star
 
 
-@settings(**SETTINGS)
+def _subnormal_gamma_mdp():
+    """gamma = 5e-324 (found by hypothesis in CI: policy_iteration's iteration cap overflowed)."""
+    rng = np.random.default_rng(0)
+    return DiscountedMDP(P=rng.dirichlet(np.ones(3), size=(3, 2)), r=rng.random((3, 2)),
+                         gamma=5e-324)
+
+
+@examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4), etas, st.floats(1.0, 3.0))
+@example(mdp=_subnormal_gamma_mdp(), eta0=1.0, growth=1.0)
 def test_t2_sublinear_bound(mdp, eta0, growth):                    # spec §4.7 T2 (any rho)
     opt, a_star, d_star = _opt_quantities(mdp)
     steps = eta0 * growth ** np.minimum(np.arange(K), 20.0)         # non-decreasing
@@ -155,7 +165,7 @@ def test_t2_sublinear_bound(mdp, eta0, growth):                    # spec §4.7 
         assert gap <= bound + _slack(mdp.gamma)
 
 
-@settings(**SETTINGS)
+@examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4, min_gamma=0.1), st.data(), st.floats(1e-3, 2.0),
        st.floats(1.0, 1.5))
 def test_t3_linear_bound(mdp, data, eta0, extra):                  # spec §4.7 T3 (Xiao 2022)
@@ -173,7 +183,7 @@ def test_t3_linear_bound(mdp, data, eta0, extra):                  # spec §4.7 
         assert gap <= bound + _slack(mdp.gamma)
 
 
-@settings(**SETTINGS)
+@examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4, min_gamma=0.1), st.floats(1e-3, 2.0))
 def test_t4_gamma_rate_bound(mdp, eta0):                           # spec §4.7 T4 (Lan-style)
     opt, a_star, _ = _opt_quantities(mdp)
@@ -192,7 +202,7 @@ def test_t4_gamma_rate_bound(mdp, eta0):                           # spec §4.7 
         assert f_next <= bound + _slack(mdp.gamma)
 
 
-@settings(**SETTINGS)
+@examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4, min_gamma=0.1), st.floats(0.05, 5.0))
 def test_t5_adaptive_bound(mdp, c):                                # spec §4.7 T5 (Johnson+ 2023)
     opt, _, _ = _opt_quantities(mdp)
@@ -210,7 +220,7 @@ def test_t5_adaptive_bound(mdp, c):                                # spec §4.7 
 # --------------------------------------------------------------------------- T6, T7
 
 
-@settings(**SETTINGS)
+@examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4, min_gamma=0.1), st.floats(0.05, 10.0), taus)
 def test_t6_regularized_bound(mdp, eta, tau):                      # spec §4.7 T6 (Lan Thm 1)
     sopt = M.soft_optimal(mdp, tau)
@@ -225,7 +235,7 @@ def test_t6_regularized_bound(mdp, eta, tau):                      # spec §4.7 
     assert np.all(pot <= B.pmd_t6_regularized(k, f[0], D[0], eta, tau, mdp.gamma) + tol)
 
 
-@settings(**SETTINGS)
+@examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4), st.floats(0.01, 1.0), taus)
 def test_t7_cen_entropy_npg_bound(mdp, frac, tau):                 # spec §4.7 T7 (Cen Thm 1)
     eta_c = frac * (1 - mdp.gamma) / tau
@@ -251,7 +261,7 @@ def _mdpo_setup(mdp, data):
     return log_pi_k, Q - V[:, None], d
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(mst.discounted_mdps(max_S=5, max_A=4), st.data(), st.floats(0.1, 5.0))
 def test_mdpo_surrogate_gradient_matches_finite_differences(mdp, data, t):  # §4.3 gradient
     log_pi_k, A_k, d = _mdpo_setup(mdp, data)
@@ -268,7 +278,7 @@ def test_mdpo_surrogate_gradient_matches_finite_differences(mdp, data, t):  # §
             assert abs(fd - grad[s, a]) <= 1e-6 * max(1.0, abs(fd))
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(mst.discounted_mdps(max_S=5, max_A=4), st.data(), st.floats(0.1, 5.0))
 def test_mdpo_surrogate_is_reverse_kl_to_pmd_iterate(mdp, data, t):  # §4.3 identity
     log_pi_k, A_k, d = _mdpo_setup(mdp, data)
@@ -282,7 +292,7 @@ def test_mdpo_surrogate_is_reverse_kl_to_pmd_iterate(mdp, data, t):  # §4.3 ide
     assert abs(L - rhs) <= 1e-9 * max(1.0, abs(L), float(np.abs(A_k).max()))
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(mst.discounted_mdps(max_S=5, max_A=4, max_gamma=0.95), st.data(), st.floats(0.1, 5.0))
 def test_mdpo_gradient_at_theta_k_is_softmax_policy_gradient(mdp, data, t):  # §4.3, PG thm
     log_pi_k, A_k, d = _mdpo_setup(mdp, data)

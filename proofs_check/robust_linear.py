@@ -1,19 +1,18 @@
-"""Numeric checks of the facts R2PVI and DR-RPO rest on (spec
-shared/specs/robust_linear_dr_rpo_r2pvi.md §1.2-1.4, §2.4; Tang, Liu & Xu, ICML 2025; Liu & Xu
-2024; Ma et al. 2022).
+"""Numeric checks of the facts R2PVI and DR-RPO rest on (docs/papers/r2pvi.md §2.2-2.3, §6;
+Tang, Liu & Xu, ICML 2025; Liu & Xu 2024; Ma et al. 2022).
 
-* Strong duality of the six inner problems (§1.4): the dual formulas, evaluated by the package's
+* Strong duality of the six inner problems (§2.3): the dual formulas, evaluated by the package's
   ridge-dual searches with exact expectations (coefficients = mu0), equal the primal inf over
   the simplex solved by cvxpy (TV, KL, chi2; regularised and constrained). The chi2
   constrained dual sup_a E[V]_a - sqrt(rho Var[V]_a) is maximised here piece by piece (concave
   on each interval between sample values).
-* Linear representation (§1.2 / "Proposition 4.1"): robust and regularised-robust Q of a
+* Linear representation (§2.2 / "Proposition 4.1"): robust and regularised-robust Q of a
   d-rectangular model equal <phi, theta + nu> with nu the per-factor inner values, AND equal the
   per-(s, a) joint minimisation over all factor choices (cvxpy): d-rectangular values are the
   same with factors shared per step or chosen per (s, a).
-* Regularised-robust value (§1.3): nominal >= V^{pi,lam} >= the lam = 0 (most pessimistic)
+* Regularised-robust value (§2.2): nominal >= V^{pi,lam} >= the lam = 0 (most pessimistic)
   value, V^{pi,lam} non-decreasing in lam, and V^{pi,lam} -> V^pi as lam -> inf.
-* Candidate admissible set (§2.4): every regularised worst-case factor mu* satisfies
+* Candidate admissible set (§6.1): every regularised worst-case factor mu* satisfies
   lam D(mu* || mu0) <= E_mu0 V - E_mu* V <= max V - min V <= H, i.e. D <= H / lam.
 """
 import itertools
@@ -22,7 +21,7 @@ import warnings
 import cvxpy as cp
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
@@ -30,12 +29,13 @@ from mdptheory.algorithms import linear_estimation as le
 from mdptheory.solvers.finite import evaluate_finite_policy
 from mdptheory.solvers.inner import divergence_value
 from mdptheory.solvers.robust import regularized_robust_evaluate_policy, robust_evaluate_policy
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
 
-FEW = settings(max_examples=25, deadline=None)
-MANY = settings(max_examples=80, deadline=None)
+FEW = examples(25)
+MANY = examples(80)
 
 
 def _div_expr(q, p, div):
@@ -88,7 +88,7 @@ def _chi2_constrained_dual(p, v, rho):
 
 
 def _dual(p, v, div, param, regularized):
-    """The §1.4 dual, by the package's ridge-dual searches with C = p (exact expectations)."""
+    """The §2.3 dual, by the package's ridge-dual searches with C = p (exact expectations)."""
     step = le.RidgeStep(Lambda=np.eye(1), M=p[None, :].copy(), cols=np.arange(p.size),
                         counts=np.ones(p.size), Lambda_inv=np.eye(1))
     lo, hi = float(v.min()), float(v.max())
@@ -110,7 +110,7 @@ def _dual(p, v, div, param, regularized):
 @given(st.integers(2, 6).flatmap(lambda S: st.tuples(mst.distributions(S),
                                                      mst.value_vectors(S, 3.0))),
        mst.divergences(), st.booleans(), st.floats(0.05, 2.0))
-def test_strong_duality_of_the_six_inner_problems(pv, div, regularized, param):  # spec §1.4
+def test_strong_duality_of_the_six_inner_problems(pv, div, regularized, param):  # §2.3
     p, v = pv
     # positive masses below 1e-6 make the primal too ill-conditioned for the conic solver
     # (the duality itself is unaffected); zeros (restricted supports) are kept
@@ -143,11 +143,11 @@ def _joint_per_sa(phi_sa, mu_h, v, div, param, regularized):
     return _solve(cp.Problem(cp.Minimize(obj), cons))
 
 
-@settings(max_examples=12, deadline=None)
+@examples(12)
 @given(mst.linear_mdps(max_S=3, max_A=2, max_d=3, max_H=2), mst.divergences(), st.booleans(),
        st.floats(0.1, 1.0), st.data())
 def test_linear_representation_and_per_step_equals_per_sa_factors(mdp, div, regularized, param,
-                                                                  data):    # §1.2, Prop. 4.1
+                                                                  data):    # §2.2, Prop. 4.1
     pi = data.draw(mst.policies(mdp.H, mdp.S, mdp.A))
     ev = (regularized_robust_evaluate_policy if regularized else robust_evaluate_policy)(
         mdp, pi, div, param)
@@ -169,7 +169,7 @@ def test_linear_representation_and_per_step_equals_per_sa_factors(mdp, div, regu
 @given(mst.linear_mdps(max_S=5, max_A=3, max_d=3, max_H=3), mst.divergences(),
        st.lists(mst.lams(1e-2, 1e2), min_size=2, max_size=4), st.data())
 def test_regularized_value_between_worst_case_and_nominal_monotone_in_lam(mdp, div, lams,
-                                                                          data):      # §1.3
+                                                                          data):      # §2.2
     pi = data.draw(mst.policies(mdp.H, mdp.S, mdp.A))
     nominal = evaluate_finite_policy(mdp, pi).V
     worst = regularized_robust_evaluate_policy(mdp, pi, div, 0.0).V
@@ -187,7 +187,7 @@ def test_regularized_value_between_worst_case_and_nominal_monotone_in_lam(mdp, d
 @given(mst.linear_mdps(max_S=5, max_A=3, max_d=3, max_H=3), mst.divergences(),
        mst.lams(1e-2, 1e2), st.data())
 def test_regularized_worst_cases_lie_in_the_candidate_admissible_set(mdp, div, lam,
-                                                                     data):      # §2.4
+                                                                     data):      # §6.1
     pi = data.draw(mst.policies(mdp.H, mdp.S, mdp.A))
     ev = regularized_robust_evaluate_policy(mdp, pi, div, lam)
     for h in range(mdp.H):

@@ -19,7 +19,7 @@
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mdptheory.algorithms import stepmix as sm
@@ -30,11 +30,12 @@ from mdptheory.solvers.finite import (
     evaluate_finite_policy,
     occupancy_measure,
 )
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
 
-SOME = settings(max_examples=60, deadline=None)
+SOME = examples(60)
 TOL = 1e-10
 
 
@@ -114,7 +115,7 @@ def test_pessimistic_mixture_value_is_continuous(inst, mixture, data):      # sp
 
 # ------------------------------------------------------------------ §3.6 EpsMix
 
-@settings(max_examples=300, deadline=None)
+@examples(300)
 @given(st.floats(1e-3, 50.0), st.floats(1e-3, 1 - 1e-3), st.floats(0.0, 1.0))
 def test_epsmix_epsilon_is_at_least_alpha_and_safe(V_b, alpha, frac):       # spec §3.6
     theta = (1 - alpha) * V_b

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from mdptheory.cli import main, parse_assignment
+from mdptheory.testing.processes import source_env
 
 FAKE = textwrap.dedent('''
     """Fake claim: y grows like sqrt(k)."""
@@ -15,7 +16,7 @@ FAKE = textwrap.dedent('''
     import pandas as pd
     from mdptheory.analysis.verdict import Verdict
 
-    CONFIG = dict(n=30, scale=1.0, label="a", crash=False, seeds=3)
+    CONFIG = dict(n=30, scale=1.0, label="a", crash=False, seeds=3, flag=True, Ks=[1, 2])
     SMALL = dict(CONFIG, n=8, seeds=2)
 
     def run(config, seed):
@@ -24,7 +25,9 @@ FAKE = textwrap.dedent('''
         rng = np.random.default_rng(seed)
         k = np.arange(1, config["n"] + 1)
         return pd.DataFrame({"k": k, "y": config["scale"] * np.sqrt(k) + 0.01 * rng.random(k.size),
-                             "label": config["label"], "seed": seed})
+                             "label": config["label"], "seed": seed,
+                             "flag_type": type(config["flag"]).__name__,
+                             "flag": config["flag"], "n_type": type(config["n"]).__name__})
 
     def verdict(results):
         from mdptheory import analysis
@@ -174,7 +177,7 @@ def test_check_reports_each_test_and_exits_nonzero_when_one_breaks(dirs, capsys)
     out = capsys.readouterr().out
     assert "held   " in out and "test_addition_commutes" in out and "1 held, 0 broke" in out
 
-    assert main(["check"]) == 1                      # all modules: bad and good
+    assert main(["check", "bad", "good"]) == 1
     out = capsys.readouterr().out
     assert "held   " in out and "test_breaks_for_large_x[10]" in out
     assert "BROKE  " in out and "test_breaks_for_large_x[50]" in out and "x=50" in out
@@ -186,6 +189,16 @@ def test_check_reports_each_test_and_exits_nonzero_when_one_breaks(dirs, capsys)
     (["run", "fake", "--set", "scale"], "malformed --set 'scale': expected key=value"),
     (["run", "fake", "--set", "=3"], "malformed --set '=3'"),
     (["run", "fake", "--set", "bogus=1"], "unknown config key 'bogus'"),
+    (["run", "fake", "--set", "n=2.5"], "--set n=2.5: expected an integer"),
+    (["run", "fake", "--set", "n=abc"], "--set n='abc': expected an integer"),
+    (["run", "fake", "--set", "n=0"], "n=0: a count must be an integer >= 1"),
+    (["run", "fake", "--set", "flag=maybe"], "expected a boolean"),
+    (["run", "fake", "--set", "Ks=[1, 0.5]"], "Ks[1]=0.5: expected an integer"),
+    (["run", "fake", "--grid", "n=[10, 2.5]"], "n=2.5: expected an integer"),
+    (["run", "fake", "--grid", "n=5"], "--grid"),
+    (["run", "fake", "--workers", "0"], "--workers must be >= 1, got 0"),
+    (["run", "fake", "--workers", "-2"], "--workers must be >= 1, got -2"),
+    (["run", "other/missing.py"], "no experiment file other/missing.py"),
     (["run", "fake", "--size", "huge"], "argument --size: invalid choice: 'huge'"),
     (["run", "fake", "--seeds", "0"], "--seeds must be >= 1, got 0"),
     (["run", "fake", "--seeds", "many"], "argument --seeds: invalid int value: 'many'"),
@@ -204,15 +217,96 @@ def test_bad_arguments_give_one_line_error_and_exit_2(dirs, capsys, argv, messag
     assert not (dirs / "res").exists()
 
 
-def test_parse_assignment_reads_literals_else_strings():
-    assert parse_assignment("K=1000") == ("K", 1000)
-    assert parse_assignment("eps=1e-3") == ("eps", 1e-3)
-    assert parse_assignment("Ks=[10, 100]") == ("Ks", [10, 100])
-    assert parse_assignment("env=river_swim") == ("env", "river_swim")
-    assert parse_assignment("flag=True") == ("flag", True)
+def test_parse_assignment_splits_key_and_text():
+    assert parse_assignment("K=1000") == ("K", "1000")
+    assert parse_assignment(" Ks = [10, 100] ") == ("Ks", "[10, 100]")
+    assert parse_assignment("label=a=b") == ("label", "a=b")
+
+
+@pytest.mark.parametrize("text, expected", [("false", False), ("no", False), ("YES", True),
+                                            ("0", False), ("True", True)])
+def test_set_reads_booleans_as_the_config_does(dirs, capsys, text, expected):
+    assert main(["run", "fake", "--size", "small", "--backend", "serial", "--out", "res",
+                 "--set", f"flag={text}", "--set", "n=1e1"]) == 0
+    table = pd.read_parquet(dirs / "res" / "fake" / "results.parquet")
+    assert set(table["flag"]) == {expected} and set(table["flag_type"]) == {"bool"}
+    assert set(table["n_type"]) == {"int"} and table["k"].max() == 10
+    v = json.loads((dirs / "res" / "fake" / "verdict.json").read_text())
+    assert v["config"]["flag"] is expected and v["config"]["n"] == 10
+
+
+def test_grid_with_equal_values_of_two_spellings_runs_one_config(dirs, capsys):
+    assert main(["run", "fake", "--size", "small", "--backend", "serial", "--out", "res",
+                 "--grid", "n=[12, 12.0, 1.2e1]"]) == 0
+    assert "2 seeds, 2 runs computed" in capsys.readouterr().out
+    table = pd.read_parquet(dirs / "res" / "fake" / "results.parquet")
+    assert len(table) == 2 * 12
+    v = json.loads((dirs / "res" / "fake" / "verdict.json").read_text())
+    assert v["grid"] == {"n": [12]}
+
+
+def test_unwritable_out_is_a_one_line_error(dirs, capsys):
+    (dirs / "afile").write_text("x")
+    assert main(["run", "fake", "--size", "small", "--backend", "serial",
+                 "--out", str(dirs / "afile" / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write results under" in err
+    assert "Not a directory" in err and "Traceback" not in err
+
+
+def test_help_shows_every_default_and_the_resume_key(capsys):
+    assert main(["run", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for default in ("(default: paper)", "(default: process)", "(default: results)",
+                    "(default: the config's 'seeds', else 10)", "(default: all cores)",
+                    "(default: resume)", "(default: False)", "(default: start a local Ray)"):
+        assert default in out
+    assert "(default: None)" not in out
+    assert "keyed on (config, seed)" in out and "--rerun-stale" in out
+    import argparse
+
+    from mdptheory.cli import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction) or action.required:
+                continue
+            text = formatter._get_help_string(action) % {"default": action.default}
+            assert "(default: " in text and "(default: None)" not in text, (name, action.dest)
+
+
+def test_check_runs_derandomized_hypothesis(dirs, capsys, monkeypatch):
+    (dirs / "proofs" / "profile.py").write_text(textwrap.dedent('''
+        from hypothesis import given, settings, strategies as st
+
+        DRAWN = []
+
+        @given(st.integers())
+        def test_draws(x):
+            DRAWN.append(x)
+
+        def test_profile_is_ci():
+            import os
+            assert settings.default.derandomize and settings.default.database is None
+            assert len(DRAWN) >= 10
+            with open(os.environ["DRAWN_FILE"], "w") as f:
+                f.write(repr(DRAWN))
+    '''))
+    runs = []
+    for i in range(2):
+        env = dict(source_env(), DRAWN_FILE=str(dirs / f"drawn{i}"))
+        env.pop("MDPTHEORY_HYPOTHESIS_PROFILE", None)
+        proc = subprocess.run([sys.executable, "-m", "mdptheory.cli", "check", "profile",
+                               "--proofs-dir", str(dirs / "proofs")], env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0 and "2 held, 0 broke" in proc.stdout, proc.stdout
+        runs.append((dirs / f"drawn{i}").read_text())
+    assert runs[0] == runs[1]
 
 
 def test_module_entry_point_runs_list(dirs):
     proc = subprocess.run([sys.executable, "-m", "mdptheory.cli", "list"], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=source_env(), check=False)
     assert proc.returncode == 0 and "fake" in proc.stdout, proc.stderr
+    assert "ucbvi_regret" in proc.stdout and "foundation" in proc.stdout   # built-ins stay

@@ -10,6 +10,7 @@ import importlib
 
 _EXPORTS = {
     "ucbvi": ["UCBVI"],
+    "qlearning": ["QLearningUCB"],
     "r2pvi": ["R2PVI"],
     "dr_rpo": ["DRRPO"],
     "iwocs": ["iwocs", "IWOCSResult", "static_worst_case", "robust_value_iteration",

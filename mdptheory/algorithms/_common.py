@@ -26,6 +26,29 @@ import numpy as np
 from ..kernels import optimistic as ko
 
 
+def require_unit_rewards(mdp, algorithm: str, theorem: str, *, tol: float = 1e-12):
+    """Raise ValueError unless ``mdp`` is a model the algorithm's theorem covers: rewards in
+    [0, 1] and, for a FiniteHorizonMDP, undiscounted with V_H = 0 and every action available.
+
+    Models may carry any finite reward; the [0, 1] range (and the clip of values at H - h built
+    on it) is an assumption of the algorithms' theory, so each checks it where it meets the
+    model, naming the theorem. :func:`mdptheory.models.rescale_rewards` maps a model into
+    [0, 1]."""
+    r = np.asarray(mdp.r)
+    bad = (r < -tol) | (r > 1.0 + tol)
+    if bad.any():
+        idx = np.unravel_index(int(np.argmax(bad)), r.shape)
+        raise ValueError(f"{algorithm}: rewards must lie in [0, 1] ({theorem}); this model has "
+                         f"r[{', '.join(str(int(i)) for i in idx)}] = {float(r[idx]):.6g}. "
+                         f"mdptheory.models.rescale_rewards(mdp) maps it into [0, 1] and "
+                         f"gives the affine map back for V and Q")
+    if getattr(mdp, "is_plain", True) is False:
+        raise ValueError(f"{algorithm} ({theorem}) is stated for undiscounted episodic MDPs "
+                         f"with V_H = 0 and every action available; this model has gamma = "
+                         f"{mdp.gamma}, {'nonzero' if mdp.V_terminal.any() else 'zero'} "
+                         f"V_terminal and {'an' if mdp.mask is not None else 'no'} action mask")
+
+
 def log_term(S: int, A: int, T: int, delta: float, c: float = 5.0) -> float:
     """L = ln(c S A T / delta) (Azar et al. 2017, Alg. 3/4: c = 5, T = K H time steps)."""
     return float(np.log(c * S * A * T / delta))

@@ -77,7 +77,7 @@ from ..models import _validate
 from ..solvers._common import as_finite, finite_policy
 from ..solvers.finite import backward_induction, evaluate_finite_policy, occupancy_measure
 from . import linear_estimation as le
-from ._common import CountStatistics, step_caps
+from ._common import CountStatistics, require_unit_rewards, step_caps
 
 SWITCHING_TABULAR = ("doubling", "every", "never")
 SWITCHING_LINEAR = ("determinant", "every", "never")
@@ -285,6 +285,12 @@ class _PhaseActorCritic:
     (``_refit``) and the switching statistics (``_record`` -> bool)."""
 
     d_complexity: int        # the "d" of the bounds: S A (tabular) or the feature dimension
+
+    def check_model(self, mdp) -> None:
+        """Called by the runners before the first episode: the sample-complexity and regret
+        theorems (Tan, Fan & Wei 2025) assume rewards in [0, 1]."""
+        require_unit_rewards(mdp, type(self).__name__,
+                             "Tan, Fan & Wei 2025, main theorem and regret corollary")
 
     def _init_actor(self, eta, temperature, eta_scale, reset, target, switching, options):
         self.switching = _choice("switching", switching, options)

@@ -1,7 +1,7 @@
 """Baselines of R2PVI / DR-RPO for linear MDPs: PEVI, DRPVI, DRVI-L (offline) and DR-LSVI-UCB
 (online), all on the shared ridge machinery of :mod:`mdptheory.algorithms.linear_estimation`.
 
-Spec: shared/specs/robust_linear_dr_rpo_r2pvi.md §1.4, §1.5, §2.5.2 ("Baseline formulas as
+Documentation: docs/papers/r2pvi.md §2.3, §3.3 (the baselines as coded by the authors
 coded"), §3.3, §3.8. Steps are 0-based (h = 0..H-1; the papers use 1..H). Greedy ties go to
 the lowest action index.
 
@@ -11,16 +11,16 @@ the lowest action index.
   (``rewards="known"``, default, so that all methods see the same information);
   Gamma_h = beta sqrt(phi^T Lambda_h^{-1} phi); Q_h = clip(. - Gamma_h, 0, H - h).
   Theory: beta = c d H sqrt(zeta), zeta = log(2 d H K / xi) (Theorem 4.4); the absolute
-  constant c is not given in the spec, c = 1 is used (rate only).
+  constant c is not known to us, c = 1 is used (rate only).
 * DRPVI — Liu & Xu (2024, arXiv 2403.09621), d-rectangular TV DRMDP:
   nu_{h,i} = max_{alpha} (Lambda^{-1} sum_t phi_t min(V_{h+1}(s'_t), alpha))_i - rho_{h,i}
   (alpha - anchor), Q_h = clip(<phi, theta_h + nu_h> - Gamma_h, 0, H - h) with the
-  d-rectangular penalty. The dual is maximised EXACTLY by the breakpoint search of spec §1.4
+  d-rectangular penalty. The dual is maximised EXACTLY by the breakpoint search of r2pvi.md §2.3
   (the authors' code uses Nelder-Mead from H/2). ``tv_form="fail_state"`` is the papers' form
   (alpha in [0, H], anchor 0, valid under the fail-state assumption min_s V = 0);
   ``"exact"`` (default) is the TV dual without that assumption (alpha in [min_S V, max_S V],
   anchor min_S V); the two coincide whenever min_S V_{h+1} = 0 and alpha* <= H.
-  Theory beta: Õ(dH), constants not in the spec: beta = d H sqrt(zeta) as for PEVI.
+  Theory beta: Õ(dH), constants unknown to us: beta = d H sqrt(zeta) as for PEVI.
 * DRVI-L — Ma et al. (2022), "Distributionally Robust Offline RL with Linear Function
   Approximation", KL DRMDP: nu_{h,i} = max_{beta > 0} -beta log((Lambda^{-1} sum_t phi_t
   (e^{-V/beta} - 1))_i + 1) - beta rho_{h,i} (the code's centred regression), with the
@@ -28,14 +28,18 @@ the lowest action index.
   over [1e-7 H, 4 H max(1, rho^{-1/2})] instead of the code's [1e-6, H] (the exact maximiser
   can exceed H for small rho); rho = 0 gives the ridge mean (the beta -> inf limit). (A floor
   e^{-H/beta}, the smallest exact value, was tried and rejected: when the ridge estimate is
-  not positive it returns H at small beta, a spurious optimistic maximum.) The KL dual
-  has no breakpoints: it is maximised by a log-grid plus golden-section search (exact for the
-  concave exact-expectation dual), never Nelder-Mead.
+  not positive it returns H at small beta, a spurious optimistic maximum.) With ridge weights
+  the dual objective is piecewise (a floor line, a cap line and a smooth piece that need not
+  be concave) and can have several peaks; the kink where the floor line meets the smooth
+  piece can lie above the plain ridge (nominal) estimate of E V. The target here is the
+  maximum over the admissible range, capped at the nominal estimate, computed to 1e-10 by a
+  certified branch and bound (:func:`linear_estimation.kl_constrained_estimate`), never
+  Nelder-Mead; ``kl_search="grid"`` keeps the former grid + golden-section search.
 * DR-LSVI-UCB — Liu & Xu (2024, AISTATS), online TV DRMDP: after each episode k, backward over
   all data, nu^k from the TV dual above, bonus Gamma = beta sum_i phi_i sqrt(Lambda^{-1}_ii)
   (paper; code: the l2diag form), Q^k_h = min(<phi, theta_h + nu^k_h> + Gamma, H - h) (and
   >= 0), greedy policy. Lambda^{-1} is kept by Sherman–Morrison updates. Theory beta:
-  Õ(dH) (constants not in the spec): d H sqrt(log(2 d H K / delta)) by default; the DR-LSVI-UCB
+  Õ(dH) (constants unknown to us): d H sqrt(log(2 d H K / delta)) by default; the DR-LSVI-UCB
   notebook uses beta = 1 (``PRESETS``).
 """
 from __future__ import annotations
@@ -83,10 +87,11 @@ def _beta(beta, fm, K, delta):
 
 
 def constrained_next_term(divergence: str, radius, fm: le.FeatureModel, *,
-                          tv_form: str = "exact", kl_centered: bool = True, record=None):
+                          tv_form: str = "exact", kl_centered: bool = True,
+                          kl_search: str = "exact", record=None):
     """(h, step, V_next) -> nu_hat_h (d,) for the constrained TV (DRPVI) or KL (DRVI-L) dual.
 
-    radius (H, d) >= 0."""
+    radius (H, d) >= 0; ``kl_search`` see :func:`linear_estimation.kl_constrained_estimate`."""
     div = _validate.divergence(divergence)
     le.choice("tv_form", tv_form, le.TV_FORMS)
     if div == "chi2":
@@ -106,9 +111,13 @@ def constrained_next_term(divergence: str, radius, fm: le.FeatureModel, *,
             if record is not None:
                 record.setdefault("alpha", {})[h] = alpha
             return nu
-        nu, beta = le.kl_constrained_estimate(step, v, radius[h], cap, centered=kl_centered)
+        rec: dict = {}
+        nu, beta = le.kl_constrained_estimate(step, v, radius[h], cap, centered=kl_centered,
+                                              search=kl_search, record=rec)
         if record is not None:
             record.setdefault("dual_beta", {})[h] = beta
+            record.setdefault("dual_capped", {})[h] = rec["capped"]
+            record.setdefault("dual_certified", {})[h] = rec["certified"]
         return nu
 
     return term
@@ -139,7 +148,8 @@ def pevi(dataset, model, *, beta=None, gamma: float = 1.0, delta: float = 0.1,
 
     if rewards == "observed":
         fm_run = le.FeatureModel(phi=fm.phi, r=np.zeros_like(fm.r), v_max=fm.v_max,
-                                 simplex=fm.simplex, zero_states=fm.zero_states)
+                                 simplex=fm.simplex, zero_states=fm.zero_states,
+                                 uncapped_actions=fm.uncapped_actions)
     else:
         fm_run = fm
     res = le.backward_pass(fm_run, steps, term, bonus, sign=-1.0, q_clip=q_clip)
@@ -157,14 +167,18 @@ def drpvi(dataset, model, radius, *, beta=None, gamma: float = 1.0, delta: float
 
 def drvi_l(dataset, model, radius, *, beta=None, gamma: float = 1.0, delta: float = 0.1,
            penalty: str = "l1", q_clip: str = "paper", zero_states=None,
-           group_next: bool = True, centered: bool = True) -> le.LinearVIResult:
-    """DRVI-L (d-rectangular KL DRMDP, offline); radius scalar or (H, d) per [h, i]."""
+           group_next: bool = True, centered: bool = True,
+           kl_search: str = "exact") -> le.LinearVIResult:
+    """DRVI-L (d-rectangular KL DRMDP, offline); radius scalar or (H, d) per [h, i].
+    ``kl_search``: "exact" (the capped certified maximum, default) or "grid" (the former
+    grid + golden-section search), see :func:`linear_estimation.kl_constrained_estimate`."""
     return _constrained("kl", "DRVI-L", dataset, model, radius, beta, gamma, delta, "exact",
-                        penalty, q_clip, zero_states, group_next, centered, None)
+                        penalty, q_clip, zero_states, group_next, centered, None,
+                        kl_search=kl_search)
 
 
 def _constrained(div, name, dataset, model, radius, beta, gamma, delta, tv_form, penalty,
-                 q_clip, zero_states, group_next, centered, weights):
+                 q_clip, zero_states, group_next, centered, weights, kl_search="exact"):
     fm = le.feature_model(model, zero_states=zero_states)
     rad = _validate.nonnegative_array("radius", radius, (fm.H, fm.d))
     le.choice("penalty", penalty, le.PENALTY_FORMS)
@@ -174,7 +188,7 @@ def _constrained(div, name, dataset, model, radius, beta, gamma, delta, tv_form,
     b = _beta(beta, fm, K, delta)
     record: dict = {}
     term = constrained_next_term(div, rad, fm, tv_form=tv_form, kl_centered=centered,
-                                 record=record)
+                                 kl_search=kl_search, record=record)
 
     def bonus(h, step):
         return le.d_rectangular_penalty(fm.phi, step.inv_diag(), b, penalty)

@@ -89,7 +89,7 @@ from ..solvers.finite import (
     occupancy_measure,
     soft_backward_induction,
 )
-from ._common import CountStatistics, step_caps
+from ._common import CountStatistics, require_unit_rewards, step_caps
 from .linear_estimation import OnlineRidge, feature_model
 
 __all__ = [
@@ -488,6 +488,11 @@ class RegBPITabular:
 
     name = "RegBPI-Tab"
 
+    def check_model(self, mdp) -> None:
+        """Called by the runners before the first episode: Theorem 5 (UCBVI-Ent+) of Tiapkin
+        et al. assumes rewards in [0, 1]."""
+        require_unit_rewards(mdp, "RegBPITabular", "Tiapkin et al., Theorem 5 (UCBVI-Ent+)")
+
     def __init__(self, S: int, A: int, H: int, ref_policy, lam: float, *, delta: float = 0.1,
                  bonus_scale: float = 1.0, reward=None, rho0=None, eps_rl: float | None = None):
         self.S = S = _validate.positive_int("S", S)
@@ -767,6 +772,8 @@ def run_episodes(learner, env, max_episodes: int, *, rng, callback=None,
     max_episodes = _validate.positive_int("max_episodes", max_episodes)
     rng = _validate.rng(rng)
     fin = as_finite(env)
+    if hasattr(learner, "check_model"):
+        learner.check_model(fin)
     P = np.ascontiguousarray(fin.P)
     r = np.ascontiguousarray(fin.r)
     rho0 = np.ascontiguousarray(fin.rho0)

@@ -2,15 +2,15 @@
 
 Paper: Gu, He, Liu & Xu, "Policy Regularized Distributionally Robust Markov Decision Processes
 with Linear Function Approximation", arXiv 2510.14246 (Oct 2025).
-Spec: shared/specs/robust_linear_dr_rpo_r2pvi.md §3 (and §1 for the shared machinery).
+Documentation: docs/papers/dr_rpo.md (and docs/papers/r2pvi.md §2-§3 for the shared machinery).
 
-What follows the paper's ABSTRACT (verified, spec §3.1): an online, model-free policy-
+What follows the paper's ABSTRACT (verified, dr_rpo.md §1): an online, model-free policy-
 optimisation method over softmax policies for d-rectangular linear robust MDPs; a reference-
 policy regulariser on the policy ("doubly constrained": transitions and policy); an upper-
 confidence bonus (optimism); sublinear regret. The Õ(d^2 H^2 sqrt(K)) regret is from
 secondary (LLM-written) summaries, not from the paper [SECONDARY].
 
-What is a RECONSTRUCTION (spec §3.2–3.3; every detail below is UNVERIFIED — no text or code of
+What is a RECONSTRUCTION (dr_rpo.md §2; every detail below is UNVERIFIED — no text or code of
 the paper was available):
 
 * Objective (policy-regularised DRMDP): V^pi_h(s) = inf_{P in U^rho} E^{pi,P}[sum_t r_t -
@@ -22,7 +22,7 @@ the paper was available):
   (:func:`soft_robust_backward_induction`, exact, the ground truth of the regret).
 * Critic (DR-LSVI-UCB style, optimistic): after episode k, backward h = H-1..0 over all data,
   V^k_{h+1}(s) = sum_a pi^k Q^k_{h+1} - tau KL(pi^k_{h+1} || ref) for the CURRENT policy,
-  nu^k_h from the ridge TV dual (exact breakpoint search, spec §1.4; "exact" form with alpha in
+  nu^k_h from the ridge TV dual (exact breakpoint search, r2pvi.md §2.3; "exact" form with alpha in
   [min_S V, max_S V] by default because the soft values may be negative, the fail-state form
   alpha in [0, H] behind ``tv_form="fail_state"``) or the R2PVI closed forms (rrmdp),
   bonus Gamma = beta sum_i phi_i sqrt(Lambda^{-1}_ii) (d-rectangular, linear in phi),
@@ -39,7 +39,7 @@ the paper was available):
   / delta)) (the Õ(dH) order of DR-LSVI-UCB's theory, constants unknown); the experiments use
   beta = 1 (the DR-LSVI-UCB notebook).
 
-Regret (spec §3.6): Regret(K) = sum_k V*_0(rho0) - V^{pi_k}_0(rho0), both the exact policy-
+Regret (dr_rpo.md §4): Regret(K) = sum_k V*_0(rho0) - V^{pi_k}_0(rho0), both the exact policy-
 regularised robust values (tau = 0 gives the DR-LSVI-UCB objective), computed by
 :func:`robust_online` — a loop like :func:`mdptheory.runner.online.online` (same episode
 sampling kernel and random stream layout) whose recorded value is a caller-given exact value
@@ -93,7 +93,7 @@ def _soft_inputs(model, divergence, param, tau, ref, regularized, name):
 
 def soft_robust_backward_induction(model: LinearMDP, divergence: str, param, tau: float,
                                    ref=None, *, regularized: bool = False):
-    """Exact optimum of the policy-regularised robust objective (spec §3.2).
+    """Exact optimum of the policy-regularised robust objective (docs/papers/dr_rpo.md §2.1).
 
     ``param`` is the radius rho (regularized=False) or lam (regularized=True), scalar or
     (H, d). tau = 0 gives the ordinary robust optimum (greedy policy). Returns (V (H + 1, S),
@@ -222,7 +222,7 @@ def oppo_step_size(A: int, H: int, K: int) -> float:
 
 
 class DRRPO:
-    """DR-RPO learner (RECONSTRUCTION, spec §3.3): ``policy()`` / ``update(episode)``.
+    """DR-RPO learner (RECONSTRUCTION, dr_rpo.md §2.2-2.3): ``policy()`` / ``update(episode)``.
 
     Parameters
     ----------

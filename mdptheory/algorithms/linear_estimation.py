@@ -1,9 +1,9 @@
 """Ridge regression for d-rectangular linear MDPs: the one module every linear algorithm
 (R2PVI, PEVI, DRPVI, DRVI-L, DR-LSVI-UCB, DR-RPO) builds on.
 
-Spec: shared/specs/robust_linear_dr_rpo_r2pvi.md §1.4–1.5, §2.2, §4.
+Documentation: docs/papers/r2pvi.md §2.3 (inner problems), §3 (estimators, penalty, baselines).
 
-Estimator (spec §1.5). At step h, with transitions (s^t_h, a^t_h, s^t_{h+1}) and any target
+Estimator (r2pvi.md §3.2). At step h, with transitions (s^t_h, a^t_h, s^t_{h+1}) and any target
 function g of the next state,
 
     Lambda_h = sum_t phi(s^t_h, a^t_h) phi(s^t_h, a^t_h)^T + gamma I              (Gram matrix)
@@ -17,7 +17,7 @@ sample, which is what data with continuous next states would give and what the r
 experiment times as the per-sample path. Coefficients C = Lambda^{-1} M (d, n_cols): row i
 holds the weights c_{i,j} of the columns in the estimate of coordinate i.
 
-Robust next-step terms with ridge expectations (spec §1.4, §2.2; kernels in
+Robust next-step terms with ridge expectations (docs/papers/r2pvi.md §2.3, §2.2; kernels in
 :mod:`mdptheory.kernels.linear`):
 
   regularised (R2PVI)   TV   w_i = (C [V]_{alpha})_i,  alpha = min_S V + lam_i     (Alg. 2)
@@ -32,7 +32,7 @@ Robust next-step terms with ridge expectations (spec §1.4, §2.2; kernels in
                              - beta rho_i (grid + golden section in log beta; no breakpoints
                              exist for KL)
 
-The d-rectangular penalty (spec §1.5), Gamma_h(s, a) = beta sum_i phi_i(s, a)
+The d-rectangular penalty (docs/papers/r2pvi.md §3.2), Gamma_h(s, a) = beta sum_i phi_i(s, a)
 sqrt((Lambda_h^{-1})_{ii}) = <phi(s, a), b_h> (paper, ``form="l1"``, the default), or the
 authors' code's beta sqrt(sum_i phi_i(s, a)^2 (Lambda_h^{-1})_{ii}) (``form="l2diag"``, never
 larger). PEVI's bonus is beta sqrt(phi^T Lambda^{-1} phi) (:func:`elliptical_bonus`).
@@ -58,6 +58,7 @@ from scipy.linalg.lapack import dpotri as _potri
 from ..kernels import linear as klin
 from ..models import LinearMDP, _validate
 from ..models.policies import greedy
+from ._common import require_unit_rewards
 
 PENALTY_FORMS = ("l1", "l2diag")
 Q_CLIPS = ("paper", "upper")
@@ -76,7 +77,7 @@ class FeatureModel:
     phi : ndarray of shape (S, A, d)
         Features. With ``simplex=True`` (default) every phi(s, a) must lie on the probability
         simplex (Assumption 3.1); with ``simplex=False`` only phi >= 0 and sum_i phi_i <= 1 are
-        required (the put option's hat features, spec §2.5.2).
+        required (the put option's hat features, docs/papers/r2pvi.md §7.2).
     r : ndarray of shape (H, S, A)
         Known rewards r_h(s, a) (finite; not restricted to [0, 1]).
     v_max : ndarray of shape (H + 1,)
@@ -86,6 +87,10 @@ class FeatureModel:
     zero_states : tuple of int
         States whose estimated Q is forced to 0 (the authors' code does this for the fail
         state x4 of the simulated MDP; the paper does not). Default none.
+    uncapped_actions : tuple of int
+        Actions whose Q is never clipped to [0, v_max[h]]: their value is known exactly
+        (zero features, known reward), as the put option's exercise payoff in the authors'
+        code, which caps only the estimated hold value (docs/papers/r2pvi.md). Default none.
     """
 
     phi: np.ndarray
@@ -93,6 +98,7 @@ class FeatureModel:
     v_max: np.ndarray | None = None
     simplex: bool = True
     zero_states: tuple = ()
+    uncapped_actions: tuple = ()
 
     def __post_init__(self):
         phi = _validate.as_float_array("phi", self.phi)
@@ -139,6 +145,12 @@ class FeatureModel:
         for j, s in enumerate(zs):
             if not 0 <= s < S:
                 raise ValueError(f"zero_states[{j}] is {s}, expected a state in [0, {S})")
+        ua = tuple(int(a) for a in np.atleast_1d(np.asarray(self.uncapped_actions,
+                                                             dtype=np.int64)))
+        for j, a in enumerate(ua):
+            if not 0 <= a < A:
+                raise ValueError(f"uncapped_actions[{j}] is {a}, expected an action in [0, {A})")
+        object.__setattr__(self, "uncapped_actions", tuple(sorted(set(ua))))
         object.__setattr__(self, "phi", _validate.freeze(phi))
         object.__setattr__(self, "r", _validate.freeze(r))
         object.__setattr__(self, "v_max", _validate.freeze(v_max))
@@ -160,6 +172,11 @@ class FeatureModel:
         """phi and r_h = <phi, theta_h> of a LinearMDP, caps H - h."""
         if not isinstance(mdp, LinearMDP):
             raise TypeError(f"mdp must be a LinearMDP, got {type(mdp).__name__}")
+        require_unit_rewards(mdp, "the linear-MDP algorithms (R2PVI, DR-RPO, PEVI, DRPVI, "
+                             "linear actor-critic, RegBPI-Linear)", "the d-rectangular "
+                             "linear MDP assumption of Ma et al. 2022 / Liu & Xu 2024, "
+                             "Assumption 3.1 of R2PVI, on which their theorems rest; values are "
+                             "capped at H - h")
         return cls(phi=mdp.phi, r=mdp.r, zero_states=zero_states)
 
 
@@ -171,14 +188,15 @@ def feature_model(model, *, zero_states=None) -> FeatureModel:
         if zero_states is None:
             return model
         return FeatureModel(phi=model.phi, r=model.r, v_max=model.v_max, simplex=model.simplex,
-                            zero_states=zero_states)
+                            zero_states=zero_states, uncapped_actions=model.uncapped_actions)
     if isinstance(model, LinearMDP):
         return FeatureModel.from_linear_mdp(model, zero_states=() if zero_states is None
                                             else zero_states)
     if all(hasattr(model, k) for k in ("phi", "r", "v_max", "simplex")):
         zs = getattr(model, "zero_states", ()) if zero_states is None else zero_states
         return FeatureModel(phi=model.phi, r=model.r, v_max=model.v_max,
-                            simplex=bool(model.simplex), zero_states=zs)
+                            simplex=bool(model.simplex), zero_states=zs,
+                            uncapped_actions=getattr(model, "uncapped_actions", ()))
     raise TypeError(f"model must be a LinearMDP, a FeatureModel or have attributes phi, r, "
                     f"v_max, simplex; got {type(model).__name__}")
 
@@ -593,27 +611,79 @@ def tv_constrained_estimate(step: RidgeStep, v_cols, radius, lo: float, hi: floa
     return out, alpha
 
 
-def kl_constrained_estimate(step: RidgeStep, v_cols, radius, v_cap: float, *,
-                            centered: bool = True, floor: float = 1e-6, n_grid: int = 64,
-                            n_golden: int = 40):
-    """DRVI-L KL dual: max_{beta > 0} min(-beta log max(y_i(beta), floor), v_cap) - beta rho_i,
-    y_i(beta) = 1 + (C (e^{-V/beta} - 1))_i (the code's centred regression; ``centered=False``
-    gives (C e^{-V/beta})_i); floor = 1e-6 as in the authors' code (0 with exact
-    expectations). Log grid of ``n_grid`` points over [1e-7 v_cap, 4 v_cap max(1,
-    rho_i^{-1/2})]: the sup sits at beta -> 0 when rho >= -log P(V = min V), and the exact
-    maximiser is <= range(V) / sqrt(2 rho) otherwise (the code searches only (0, H]); then
-    ``n_golden`` golden-section steps in log beta per coordinate. rho_i = 0 gives the
-    beta -> inf limit, the ridge mean. Returns (nu (d,), beta (d,))."""
-    radius = np.ascontiguousarray(radius, np.float64)
-    v = np.ascontiguousarray(v_cols, np.float64)
+KL_SEARCHES = ("exact", "grid")
+
+
+def kl_dual_range(radius, v_cap: float):
+    """The admissible dual range of :func:`kl_constrained_estimate`: beta in
+    [1e-7 v_cap, 4 v_cap max(1, rho_i^{-1/2})] per coordinate. Returns (beta_lo, beta_hi (d,)).
+
+    With exact expectations the sup sits at beta -> 0 when rho >= -log P(V = min V) (the
+    value tends to min V, reached to within 1e-7 v_cap log(1/P) at beta_lo), and otherwise the
+    maximiser is <= range(V) / sqrt(2 rho) <= beta_hi (the authors' code searches (0, H])."""
+    radius = np.asarray(radius, dtype=np.float64)
     scale = max(float(v_cap), 1e-12)
     pos = radius > 0
     beta_hi = 4.0 * scale * np.maximum(1.0, 1.0 / np.sqrt(np.where(pos, radius, 1.0)))
-    log_grid = np.linspace(np.log(1e-7 * scale), np.log(beta_hi.max()), int(n_grid))
+    return 1e-7 * scale, np.ascontiguousarray(beta_hi)
+
+
+def kl_constrained_estimate(step: RidgeStep, v_cols, radius, v_cap: float, *,
+                            centered: bool = True, floor: float = 1e-6, search: str = "exact",
+                            cap_nominal: bool | None = None, n_grid: int = 64,
+                            n_golden: int = 40,
+                            tol: float | None = None, max_evals: int = 20_000, record=None):
+    """DRVI-L KL dual with ridge expectations. The objective of coordinate i is
+
+        f_i(beta) = min(-beta log max(y_i(beta), floor), v_cap) - beta rho_i,
+        y_i(beta) = 1 + (C (e^{-V/beta} - 1))_i
+
+    (the authors' centred regression; ``centered=False`` gives (C e^{-V/beta})_i), with
+    floor = 1e-6 as in their code (0 with exact expectations).
+
+    Target (``search="exact"``, default): nu_i = min(max_{beta in [beta_lo, beta_hi_i]}
+    f_i(beta), (C V)_i) — the maximum over the admissible dual range (:func:`kl_dual_range`),
+    capped at the plain ridge (nominal) estimate of E V. The cap is needed because ridge
+    weights of either sign make f_i multi-peaked: below the beta where y_i crosses the floor,
+    f_i is the line beta (-log floor - rho_i), and the kink where it meets the smooth piece is
+    a peak that can exceed the nominal estimate, while a robust value is never above the
+    nominal one (the exact dual is <= E V for every rho >= 0). The maximum is certified by a
+    branch and bound (:func:`mdptheory.kernels.linear.kl_dual_ridge_exact`) to ``tol``
+    (default 1e-10 max(1, v_cap)) within ``max_evals`` objective evaluations per coordinate.
+
+    ``search="grid"``: the former estimator (log grid of ``n_grid`` points, then ``n_golden``
+    golden-section steps around the best one, no cap; exact for the concave dual of exact
+    expectations, but it can miss the kink peaks). ``cap_nominal`` defaults to True for
+    "exact" and False for "grid". rho_i = 0 gives the beta -> inf limit, the
+    ridge mean. ``record`` (dict, optional) receives "certified" and "capped" (bool (d,)).
+    Returns (nu (d,), beta (d,)), beta the maximiser of f_i (before the cap)."""
+    choice("search", search, KL_SEARCHES)
+    radius = np.ascontiguousarray(radius, np.float64)
+    v = np.ascontiguousarray(v_cols, np.float64)
+    beta_lo, beta_hi = kl_dual_range(radius, v_cap)
+    C = step.coefficients()
     out = np.empty(step.d)
     beta = np.empty(step.d)
-    klin.kl_dual_ridge(step.coefficients(), v, radius, bool(centered), float(floor),
-                       float(v_cap), log_grid, beta_hi, int(n_golden), out, beta)
+    certified = np.ones(step.d, dtype=np.int8)
+    if cap_nominal is None:
+        cap_nominal = search == "exact"
+    if search == "exact":
+        t = 1e-10 * max(1.0, float(v_cap)) if tol is None else float(tol)
+        klin.kl_dual_ridge_exact(C, v, radius, bool(centered), float(floor), float(v_cap),
+                                 float(beta_lo), beta_hi, int(n_grid), t, int(max_evals), out,
+                                 beta, certified)
+    else:
+        log_grid = np.linspace(np.log(beta_lo), np.log(beta_hi.max()), int(n_grid))
+        klin.kl_dual_ridge(C, v, radius, bool(centered), float(floor), float(v_cap),
+                           log_grid, beta_hi, int(n_golden), out, beta)
+    capped = np.zeros(step.d, dtype=bool)
+    if cap_nominal:
+        nominal = C @ v
+        capped = out > nominal
+        out = np.minimum(out, nominal)
+    if record is not None:
+        record["certified"] = certified.astype(bool)
+        record["capped"] = capped
     return out, beta
 
 
@@ -653,7 +723,7 @@ def backward_pass(fm: FeatureModel, steps, next_term, bonus_fn, *, sign: float =
 
     ``next_term(h, step, V_next) -> w_h (d,)``; ``bonus_fn(h, step) -> Gamma_h (S, A)``;
     sign -1 for pessimism (offline), +1 for optimism (online). States in fm.zero_states get
-    Q = 0.
+    Q = 0; actions in fm.uncapped_actions keep their unclipped Q.
     """
     H, S, A, d = fm.H, fm.S, fm.A, fm.d
     V = np.zeros((H + 1, S))            # V[h, s], V[H] = 0
@@ -662,13 +732,16 @@ def backward_pass(fm: FeatureModel, steps, next_term, bonus_fn, *, sign: float =
     B = np.empty((H, S, A))             # Gamma[h, s, a]
     D = np.empty((H, d))                # diag Lambda_h^{-1}
     zs = list(fm.zero_states)
+    free = list(fm.uncapped_actions)
     for h in range(H - 1, -1, -1):
         step = steps[h]
         W[h] = next_term(h, step, V[h + 1])
         B[h] = bonus_fn(h, step)
         D[h] = step.inv_diag()
-        q = fm.r[h] + fm.phi @ W[h] + sign * B[h]
-        q = clip_q(q, fm.v_max[h], q_clip)
+        raw = fm.r[h] + fm.phi @ W[h] + sign * B[h]
+        q = clip_q(raw, fm.v_max[h], q_clip)
+        if free:
+            q[:, free] = raw[:, free]
         if zs:
             q[zs] = 0.0
         Q[h] = q
@@ -677,6 +750,7 @@ def backward_pass(fm: FeatureModel, steps, next_term, bonus_fn, *, sign: float =
 
 
 __all__ = [
+    "KL_SEARCHES",
     "PENALTY_FORMS",
     "Q_CLIPS",
     "TV_FORMS",
@@ -693,6 +767,7 @@ __all__ = [
     "feature_model",
     "gram",
     "kl_constrained_estimate",
+    "kl_dual_range",
     "kl_regularized_estimate",
     "offline_ridge_steps",
     "penalty_vector",

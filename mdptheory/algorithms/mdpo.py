@@ -414,6 +414,13 @@ def mismatch_coefficient(mdp, rho=None) -> float:
 # ============================================================================= updates
 
 
+def _snap_zero(alpha: float) -> float:
+    """alpha, or exactly 0 when it is 0 up to the rounding of 1 - x (|alpha| <= 8 ulp(1)): the
+    soft-policy-iteration steps eta = (1 - gamma)/tau (Cen) and eta = 1/tau (linearised) must
+    drop the old policy, zero probabilities included (kernels.pmd.mirror_step)."""
+    return 0.0 if abs(alpha) <= 8.0 * np.finfo(float).eps else alpha
+
+
 def update_coefficients(update: str, eta: float, tau: float = 0.0, gamma: float | None = None):
     """(alpha, beta) of log pi+ = alpha log pi + beta Q - lse for ``update`` (module doc)."""
     if update == "kl":
@@ -421,9 +428,9 @@ def update_coefficients(update: str, eta: float, tau: float = 0.0, gamma: float 
     if update == "prox":
         return 1.0 / (1.0 + eta * tau), eta / (1.0 + eta * tau)
     if update == "cen":
-        return 1.0 - eta * tau / (1.0 - gamma), eta / (1.0 - gamma)
+        return _snap_zero(1.0 - eta * tau / (1.0 - gamma)), eta / (1.0 - gamma)
     if update == "linearized":
-        return 1.0 - tau * eta, eta
+        return _snap_zero(1.0 - tau * eta), eta
     raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
 
 

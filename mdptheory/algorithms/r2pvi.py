@@ -2,10 +2,11 @@
 
 Paper: Tang, Liu & Xu, "Robust Offline Reinforcement Learning with Linearly Structured
 f-Divergence Regularization", arXiv 2411.18612, ICML 2025 (PMLR 267:58842-58882).
-Spec: shared/specs/robust_linear_dr_rpo_r2pvi.md §1.3-1.5 and §2 (read from the first author's
-slides, v1 numbering, cross-checked with panxulab/Robust-Regularized-Pessimistic-Value-Iteration).
+Documentation: docs/papers/r2pvi.md (§2 model, §3 algorithm, §5 deviations, §6 theory); the
+paper's content was read in the first author's slides (v1 numbering) and cross-checked with
+the authors' code, panxulab/Robust-Regularized-Pessimistic-Value-Iteration.
 
-Objective (d-RRMDP, spec §1.3): V^{pi,lam}_h(s) = inf over factor choices mu_t of
+Objective (d-RRMDP, docs/papers/r2pvi.md §2.2): V^{pi,lam}_h(s) = inf over factor choices mu_t of
 E[sum_t r_t + lam <phi(s_t, a_t), D(mu_t || mu0_t)>]; SubOpt(pi, s, lam) = V^{*,lam}(s) -
 V^{pi,lam}(s). Regularised Bellman equation: Q_h = <phi, theta_h + w_h>,
 w_{h,i} = inf_mu E_mu V_{h+1} + lam D(mu || mu0_{h,i}).
@@ -22,19 +23,32 @@ h = H..1), V_hat_{H} = 0:
      does not underflow);
    * chi2 (Alg. 4): w_hat_i = max_{alpha in [V_hat_min, V_hat_max]} E_i[V]_alpha +
      (E_i[V]_alpha)^2/(4 lam) - E_i[V^2]_alpha/(4 lam), with the ridge estimates clipped to
-     [0, H] and [0, H^2], maximised EXACTLY (piecewise-quadratic breakpoint search, spec §1.4),
+     [0, H] and [0, H^2], maximised EXACTLY (piecewise-quadratic breakpoint search, r2pvi.md §2.3),
      not by Nelder-Mead as in the authors' code.
 3. Gamma_h(s, a) = beta sum_i phi_i(s, a) sqrt((Lambda_h^{-1})_{ii})  (d-rectangular, l1).
 4. Q_hat_h = clip(<phi, theta_h + w_hat_h> - Gamma_h, 0, H - h) (0-based h; the paper's
    [0, H - h + 1]); pi_hat_h = argmax_a Q_hat_h (ties -> lowest action index), V_hat_h = max.
 
-Defaults follow the paper (Theorem 5.2): gamma = 1 and the theory's beta (:func:`theory_beta`,
-spec §2.3); the experiments' settings are the named ``PRESETS``. The last step uses the same
-formulas with V_hat_H = 0, as in Algorithm 1 (the authors' code skips the regression there and
-sets w_hat = theta; for TV both give exactly theta, for KL the paper's version adds the ridge
-bias -lam log((Lambda^{-1} sum phi)_i) >= 0, which the penalty dominates).
+Defaults follow the paper (Theorem 5.2): gamma = 1 and the theory's beta (:func:`theory_beta`);
+the experiments' settings are the named ``PRESETS``. The last step uses the same formulas with
+V_hat_H = 0, as in Algorithm 1 (the authors' code skips the regression there and sets
+w_hat = theta; for TV both give exactly theta; for KL the paper's version adds the upward ridge
+bias -lam log((Lambda^{-1} sum phi)_i) >= 0, see below).
 
-Where the authors' code departs from the paper (spec §2.8) we follow the PAPER by default and
+R2PVI-KL is OPTIMISTIC where the data are thin (we follow Algorithm 3 as written). With
+one-hot-like coverage, a coordinate i seen in n samples at step h has the ridge estimate
+(Lambda^{-1} sum phi e^{-V/lam})_i ~ n / (n + gamma) E[e^{-V/lam}], i.e. an upward bias of
+about lam log(1 + gamma / n) in w_hat_i; at a coordinate the data never excite (n = 0) the
+estimate is exactly 0, the clip returns e^{-H/lam}, and w_hat_i = H, the LARGEST possible value.
+The penalty there is only beta sqrt(Lambda^{-1}_ii) = beta / sqrt(gamma), so it offsets the clip
+only when beta >= H sqrt(gamma): the theory's beta does, the experiments' beta = 1 with
+gamma = 1 does not. Example (tests/algorithms/test_r2pvi.py): on the simulated MDP with uniform
+data, coordinates 1 and 2 (0-based) are never excited at step 0, and the fail state x4
+(phi = e_2) gets
+Q_hat_0 = H - 1 = 2 against a true regularised-robust value 0. TV and chi2 estimate 0 there
+(pessimistic).
+
+Where the authors' code departs from the paper (r2pvi.md §5) we follow the PAPER by default and
 expose the code's choice behind a flag (``CODE_SETTINGS`` collects them):
 
 * I1 ``tv_min``: "states" (paper: min over the whole state space; with a zero-value fail or
@@ -49,14 +63,14 @@ expose the code's choice behind a flag (``CODE_SETTINGS`` collects them):
 * ``group_next`` (ours): regressions grouped by next state (exact identity, faster);
   False keeps one column per sample.
 
-Variance-aware TV variant (code only, UNVERIFIED whether in the paper; spec §2.2):
+Variance-aware TV variant (code only, UNVERIFIED whether in the paper; docs/papers/r2pvi.md §3.1):
 :func:`va_r2pvi_tv` first runs R2PVI-TV, estimates sigma^2_t = max{1, clip_{[0,H^2]}(<phi_t, z2>)
 - clip_{[0,H]}(<phi_t, z1>)^2} with z1, z2 the ridge fits of V_hat_{h+1} and V_hat_{h+1}^2
 (unweighted Gram matrix), then re-runs the TV step with Lambda_h = sum phi phi^T / sigma^2 +
 gamma I and targets divided by sigma^2. (The authors' code computes z1, z2 with gamma I in place
 of the Gram matrix and from the second agent's own V; neither is reproduced.)
 
-Per-(h, i) regularisers lam[h, i] are accepted (spec §4); the theory's beta then uses the
+Per-(h, i) regularisers lam[h, i] are accepted (r2pvi.md §3); the theory's beta then uses the
 smallest lam (largest beta).
 """
 from __future__ import annotations
@@ -70,7 +84,7 @@ from . import linear_estimation as le
 
 DIVERGENCES = ("tv", "kl", "chi2")
 
-#: Experiment settings of the paper (spec §2.3). ``simulated_linear_mdp``:
+#: Experiment settings of the paper (docs/papers/r2pvi.md §6.1). ``simulated_linear_mdp``:
 #: Simulated_Linear_MDP/main.py (beta = 1, ridge 0.1, lam = 0.1, K = 100, 20 replications);
 #: ``put_option``: American_put_opt/main.py (beta = 0.1, ridge 1, lam in {1, 3, 5}).
 PRESETS = {
@@ -78,14 +92,14 @@ PRESETS = {
     "put_option": {"beta": 0.1, "gamma": 1.0},
 }
 
-#: The authors' code's choices where it departs from the paper (spec §2.8 I1-I4 + fail state
+#: The authors' code's choices where it departs from the paper (r2pvi.md §5 I1-I4 + fail state
 #: handled by the caller through ``zero_states``).
 CODE_SETTINGS = {"penalty": "l2diag", "tv_min": "samples", "q_clip": "upper", "chi2_clip": False,
                      "chi2_range": "code"}
 
 
 def theory_beta(divergence: str, d: int, H: int, K: int, lam: float, delta: float = 0.1) -> float:
-    """beta of Theorem 5.2 (v1, spec §2.3), gamma = 1:
+    """beta of Theorem 5.2 (v1), gamma = 1:
 
     TV:   16 H d sqrt(xi),  xi = 2 log(1024 H d^{1/2} K^2 / delta);
     KL:   16 d lam e^{H/lam} sqrt(H/lam + xi),  xi = log(1024 d lam^2 K^3 H / delta);
@@ -97,15 +111,22 @@ def theory_beta(divergence: str, d: int, H: int, K: int, lam: float, delta: floa
     K = _validate.positive_int("K", K)
     lam = _validate.real("lam", lam, lo=0.0, lo_open=True)
     delta = _validate.real("delta", delta, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    if div == "tv":
-        xi = 2.0 * np.log(1024.0 * H * np.sqrt(d) * K ** 2 / delta)
-        return float(16.0 * H * d * np.sqrt(xi))
-    if div == "kl":
-        xi = np.log(1024.0 * d * lam ** 2 * K ** 3 * H / delta)
-        return float(16.0 * d * lam * np.exp(H / lam) * np.sqrt(max(H / lam + xi, 0.0)))
-    xi = (np.log(192.0) + 5 * np.log(K) + 6 * np.log(H) + 3 * np.log(d)
+    return float(theory_beta_curve(div, d, H, K, lam, delta))
+
+
+def theory_beta_curve(divergence: str, d: int, H: int, K, lam: float, delta: float = 0.1):
+    """:func:`theory_beta` vectorised over K (float array, K >= 1; no validation), e.g. to
+    extrapolate the bound 2 beta Phi beyond a sweep."""
+    logK = np.log(np.asarray(K, dtype=np.float64))
+    if divergence == "tv":
+        xi = 2.0 * (np.log(1024.0 * H * np.sqrt(d) / delta) + 2.0 * logK)
+        return 16.0 * H * d * np.sqrt(xi)
+    if divergence == "kl":
+        xi = np.log(1024.0 * d * lam ** 2 * H / delta) + 3.0 * logK
+        return 16.0 * d * lam * np.exp(H / lam) * np.sqrt(np.maximum(H / lam + xi, 0.0))
+    xi = (np.log(192.0) + 5 * logK + 6 * np.log(H) + 3 * np.log(d)
           + 3 * np.log1p(H / (2.0 * lam)) - np.log(delta))
-    return float(8.0 * d * H ** 2 * (1.0 + 1.0 / lam) * np.sqrt(xi))
+    return 8.0 * d * H ** 2 * (1.0 + 1.0 / lam) * np.sqrt(xi)
 
 
 def _beta(beta, divergence, fm, K, lam_arr, delta):
@@ -218,7 +239,7 @@ def r2pvi(dataset, model, divergence: str, lam, *, beta=None, gamma: float = 1.0
 def va_r2pvi_tv(dataset, model, lam, *, beta=None, gamma: float = 1.0, delta: float = 0.1,
                 penalty: str = "l1", tv_min: str = "states", q_clip: str = "paper",
                 zero_states=None, group_next: bool = True) -> le.LinearVIResult:
-    """Variance-aware R2PVI-TV (code only, spec §2.2; see the module docstring)."""
+    """Variance-aware R2PVI-TV (code only, docs/papers/r2pvi.md §3.1; see the module docstring)."""
     fm = le.feature_model(model, zero_states=zero_states)
     first = r2pvi(dataset, fm, "tv", lam, beta=beta, gamma=gamma, delta=delta, penalty=penalty,
                   tv_min=tv_min, q_clip=q_clip, group_next=group_next)
@@ -268,5 +289,6 @@ __all__ = [
     "r2pvi",
     "regularized_next_term",
     "theory_beta",
+    "theory_beta_curve",
     "va_r2pvi_tv",
 ]

@@ -130,7 +130,7 @@ from ..models import _validate
 from ..models.policies import validate_policy
 from ..solvers._common import as_finite
 from ..solvers.finite import backward_induction, occupancy_measure
-from ._common import CountStatistics, step_caps, support_lists
+from ._common import CountStatistics, require_unit_rewards, step_caps, support_lists
 
 BONUSES = ("l1", "hoeffding")
 MIXTURES = ("per_step", "switch_step")
@@ -218,6 +218,12 @@ def _baseline(pi_b, H: int, S: int, A: int, name: str = "pi_b") -> np.ndarray:
 
 class _Optimistic:
     """Counts, bonus, optimistic plan and confidence evaluation shared by the learners."""
+
+    def check_model(self, mdp) -> None:
+        """Called by the runners before the first episode: the regret and conservative-
+        constraint guarantees (Li et al. 2023; spec §3.3-§3.9) assume rewards in [0, 1]."""
+        require_unit_rewards(mdp, type(self).__name__,
+                             "Li et al. 2023, regret and conservative-constraint theorems")
 
     def __init__(self, S, A, H, K, *, rho0, delta=0.05, bonus="l1", c_b=1.0, monotone=False):
         self.S = S = _validate.positive_int("S", S)

@@ -46,8 +46,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimistic as ko
+from ..kernels import ucbvi_loop as kul
 from ..models import _validate
-from ._common import CountStatistics, log_term, step_caps
+from ._common import CountStatistics, log_term, require_unit_rewards, step_caps
 
 _BONUSES = {"hoeffding": "hoeffding", "ch": "hoeffding", "bernstein": "bernstein",
             "bf": "bernstein"}
@@ -83,6 +84,11 @@ class UCBVI:
         Counts and empirical model.
     """
 
+    def check_model(self, mdp) -> None:
+        """Called by the runners before the first episode: the regret bounds (Azar et al.
+        2017, Theorems 1 and 2) assume rewards in [0, 1] (and the clip at H - h uses it)."""
+        require_unit_rewards(mdp, "UCBVI", "Azar et al. 2017, Theorems 1 and 2")
+
     def __init__(self, S: int, A: int, H: int, K: int, *, delta: float = 0.1,
                  bonus: str = "hoeffding", stage_dependent: bool = True, clip: str = "H-h",
                  monotone: bool = True, bonus_scale: float = 1.0):
@@ -114,10 +120,26 @@ class UCBVI:
         self._coef_ch = self.bonus_scale * 7.0 * H * self.L          # c H L of UCBVI-CH
         self.bonus_values_ch = np.full(self.stats.n_sa.shape, self._coef_ch)  # (G, S, A)
         self._act = np.zeros((H, S), dtype=np.int64)  # greedy actions
-        self._pi = np.zeros((H, S, A))                # pi[h, s, a], one-hot
-        ko.one_hot(self._act, A, self._pi)
-        self.episodes = 0
-        self.policy_switches = 0
+        self._pi_work = np.zeros((H, S, A))           # one_hot(_act), rewritten in place
+        ko.one_hot(self._act, A, self._pi_work)
+        self._pi = self._pi_work.copy()               # pi[h, s, a] handed out, never modified
+        self._counters = np.zeros(2, dtype=np.int64)  # [episodes, policy switches]
+        # [c H L of CH, H of BF, L, c_corr of BF, bonus_scale] for the kernels
+        self._consts = np.array([self._coef_ch, float(H), self.L, self.c_corr,
+                                 self.bonus_scale])
+        self._episode = (np.zeros(H + 1, dtype=np.int64), np.zeros(H, dtype=np.int64),
+                         np.zeros(H))                 # scratch of the compiled loop
+        self._work = kul.plan_workspace(H, S, A)      # scratch of the incremental plan
+
+    @property
+    def episodes(self) -> int:
+        """Episodes added by :meth:`update` or the compiled loop."""
+        return int(self._counters[0])
+
+    @property
+    def policy_switches(self) -> int:
+        """Re-plans that changed the greedy policy."""
+        return int(self._counters[1])
 
     @property
     def name(self) -> str:
@@ -125,9 +147,9 @@ class UCBVI:
 
     def hyperparameters(self) -> dict:
         """The constants this run uses (for the experiment's DataFrame)."""
-        return dict(bonus=self.bonus, delta=self.delta, stage_dependent=self.stage_dependent,
-                    clip=self.clip, monotone=self.monotone, bonus_scale=self.bonus_scale,
-                    L=self.L)
+        return {"bonus": self.bonus, "delta": self.delta,
+                "stage_dependent": self.stage_dependent, "clip": self.clip,
+                "monotone": self.monotone, "bonus_scale": self.bonus_scale, "L": self.L}
 
     def policy(self) -> np.ndarray:
         """Deterministic Markov policy pi[h, s, a] (one-hot) for the next episode.
@@ -137,15 +159,34 @@ class UCBVI:
         """
         return self._pi
 
+    def _kernel_state(self):
+        st = self.stats
+        stats = (st.n_sa, st.n_sas, st.r_sum, st.n_s, st.P_hat, st.r_hat, st.succ, st.n_succ)
+        plan = (self.bonus_values_ch, self.v_max, self.Q, self.V, self._act, self.bonus_values)
+        return stats, plan
+
     def update(self, episode) -> None:
-        """Add the episode's counts, re-plan optimistically, refresh the greedy policy."""
-        self.stats.add(episode)
-        if self.bonus == "hoeffding":
-            # b = 7 H L / sqrt(n) on the pairs just visited (unvisited ones are clipped anyway)
-            ko.refresh_hoeffding_bonus(episode.s, episode.a, self.stats.n_sa, self._coef_ch,
-                                       self.bonus_values_ch)
-        self._plan()
-        self.episodes += 1
+        """Add the episode's counts (and, for CH, refresh b = 7 H L / sqrt(n) on the pairs
+        just visited), re-plan optimistically, refresh the greedy policy: one call of
+        :func:`mdptheory.kernels.ucbvi_loop.ucbvi_update`, the step of the compiled loop."""
+        stats, plan = self._kernel_state()
+        if kul.ucbvi_update(episode.s, episode.a, np.asarray(episode.r, dtype=np.float64),
+                            stats, plan, self._consts, self.bonus == "hoeffding",
+                            self.monotone, self._counters, self._work):
+            ko.one_hot(self._act, self.A, self._pi_work)
+            self._pi = self._pi_work.copy()
+
+    def compiled_episodes(self, truth, tally, U, bernoulli_rewards: bool) -> None:
+        """Run U.shape[0] episodes in one compiled call (the online driver's fast path; see
+        :mod:`mdptheory.runner.online`): same kernels, same order as :meth:`update`."""
+        stats, plan = self._kernel_state()
+        switches = self._counters[1]
+        kul.ucbvi_episodes(truth, tally, U, bool(bernoulli_rewards), stats, plan,
+                           self._consts, self.bonus == "hoeffding", self.monotone,
+                           self._counters, self._work, *self._episode)
+        if self._counters[1] != switches:
+            ko.one_hot(self._act, self.A, self._pi_work)
+            self._pi = self._pi_work.copy()
 
     def warm_start(self, dataset) -> None:
         """Add a batch of prior episodes (``s`` (N, H + 1), ``a``, ``r`` (N, H), e.g. a
@@ -156,25 +197,21 @@ class UCBVI:
         self._plan()
 
     def _plan(self) -> None:
-        st = self.stats
-        if self.bonus == "hoeffding":
-            changed = ko.optimistic_backward_induction(
-                st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ, self.bonus_values_ch,
-                self.v_max, self.monotone, self.V, self.Q, self._act)
-        else:
-            changed = ko.optimistic_backward_induction_bernstein(
-                st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ, st.n_s, float(self.H), self.L,
-                self.c_corr, self.bonus_scale, self.v_max, self.monotone, self.V, self.Q,
-                self._act, self.bonus_values)
-        if changed:
-            pi = np.empty((self.H, self.S, self.A))
-            ko.one_hot(self._act, self.A, pi)
-            self._pi = pi
-            self.policy_switches += 1
+        stats, plan = self._kernel_state()
+        if kul.ucbvi_plan(stats, plan, self._consts, self.bonus == "hoeffding", self.monotone):
+            ko.one_hot(self._act, self.A, self._pi_work)
+            self._pi = self._pi_work.copy()
+            self._counters[1] += 1
 
     def metrics(self) -> dict:
         """Columns for the online driver: policy switches so far."""
         return {"policy_switches": self.policy_switches}
+
+    def value_function(self) -> np.ndarray:
+        """V_0 (S,): the optimistic value the next policy is planned with (the online
+        driver's value hook; it records rho0 . V_0 as ``value_estimate``). Under the theorems'
+        event it is >= V*_0 (optimism)."""
+        return self.V[0]
 
     def __repr__(self) -> str:
         return (f"{self.name}(S={self.S}, A={self.A}, H={self.H}, K={self.K}, "

@@ -238,7 +238,13 @@ def monotone(values, *, claim: str, paper: str, theorem: str, direction: str = "
         return pre
     word = f"strictly {direction}" if strict else ("non-increasing" if direction == "decreasing"
                                                    else "non-decreasing")
-    exact = V.shape[0] == 1 or np.all(np.ptp(V, axis=0) == 0)
+    # one row is an exact computation; identical seeds count as exact only with enough of them
+    # (two seeds that happen to coincide are not a deterministic algorithm)
+    same = bool(np.all(np.ptp(V, axis=0) == 0))
+    if V.shape[0] > 1 and same and V.shape[0] < min_seeds:
+        return Verdict(**base, outcome="inconclusive", reason=f"only {V.shape[0]} seeds "
+                       f"(< {min_seeds}), all identical", needs=f"seeds >= {min_seeds}", **kw)
+    exact = V.shape[0] == 1 or same
     if exact:
         s = steps[0]
         bad = s <= tol if strict else s < -tol     # a tie refutes a strict claim

@@ -244,7 +244,8 @@ def verdict(results: pd.DataFrame, *, x: str, y: str, claim: str, paper: str, th
             bound_parts=None, cumulative: bool = False, switches: str | None = None,
             window: tuple[float, float] | None = None, decades: float | None = None,
             min_seeds: int = R.MIN_SEEDS, seed_col: str = "seed", n_boot: int = 2000,
-            rng=0, note: str = "", tol: float | None = None) -> Verdict:
+            rng=0, note: str = "", tol: float | None = None, applies: bool = True,
+            applies_reason: str = "") -> Verdict:
     """Judge one claim about a measured curve (see the module docstring and docs/verdicts.md).
 
     Parameters
@@ -301,6 +302,9 @@ def verdict(results: pd.DataFrame, *, x: str, y: str, claim: str, paper: str, th
         Free text kept with the verdict (constants used, instance, ...).
     tol : float, optional
         Ignored; the margin m replaces it (kept so old calls still run).
+    applies, applies_reason : bool, str
+        A precondition of the theorem that this run must meet (an assumption such as coverage);
+        when it fails the claim is inconclusive with this reason, whatever the measurements.
     """
     if not isinstance(x, str) or not isinstance(y, str):
         raise TypeError(f"x and y must be column names, got {x!r} and {y!r}")
@@ -385,6 +389,11 @@ def verdict(results: pd.DataFrame, *, x: str, y: str, claim: str, paper: str, th
         outcome = "verified"
     else:
         outcome = "inconclusive"
+    if not applies:
+        outcome = "inconclusive"
+        reasons.insert(0, "the theorem's precondition fails in this run: "
+                          + (applies_reason or "not met"))
+        needs.insert(0, "an instance or run where the precondition holds")
     if provenance == "calibrated" and outcome == "verified":
         outcome = "info"
         reasons.insert(0, "calibrated constants: agreement here cannot verify the theorem, "

@@ -76,12 +76,44 @@ class Bound:
 REGISTRY: dict[str, Bound] = {}
 
 
+def _same_function(a: Callable, b: Callable) -> bool:
+    """Whether ``a`` and ``b`` are the same function, possibly from two imports of one module
+    (a reload, or the same file imported again): same module and qualified name, and same
+    source text (the code object's bytecode and constants when the source is unavailable)."""
+    if a is b:
+        return True
+    if (getattr(a, "__module__", None), getattr(a, "__qualname__", None)) != \
+            (getattr(b, "__module__", None), getattr(b, "__qualname__", None)):
+        return False
+    import inspect
+
+    try:
+        return inspect.getsource(a) == inspect.getsource(b)
+    except (OSError, TypeError):
+        ca, cb = getattr(a, "__code__", None), getattr(b, "__code__", None)
+        return ca is not None and cb is not None and \
+            (ca.co_code, ca.co_consts, ca.co_names) == (cb.co_code, cb.co_consts, cb.co_names)
+
+
 def register(name: str, **meta) -> Callable[[Callable], Bound]:
-    """Decorator: wrap ``fn`` in a :class:`Bound` named ``name`` and add it to ``REGISTRY``."""
+    """Decorator: wrap ``fn`` in a :class:`Bound` named ``name`` and add it to ``REGISTRY``.
+
+    Registering the same bound again (the same function, by module, qualified name and source,
+    with the same metadata, e.g. when its module is imported a second time or reloaded) is a
+    no-op that returns the registered :class:`Bound`; registering a different function or
+    different metadata under a taken name is a ValueError naming both functions.
+    """
     def wrap(fn: Callable) -> Bound:
-        if name in REGISTRY:
-            raise ValueError(f"bound {name!r} is already registered")
         b = Bound(name=name, fn=fn, **meta)
+        old = REGISTRY.get(name)
+        if old is not None:
+            same_meta = all(getattr(old, f) == getattr(b, f) for f in meta)
+            if same_meta and _same_function(old.fn, fn):
+                return old
+            raise ValueError(
+                f"bound {name!r} is already registered by {old.fn.__module__}."
+                f"{old.fn.__qualname__}; cannot register {fn.__module__}.{fn.__qualname__}"
+                + ("" if same_meta else " (different metadata)") + " under the same name")
         REGISTRY[name] = b
         return b
     return wrap

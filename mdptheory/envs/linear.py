@@ -1,7 +1,7 @@
 """d-rectangular linear MDPs: random instances and the simulated MDP of Liu & Xu (2024).
 
 P_h(s' | s, a) = <phi(s, a), mu_h(s')>, r_h(s, a) = <phi(s, a), theta_h>, with phi(s, a) on the
-simplex and every factor mu_{h,i} a probability vector (spec robust_linear_dr_rpo_r2pvi §1.1).
+simplex and every factor mu_{h,i} a probability vector (docs/papers/r2pvi.md §2.1).
 Shapes: phi (S, A, d), mu (H, d, S), theta (H, d), rho0 (S,).
 """
 from __future__ import annotations
@@ -101,13 +101,13 @@ def _simulated_parts(delta, xi_norm, H):
 
 
 def simulated_linear_mdp(delta: float = 0.3, xi_norm: float = 0.2, H: int = 3) -> LinearMDP:
-    """The 5-state, 16-action, d = 4 simulated linear MDP (spec robust_linear §2.5.1).
+    """The 5-state, 16-action, d = 4 simulated linear MDP (docs/papers/r2pvi.md §7.1).
 
     Source: Liu & Xu (2024), "Distributionally robust off-dynamics reinforcement learning:
     provable efficiency with linear function approximation", AISTATS (code
     panxulab/Distributionally-Robust-LSVI-UCB); reused by R2PVI (Tang, Liu & Xu, ICML 2025,
     panxulab/Robust-Regularized-Pessimistic-Value-Iteration, ``Simulated_Linear_MDP/env.py``),
-    as restated in the spec. The papers number steps 1..H; here h = 0..H-1 (step 1 is h = 0).
+    as read in the authors' code. The papers number steps 1..H; here h = 0..H-1 (step 1 is h = 0).
 
     States x1..x5 are 0..4; the start is x1 (rho0 = delta_{x1}). Action index a is
     ``SIMULATED_ACTIONS[a]`` in {-1, 1}^4 (itertools.product order), and with
@@ -122,7 +122,7 @@ def simulated_linear_mdp(delta: float = 0.3, xi_norm: float = 0.2, H: int = 3) -
 
     The factors never excited from reachable states (mu_{1,2}, mu_{1,3}, mu_{2,1}, and
     mu_{h,1}, mu_{h,2} for h >= 3) are not specified by the paper; the choices above are the
-    spec's and do not change any value at x1. x4 is an absorbing zero-reward fail state, x5 an
+    our choice and do not change any value at x1. x4 is an absorbing zero-reward fail state, x5 an
     absorbing reward-1 state. Spec §2.7: for delta = 0.3, V*(x1) = 1.4232 / 1.6243 / 1.7753 at
     xi_norm = 0.1 / 0.2 / 0.3, with optimal first action (1, 1, 1, 1) (index 15).
 
@@ -146,7 +146,7 @@ def simulated_linear_mdp(delta: float = 0.3, xi_norm: float = 0.2, H: int = 3) -
 
 def simulated_linear_mdp_perturbed(q: float, delta: float = 0.3, xi_norm: float = 0.2,
                                    H: int = 3):
-    """The test-time perturbation of :func:`simulated_linear_mdp` (spec robust_linear §2.5.1).
+    """The test-time perturbation of :func:`simulated_linear_mdp` (docs/papers/r2pvi.md §7.1).
 
     Only paper step 1 (h = 0) changes: from x_k the factor-1 mass goes to x2 without the 0.001
     leak (mu_{1,1} = x2), and the factor-4 mass goes to the fail state x4 with probability q

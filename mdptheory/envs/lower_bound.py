@@ -1,6 +1,6 @@
 """The two-absorbing-state family behind R2PVI's lower bound (Theorem 6.1, v1 numbering).
 
-Spec: shared/specs/robust_linear_dr_rpo_r2pvi.md §2.4. What the spec states (from the slides):
+Documentation: docs/papers/r2pvi.md §6.3. What our sources state (the first author's slides):
 two absorbing states s1, s2; nominally, from s1 the chain stays w.p. 1 - eps and moves to s2
 w.p. eps; at step h the regularised worst case stays w.p. 1 - eps - Delta^lam_h(eps, D) and
 moves w.p. eps + Delta^lam_h(eps, D). The exact Delta formula, the action/feature structure and

@@ -1,7 +1,7 @@
 """The American put option of the robust linear RL papers (Tamar et al. 2014 style; used by
 Ma et al. 2022, Liu & Xu 2024 and R2PVI, Tang, Liu & Xu 2025), as an exact tabular model.
 
-Spec: shared/specs/robust_linear_dr_rpo_r2pvi.md §2.5.2 (authors' code
+Documentation: docs/papers/r2pvi.md §7.2 (authors' code
 panxulab/Robust-Regularized-Pessimistic-Value-Iteration, ``American_put_opt/env.py``).
 
 * Price s_h; start s_0 ~ Uniform[K_s - 5, K_s + 5] with strike K_s = 100, drawn ONCE per
@@ -11,7 +11,7 @@ panxulab/Robust-Regularized-Pessimistic-Value-Iteration, ``American_put_opt/env.
   price moves to 1.02 s_h w.p. p (the "price-up probability") and to 0.98 s_h w.p. 1 - p.
 * Features (hold only): d anchors s_i = 80 + (i - 1) Delta, Delta = (160 - 60) / d,
   phi_i(s) = max(0, 1 - |s - s_i| / Delta) (hat functions). They sum to 1 only for prices in
-  [80, 80 + (d - 1) Delta]: the simplex assumption FAILS below 80 (spec §2.5.2), so the
+  [80, 80 + (d - 1) Delta]: the simplex assumption FAILS below 80 (r2pvi.md §7.2), so the
   FeatureModel is built with ``simplex=False``. Exercise and terminal features are 0: the
   exercise value is known exactly (reward max(0, K_s - s), continuation 0), which is how the
   code treats it (Q(exercise) compared directly with Q_hat(hold)).
@@ -31,7 +31,7 @@ Differences from the authors' code: the test environment of the code re-draws it
 with seed 1 for every replication (``American_put_option(p, d)``), while the training start
 price uses the replication seed; here train and test share the instance's start price. The
 offline data of the code always hold (``always_hold_policy``); a secondary summary says
-"uniform random" — UNVERIFIED (spec I8).
+"uniform random" — UNVERIFIED (docs/papers/r2pvi.md §5).
 """
 from __future__ import annotations
 

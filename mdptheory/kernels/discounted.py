@@ -383,3 +383,46 @@ def macqueen_midpoint(TV, lo, hi, gamma, V_out):
     for s in range(TV.shape[0]):
         V_out[s] = TV[s] + shift
     return c * 0.5 * (hi - lo)
+
+
+# --------------------------------------------------------------------------- row-sum defects
+
+
+@njit(cache=True, parallel=True)
+def dense_row_defects(P2, out):
+    """out[i] = sum_t P2[i, t] - 1 for the rows of P2 (S * A, S), by Neumaier's compensated
+    summation: error <= 2 ulp of the result + S^2 eps^2 (a row normalized in float64 is off
+    by ~1e-16, which a plain sum could not resolve). Not fastmath: that would undo the
+    compensation."""
+    SA, S = P2.shape
+    for i in prange(SA):
+        s = -1.0
+        comp = 0.0
+        for t in range(S):
+            x = P2[i, t]
+            u = s + x
+            if abs(s) >= abs(x):
+                comp += (s - u) + x
+            else:
+                comp += (x - u) + s
+            s = u
+        out[i] = s + comp
+
+
+@njit(cache=True, parallel=True)
+def ell_row_defects(probs, out):
+    """out[s, a] = sum_j probs[s, a, j] - 1 (ELL rows, padding 0), compensated as above."""
+    S, A, m = probs.shape
+    for s_ in prange(S):
+        for a in range(A):
+            s = -1.0
+            comp = 0.0
+            for j in range(m):
+                x = probs[s_, a, j]
+                u = s + x
+                if abs(s) >= abs(x):
+                    comp += (s - u) + x
+                else:
+                    comp += (x - u) + s
+                s = u
+            out[s_, a] = s + comp

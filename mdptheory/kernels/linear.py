@@ -1,5 +1,5 @@
 """Numba kernels of the linear (ridge-regression) robust algorithms: R2PVI, DRPVI, DRVI-L,
-DR-LSVI-UCB, DR-RPO (spec robust_linear_dr_rpo_r2pvi §1.4–1.6, §2.2, §3.3).
+DR-LSVI-UCB, DR-RPO (docs/papers/r2pvi.md §2.3-2.4, §3; docs/papers/dr_rpo.md §2).
 
 Plain float64/int64 arrays in, results in ``*_out`` arrays, no validation (callers go through
 :mod:`mdptheory.algorithms.linear_estimation`).
@@ -14,7 +14,7 @@ columns, so the ridge estimate of E_{mu_i}[g(V)] is sum_k C[i, k] g(vals[k]). Wi
 
 * TV constrained (DRPVI / DR-LSVI-UCB):  max_{a in [lo, hi]} z1_i(a) - rho_i (a - anchor).
   Linear between breakpoints, so the max is at a breakpoint or an endpoint: one sort of vals
-  (shared by all coordinates), then one prefix-sum pass per coordinate (exact; spec §1.4).
+  (shared by all coordinates), then one prefix-sum pass per coordinate (exact; r2pvi.md §2.3).
 * chi2 regularised (R2PVI-chi2, Algorithm 4): max_{a in [lo, hi]} u + u^2/(4 lam) - w/(4 lam)
   with u = clip(z1_i(a), 0, cap1), w = clip(z2_i(a), 0, cap2). Between breakpoints z1 is linear
   and z2 quadratic in a; the clips add at most four kinks per interval (z1 = 0, cap1; z2 = 0,
@@ -32,7 +32,7 @@ columns, so the ridge estimate of E_{mu_i}[g(V)] is sum_k C[i, k] g(vals[k]). Wi
   -lam log max(sum_k C[i,k] exp(-vals_k/lam), e^{-vcap/lam}) computed with the shift
   m = min vals: the estimate is linear in the target, so sum_k C exp(-v/lam) = e^{-m/lam} sum_k C exp(-(v - m)/lam) exactly; no underflow.
 
-Robust linear DP with a policy-KL term (DR-RPO ground truth, spec §3.2) and a general reward
+Robust linear DP with a policy-KL term (DR-RPO ground truth, dr_rpo.md §2.1) and a general reward
 vector (used for the uncertainty function of Theorem 5.2):
 
   nu_{h,i} = inner(mu_{h,i}, V_{h+1}),  Q_h(s,a) = <phi(s,a), theta_h + nu_h>,
@@ -418,7 +418,7 @@ def soft_robust_linear_dp(phi, mu, theta, ref, tau, pi, use_pi, div, regularized
         v_next = V_out[h + 1]
         for i in range(d):
             nu_out[h, i] = inner_problem(mu[h, i], v_next, div, regularized, param[h, i],
-                                         empty)
+                                         empty)     # (scales V_{h+1} itself when extreme)
         for s in range(S):
             for a in range(A):
                 q = 0.0
@@ -457,3 +457,182 @@ def soft_robust_linear_dp(phi, mu, theta, ref, tau, pi, use_pi, div, regularized
                     pi_out[h, s, a] = 0.0
                 pi_out[h, s, best] = 1.0
                 V_out[h, s] = Q_out[h, s, best]
+
+
+# ----------------------------------------------------------------------------------------------
+# KL constrained dual with ridge expectations: certified maximum (branch and bound)
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _kl_con_interval_bound(Ci, vals, a, b, fa, fb, rho, m, phantom, log_floor, vcap):
+    """Upper bound of the objective of :func:`_kl_con_obj` on [a, b] (0 < a < b), the smaller of
+
+    * a monotone sandwich: each term c e^{-u/beta} of ys(beta) = phantom e^{m/beta} +
+      sum_k C_k e^{-(v_k - m)/beta} is monotone in beta, so ys and log y = log ys - m/beta lie
+      between their values at the ends taken term by term; -beta max(log y, log floor) is then
+      largest at an end, and the min with vcap and the -beta rho term follow;
+    * a Lipschitz (Piyavskii) bound (fa + fb + G (b - a)) / 2, where G bounds |f'| on every
+      piece that can occur on [a, b]: the floor piece (slope -log floor - rho), the cap piece
+      (-rho) and the smooth piece, whose slope -log ys - beta ys'/ys - rho is bounded by
+      interval arithmetic (beta ys' = sum_k c u e^{-u/beta} / beta, each term unimodal in beta
+      with its extremum at beta = u).
+
+    f is continuous and piecewise C^1, so both bounds are valid; the second shrinks like
+    (b - a)^2 near a smooth maximum, the first like (b - a) near a kink."""
+    ys_lo = 0.0
+    ys_hi = 0.0
+    p_lo = 0.0
+    p_hi = 0.0
+    n = vals.shape[0]
+    for k in range(n + 1):
+        if k < n:
+            c = Ci[k]
+            u = vals[k] - m
+        else:
+            c = phantom
+            u = -m
+        if c == 0.0:
+            continue
+        ea = np.exp(min(-u / a, 700.0))
+        eb = np.exp(min(-u / b, 700.0))
+        lo = min(ea, eb)
+        hi = max(ea, eb)
+        qa = u * ea / a
+        qb = u * eb / b
+        q_lo = min(qa, qb)
+        q_hi = max(qa, qb)
+        if u > 0.0 and a <= u <= b:
+            q_hi = np.exp(-1.0)
+        if c > 0.0:
+            ys_lo += c * lo
+            ys_hi += c * hi
+            p_lo += c * q_lo
+            p_hi += c * q_hi
+        else:
+            ys_lo += c * hi
+            ys_hi += c * lo
+            p_lo += c * q_hi
+            p_hi += c * q_lo
+    sh_lo = min(-m / a, -m / b)
+    sh_hi = max(-m / a, -m / b)
+    l_lo = np.log(ys_lo) + sh_lo if ys_lo > 0.0 else -np.inf
+    l_hi = np.log(ys_hi) + sh_hi if ys_hi > 0.0 else -np.inf
+    lf_lo = max(l_lo, log_floor)
+    if lf_lo == -np.inf:
+        g_hi = np.inf
+    else:
+        g_hi = max(-a * lf_lo, -b * lf_lo)
+    ub0 = min(g_hi, vcap) - a * rho
+    # Lipschitz constant over the pieces that can occur on [a, b]
+    G = 0.0
+    if g_hi >= vcap:                                 # the cap piece vcap - beta rho
+        G = rho
+    if l_lo <= log_floor and log_floor > -np.inf:
+        G = max(G, abs(-log_floor - rho))
+    if l_hi > log_floor and ys_hi > 0.0:
+        # on the smooth piece ys > floor e^{m/beta} and -beta log y < vcap: ys > e^{(m - vcap)/beta}
+        low = ys_lo
+        if log_floor > -np.inf:
+            low = max(low, min(np.exp(min(log_floor + m / a, 700.0)),
+                               np.exp(min(log_floor + m / b, 700.0))))
+        low = max(low, min(np.exp(min((m - vcap) / a, 700.0)),
+                           np.exp(min((m - vcap) / b, 700.0))))
+        if low >= ys_hi:
+            pass                                     # the smooth piece is empty here
+        elif low <= 0.0:
+            G = np.inf
+        else:
+            r_lo = min(p_lo / ys_hi, p_lo / low)
+            r_hi = max(p_hi / ys_hi, p_hi / low)
+            d_lo = -np.log(ys_hi) - r_hi - rho
+            d_hi = -np.log(low) - r_lo - rho
+            G = max(G, max(abs(d_lo), abs(d_hi)))
+    ub1 = 0.5 * (fa + fb + G * (b - a))
+    return min(ub0, ub1)
+
+
+@njit(cache=True)
+def kl_dual_ridge_exact(C, vals, radius, centered, floor, vcap, beta_lo, beta_hi, n_grid, tol,
+                        max_evals, out, beta_out, certified_out):
+    """Certified maximum of the DRVI-L objective of :func:`kl_dual_ridge` over the admissible
+    range beta in [beta_lo, beta_hi[i]]: out[i] = max f_i(beta) to within ``tol`` (absolute),
+    beta_out[i] a maximiser, certified_out[i] = 1 when the bound closed within ``max_evals``
+    evaluations (0 otherwise; out[i] is then the best value found).
+
+    f_i(beta) = min(-beta log max(y_i(beta), floor), vcap) - beta radius[i] is continuous and
+    piecewise smooth: its kinks are where y_i(beta) = floor (below, f_i is the line
+    beta (-log floor - radius[i])) and where -beta log y_i = vcap (above, the line
+    vcap - beta radius[i]); with ridge weights (of either sign) the smooth piece need not be
+    concave either. Branch and bound: ``n_grid`` log-spaced points, then every interval whose
+    upper bound (:func:`_kl_con_interval_bound`) exceeds the incumbent by more than ``tol`` is
+    split at its geometric midpoint, depth first. radius[i] == 0 gives the beta -> inf limit,
+    the ridge mean sum_k C[i,k] vals_k (beta_out = inf)."""
+    d, n = C.shape
+    log_floor = np.log(floor) if floor > 0.0 else -np.inf
+    cap = n_grid + 2 * max_evals + 4
+    sa = np.empty(cap)
+    sb = np.empty(cap)
+    sfa = np.empty(cap)
+    sfb = np.empty(cap)
+    for i in range(d):
+        Ci = C[i]
+        rho = radius[i]
+        certified_out[i] = 1
+        if rho <= 0.0:
+            acc = 0.0
+            for k in range(n):
+                acc += Ci[k] * vals[k]
+            out[i] = acc
+            beta_out[i] = np.inf
+            continue
+        m, ph = _kl_shift(Ci, vals, centered)
+        lo = np.log(beta_lo)
+        hi = np.log(max(beta_hi[i], beta_lo))
+        best = -np.inf
+        best_b = beta_lo
+        top = 0
+        prev_b = 0.0
+        prev_f = 0.0
+        for t in range(n_grid):
+            x = np.exp(lo + (hi - lo) * t / (n_grid - 1)) if n_grid > 1 else beta_lo
+            f = _kl_con_obj(Ci, vals, x, rho, m, ph, log_floor, vcap)
+            if f > best:
+                best = f
+                best_b = x
+            if t > 0:
+                sa[top] = prev_b
+                sb[top] = x
+                sfa[top] = prev_f
+                sfb[top] = f
+                top += 1
+            prev_b = x
+            prev_f = f
+        evals = 0
+        while top > 0:
+            top -= 1
+            a = sa[top]
+            b = sb[top]
+            fa = sfa[top]
+            fb = sfb[top]
+            ub = _kl_con_interval_bound(Ci, vals, a, b, fa, fb, rho, m, ph, log_floor, vcap)
+            if ub <= best + tol:
+                continue
+            c = np.sqrt(a * b)
+            if not (a < c < b) or evals >= max_evals:
+                certified_out[i] = 0
+                continue
+            fc = _kl_con_obj(Ci, vals, c, rho, m, ph, log_floor, vcap)
+            evals += 1
+            if fc > best:
+                best = fc
+                best_b = c
+            sa[top] = a
+            sb[top] = c
+            sfa[top] = fa
+            sfb[top] = fc
+            sa[top + 1] = c
+            sb[top + 1] = b
+            sfa[top + 1] = fc
+            sfb[top + 1] = fb
+            top += 2
+        out[i] = best
+        beta_out[i] = best_b

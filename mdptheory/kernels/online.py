@@ -39,6 +39,33 @@ def sample_episode(P, r, pi, rho0, u, bernoulli_rewards, s_out, a_out, r_out):
     s_out[H] = s
 
 
+@njit(cache=True, inline="always")
+def sample_episode_deterministic(P, r, act, rho0, u, bernoulli_rewards, s_out, a_out, r_out,
+                                 succ, n_succ, p_succ):
+    """:func:`sample_episode` for the deterministic policy a = act[h, s] (int64 (H, S)): the
+    same uniforms consumed in the same order, and the same episode as for its one-hot pi (a
+    draw from a one-hot row with u in [0, 1) returns the action of the 1). Next states are drawn
+    over the packed support of P's rows (:func:`draw_support`, the same index as the dense
+    draw)."""
+    H = P.shape[0]
+    j = 0
+    s = draw(rho0, u[j])
+    j += 1
+    for h in range(H):
+        s_out[h] = s
+        a = act[h, s]
+        j += 1
+        a_out[h] = a
+        if bernoulli_rewards:
+            r_out[h] = 1.0 if u[j] < r[h, s, a] else 0.0
+            j += 1
+        else:
+            r_out[h] = r[h, s, a]
+        s = draw_support(p_succ, succ, n_succ, h, s, a, u[j])
+        j += 1
+    s_out[H] = s
+
+
 @njit(cache=True)
 def policy_value(P, r, pi, rho0, V_work):
     """rho0 . V^pi_0 by backward evaluation; V_work[h] receives V^pi_h (V_work[H] preset 0).
@@ -154,3 +181,119 @@ def deterministic_value(P, succ, n_succ, r, act, rho0, V_work):
     for s in range(S):
         total += rho0[s] * V_work[0, s]
     return total
+
+
+@njit(cache=True)
+def deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, V_work):
+    """:func:`deterministic_value` with the probabilities packed along the support lists:
+    p_succ[h, s, a, i] = P[h, s, a, succ[h, s, a, i]] (H, S, A, B). The same products summed in
+    the same order, so the same result bit for bit, reading B instead of S entries of P."""
+    H, S = act.shape
+    for h in range(H - 1, -1, -1):
+        for s in range(S):
+            a = act[h, s]
+            q = r[h, s, a]
+            for i in range(n_succ[h, s, a]):
+                q += p_succ[h, s, a, i] * V_work[h + 1, succ[h, s, a, i]]
+            V_work[h, s] = q
+    total = 0.0
+    for s in range(S):
+        total += rho0[s] * V_work[0, s]
+    return total
+
+
+@njit(cache=True, inline="always")
+def draw_support(p_succ, succ, n_succ, h, s, a, u):
+    """:func:`mdptheory.kernels.sampling.draw` from row P[h, s, a] over its packed support
+    (p_succ[h, s, a, :n] its positive entries in increasing index order, succ[h, s, a, :n] their
+    indices): the same index for the same u, since the dense draw skips the zero entries."""
+    c = 0.0
+    n = n_succ[h, s, a]
+    for i in range(n):
+        c += p_succ[h, s, a, i]
+        if u < c:
+            return succ[h, s, a, i]
+    return succ[h, s, a, n - 1]
+
+
+# ------------------------------------------------------------------ compiled episode loops
+# A learner's compiled loop (e.g. :mod:`mdptheory.kernels.ucbvi_loop`) runs many episodes in one
+# call and records exact values through the two helpers below, which reproduce the generic
+# driver's ``_Evaluator`` for deterministic policies bit for bit (the same value kernel, the
+# same FIFO cache of EVAL_CACHE_SIZE action tables, the same evaluation count).
+#
+# The driver hands a loop two tuples, unpacked once at its top (never per episode: taking an
+# array out of a tuple, or passing it to a function that is not inlined, costs a reference
+# count update, ~20-200 ns, more than a small episode):
+# ``truth`` = (P, r, rho0, succ, n_succ, p_succ): the true model, its support lists and the
+#   probabilities packed along them (see :func:`deterministic_value_packed`).
+# ``tally`` = (acc, cnt, keys, hashes, vals, V_work):
+#   acc    (3,) float64   [cumulative regret, value of the current policy, V*_0(rho0)]
+#   cnt    (4,) int64     [evaluations, cache entries, next cache slot, policy changed (0/1)]
+#   keys   (C, H, S) int64  cached action tables, FIFO ring; hashes (C,) int64 their hashes;
+#   vals   (C,) float64   their values; V_work (H + 1, S) scratch with V_work[H] = 0.
+
+EVAL_CACHE_SIZE = 256      # the generic driver's _CACHE_SIZE
+
+
+@njit(cache=True, inline="always")
+def action_table_hash(act):
+    """64-bit hash of an int64 action table (H, S): sum of (act + 1) times a fixed odd
+    multiplier of each position (wrapping arithmetic; independent products, so it vectorises).
+    Equal tables, equal hashes; the cache compares tables in full on a hash match."""
+    h = np.int64(0)
+    golden = np.int64(-7046029254386353131)      # 0x9E3779B97F4A7C15 as int64
+    k = np.int64(1)
+    for i in range(act.shape[0]):
+        for j in range(act.shape[1]):
+            h += (act[i, j] + 1) * (k * golden)
+            k += 2
+    return h
+
+
+@njit(cache=True, inline="always")
+def _same_table(a, b):
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if a[i, j] != b[i, j]:
+                return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def tally_policy_value(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work,
+                       act):
+    """Exact V^pi_0(rho0) of the deterministic policy act (H, S), through the FIFO cache:
+    a table seen before (and not evicted) costs a lookup, a new one one call of
+    :func:`deterministic_value_packed` and counts as an evaluation. Stores it as the current value
+    (acc[1]) and clears the "changed" flag (cnt[3]); returns it."""
+    hsh = action_table_hash(act)
+    C = keys.shape[0]
+    for i in range(cnt[1]):
+        if hashes[i] == hsh and _same_table(keys[i], act):
+            acc[1] = vals[i]
+            cnt[3] = 0
+            return vals[i]
+    v = deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, V_work)
+    cnt[0] += 1
+    slot = cnt[2]
+    keys[slot, :, :] = act
+    hashes[slot] = hsh
+    vals[slot] = v
+    cnt[2] = (slot + 1) % C
+    if cnt[1] < C:
+        cnt[1] += 1
+    acc[1] = v
+    cnt[3] = 0
+    return v
+
+
+@njit(cache=True, inline="always")
+def tally_episode(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work, act):
+    """Add the exact regret V* - V^pi(rho0) of one episode played with the deterministic act
+    (H, S); the policy is re-evaluated (:func:`tally_policy_value`) only when flagged as
+    changed (cnt[3])."""
+    if cnt[3] != 0:
+        tally_policy_value(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals,
+                           V_work, act)
+    acc[0] += acc[2] - acc[1]

@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def record_episode(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ):
     """Add one episode to the counts and refresh the H rows of (P_hat, r_hat) it touched.
 
@@ -83,7 +83,7 @@ def hoeffding_bonus(n, H, L, c):
     return c * H * L / np.sqrt(n)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def refresh_hoeffding_bonus(s, a, n_sa, coef, bonus):
     """bonus[g, s_h, a_h] = hoeffding_bonus(n_sa[g, s_h, a_h]) with c H L = coef, for the H
     pairs of one episode (call after :func:`record_episode`); other entries are unchanged."""

@@ -141,7 +141,9 @@ def mirror_step(log_pi, Q, alpha, beta, out):
     unchanged): then beta * (Q - max Q) is exactly 0 for the greedy actions however large beta
     is, so huge steps cannot wash out log pi by rounding (with beta |Q| ~ 1e12 the unshifted
     sum has an absolute rounding error ~1e-4, enough to break exact evaluation).
-    ``out`` (S, A) may alias ``log_pi``.
+    ``out`` (S, A) may alias ``log_pi``. alpha = 0 (Cen's step at eta_c = (1 - gamma)/tau, the
+    linearised one at tau eta = 1: soft policy iteration) drops the old policy, zeros included
+    (pi^0 = 1): pi+ ∝ exp(beta Q) (0 * log 0 would be NaN).
     """
     S, A = log_pi.shape
     for s in range(S):
@@ -150,7 +152,8 @@ def mirror_step(log_pi, Q, alpha, beta, out):
             qmax = max(qmax, Q[s, a])
         for a in range(A):
             dq = Q[s, a] - qmax
-            out[s, a] = alpha * log_pi[s, a] + (beta * dq if dq != 0.0 else 0.0)
+            out[s, a] = (alpha * log_pi[s, a] if alpha != 0.0 else 0.0) + \
+                (beta * dq if dq != 0.0 else 0.0)
     log_normalize(out, out)
 
 

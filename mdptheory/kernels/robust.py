@@ -52,6 +52,8 @@ Ties: s* is the lowest index attaining v_min; the limit minimizers for KL/chi2 p
 Every kernel returns the value and, when q_out.shape[0] == S, writes a minimizer into q_out;
 pass np.empty(0) to skip it.
 """
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -100,6 +102,39 @@ def _expneg(x):
     y = y * r + 1.0
     y = y * r + 1.0
     return y * _bits_to_float((np.int64(kf) + 1023) << 52) if ok else 0.0
+
+
+@njit(inline="always")
+def _expm1neg(x):
+    """exp(x) - 1 for x <= 0 (x < -708 gives -1), to relative round-off also for tiny |x|:
+    with x = k ln 2 + r, exp(x) - 1 = 2^k expm1(r) + (2^k - 1), expm1(r) = r (1 + r/2 + ...)
+    from the same Taylor polynomial as _expneg (branch-free, vectorizes)."""
+    ok = x >= -708.0
+    x = max(x, -708.0)
+    kf = np.floor(x * _LOG2E + 0.5)
+    r = (x - kf * _LN2_HI) - kf * _LN2_LO
+    y = 1.0 / 6227020800.0
+    y = y * r + 1.0 / 479001600.0
+    y = y * r + 1.0 / 39916800.0
+    y = y * r + 1.0 / 3628800.0
+    y = y * r + 1.0 / 362880.0
+    y = y * r + 1.0 / 40320.0
+    y = y * r + 1.0 / 5040.0
+    y = y * r + 1.0 / 720.0
+    y = y * r + 1.0 / 120.0
+    y = y * r + 1.0 / 24.0
+    y = y * r + 1.0 / 6.0
+    y = y * r + 0.5
+    y = y * r + 1.0
+    scale = _bits_to_float((np.int64(kf) + 1023) << 52)
+    return scale * (y * r) + (scale - 1.0) if ok else -1.0
+
+
+@njit(cache=True)
+def expm1_nonpositive(x_arr, out):
+    """out[i] = exp(x_arr[i]) - 1 for x_arr[i] <= 0 with the kernels' expm1 (for tests)."""
+    for i in range(x_arr.shape[0]):
+        out[i] = _expm1neg(x_arr[i])
 
 
 @njit(cache=True)
@@ -156,13 +191,16 @@ def _support_value(p, v, i, lo, hi):
 
 @njit(cache=True, fastmath=_FAST)
 def _support_stats(p, v):
-    """(m, M, P(B), p.v): min and max of v over supp p, p-mass where v = m, and E_p v.
+    """(m, M, P(B), p.v, sum p): min and max of v over supp p, p-mass where v = m, sum_s p v
+    and the total mass (1 up to the caller's rounding; the KL and chi2 kernels divide by it).
 
     v must be finite (states outside supp p then add exact zeros to the sums)."""
     n = p.shape[0]
     mean = 0.0
+    total = 0.0
     for i in range(n):
         mean += p[i] * v[i]
+        total += p[i]
     a0 = a1 = a2 = a3 = np.inf
     b0 = b1 = b2 = b3 = -np.inf
     n4 = n - n % 4
@@ -178,48 +216,67 @@ def _support_stats(p, v):
     mass = 0.0
     for i in range(n):
         mass += p[i] if v[i] == m else 0.0
-    return m, M, mass, mean
+    return m, M, mass, mean, total
 
 
 @njit(cache=True)
-def _go_up(kind, t, m, w0, w1, w2, param):
+def _go_up(kind, w0, e1, e2, param):
     """Monotone criterion 'the threshold lies strictly above t', from the sums over
-    {s in supp p : v(s) < t}: w0 = sum p, w1 = sum p (v - m), w2 = sum p (v - m)^2.
-    Nonincreasing in t (true, then false) for every real t >= m, not only support values.
+    {s in supp p : v(s) < t}: w0 = sum p, e1 = sum p (t - v), e2 = sum p (t - v)^2 (summed
+    directly, not from moments about m: t - v is then exact to round-off even when most of the
+    mass sits just below t). Nonincreasing in t (true, then false) for every real t >= m.
     kind 0 (TV, param = rho):        P(v < t) < 1 - rho
     kind 1 (chi2 reg, param = 2 lam): E_p (t - v)_+ < 2 lam
     kind 2 (chi2 con, param = rho):  E_p (t - v)_+^2 / (E_p (t - v)_+)^2 - 1 > rho (true at m)
     """
     if kind == 0:
         return w0 < 1.0 - param
-    tt = t - m
-    e1 = tt * w0 - w1
     if kind == 1:
         return e1 < param
-    if w0 <= 0.0:
+    if w0 <= 0.0 or e1 <= 0.0:
         return True
-    e2 = (tt * w0 - 2.0 * w1) * tt + w2
     return e2 > (1.0 + param) * e1 * e1
 
 
 @njit(cache=True, fastmath=_FAST)
-def _split(p, v, m, x):
-    """One pass at the pivot x: sums of p, p d, p d^2 (d = v - m) over {v < x} and the number
-    of support states there. Branch-free, so it vectorizes (v finite: p = 0 adds zeros)."""
+def _split(kind, p, v, m, x):
+    """One pass at the pivot x: over {v < x}, the sums of p, p d, p d^2 (d = v - m), of
+    p (x - v) and p (x - v)^2 (not for kind 0, which needs none of them), and the number of
+    support states. Branch-free, so it vectorizes (v finite: p = 0 adds zeros)."""
+    if kind == 0:
+        w0 = 0.0
+        w1 = 0.0
+        w2 = 0.0
+        count = 0.0
+        for i in range(p.shape[0]):
+            vi = v[i]
+            d = vi - m
+            below = vi < x
+            pw = p[i] if below else 0.0
+            w0 += pw
+            w1 += pw * d
+            w2 += pw * d * d
+            count += 1.0 if (below and p[i] > 0.0) else 0.0
+        return w0, w1, w2, 0.0, 0.0, count
     w0 = 0.0
     w1 = 0.0
     w2 = 0.0
+    e1 = 0.0
+    e2 = 0.0
     count = 0.0
     for i in range(p.shape[0]):
         vi = v[i]
         d = vi - m
+        g = x - vi
         below = vi < x
         pw = p[i] if below else 0.0
         w0 += pw
         w1 += pw * d
         w2 += pw * d * d
+        e1 += pw * g
+        e2 += pw * g * g
         count += 1.0 if (below and p[i] > 0.0) else 0.0
-    return w0, w1, w2, count
+    return w0, w1, w2, e1, e2, count
 
 
 @njit(cache=True)
@@ -233,35 +290,38 @@ def _support_max_below(p, v, x):
 
 
 @njit(cache=True)
-def _residual(kind, t, m, w0, w1, w2, param):
+def _residual(kind, w0, e1, e2, param):
     """A residual increasing in t whose sign change is _go_up's switch (negative while it
     holds), from the same sums below t; used only to place the next pivot."""
     if kind == 0:
         return w0 - (1.0 - param)
-    tt = t - m
-    e1 = tt * w0 - w1
     if kind == 1:
         return e1 - param
     if e1 <= 0.0:
         return -np.inf            # no mass below t: the criterion holds
-    e2 = (tt * w0 - 2.0 * w1) * tt + w2
     return (1.0 + param) - e2 / (e1 * e1)
 
 
 @njit(cache=True, fastmath=_FAST)
-def _moments(p, v, m):
-    """Sums of p, p (v - m), p (v - m)^2 over all states (v finite) and the support size."""
+def _moments(p, v, m, M):
+    """Over all states (v finite; p = 0 adds zeros): sums of p, p (v - m), p (v - m)^2,
+    p (M - v), p (M - v)^2, and the support size."""
     w0 = 0.0
     w1 = 0.0
     w2 = 0.0
+    e1 = 0.0
+    e2 = 0.0
     count = 0.0
     for i in range(p.shape[0]):
         d = v[i] - m
+        g = M - v[i]
         w0 += p[i]
         w1 += p[i] * d
         w2 += p[i] * d * d
+        e1 += p[i] * g
+        e2 += p[i] * g * g
         count += 1.0 if p[i] > 0.0 else 0.0
-    return w0, w1, w2, count
+    return w0, w1, w2, e1, e2, count
 
 
 @njit(cache=True)
@@ -317,11 +377,14 @@ def _threshold(p, v, m, M, kind, param):
     c0 = 0.0                      # sums over {v < lo}
     c1 = 0.0
     c2 = 0.0
-    r_lo = _residual(kind, m, m, 0.0, 0.0, 0.0, param)
-    t0, t1, t2, n_hi = _moments(p, v, m)  # everything lies below a pivot just above M
-    if _go_up(kind, M, m, t0, t1, t2, param):
+    d0 = 0.0                      # sums of p (lo - v), p (lo - v)^2 over {v < lo}
+    d1 = 0.0
+    r_lo = _residual(kind, 0.0, 0.0, 0.0, param)
+    # everything lies below a pivot just above M (p (M - v) is 0 on the states at M)
+    t0, t1, t2, f1, f2, n_hi = _moments(p, v, m, M)
+    if _go_up(kind, t0, f1, f2, param):
         return M, t0, t1, t2        # the criterion still holds above M
-    r_hi = _residual(kind, M, m, t0, t1, t2, param)
+    r_hi = _residual(kind, t0, f1, f2, param)
     w_hi = t0                     # P(v < hi): the residual's slope at hi for kind 1
     n_lo = 0.0                    # support states below lo; n_hi: in [m, hi] (or [m, hi))
     before = n_hi
@@ -343,12 +406,13 @@ def _threshold(p, v, m, M, kind, param):
             x = lo + frac * (hi - lo)
         if not (lo < x < hi):
             break
-        w0, w1, w2, below = _split(p, v, m, x)
-        if _go_up(kind, x, m, w0, w1, w2, param):
+        w0, w1, w2, e1, e2, below = _split(kind, p, v, m, x)
+        if _go_up(kind, w0, e1, e2, param):
             lo = x
             n_lo = below
             c0, c1, c2 = w0, w1, w2
-            r_lo = _residual(kind, x, m, w0, w1, w2, param)
+            d0, d1 = e1, e2
+            r_lo = _residual(kind, w0, e1, e2, param)
             if last == 1 and kind != 1:
                 r_hi *= 0.5           # Illinois: the same end moved twice, pull the other in
             last = 1
@@ -357,7 +421,7 @@ def _threshold(p, v, m, M, kind, param):
             n_hi = below
             hi_closed = False
             w_hi = w0
-            r_hi = _residual(kind, x, m, w0, w1, w2, param)
+            r_hi = _residual(kind, w0, e1, e2, param)
             if last == -1 and kind != 1:
                 r_lo *= 0.5
             last = -1
@@ -385,9 +449,14 @@ def _threshold(p, v, m, M, kind, param):
     # below lo the criterion holds; the largest support value there is found only if needed
     t = m if lo == m else np.nan
     k = 0
+    at = lo                       # d0, d1: sums of p (at - v), p (at - v)^2 over {v < at}
     while k < cnt:
         val = xs[k]
-        if not _go_up(kind, val, m, c0, c1, c2, param):
+        step = val - at           # moving up by step adds c0 step to each sum of distances
+        d1 = d1 + step * (2.0 * d0 + step * c0)
+        d0 = d0 + step * c0
+        at = val
+        if not _go_up(kind, c0, d0, d1, param):
             break
         t = val
         d = val - m
@@ -409,6 +478,17 @@ def _variance(p, v, mean):
         dev = v[i] - mean
         var += p[i] * dev * dev
     return var
+
+
+@njit(cache=True)
+def _shifted_moments(p, v, m, M, total):
+    """(E_p (v - m), Var_p v) with p normalized by total, both from the differences v - m (so
+    they keep their digits when v is clustered far from 0); M = max of v on supp p."""
+    s = 0.0
+    for i in range(p.shape[0]):
+        s += p[i] * (v[i] - m)
+    mean_d = s / total
+    return mean_d, _active_variance(p, v, m, M, mean_d) / total
 
 
 @njit(cache=True)
@@ -434,7 +514,7 @@ def tv_constrained(p, v, radius, q_out):
     want_q = q_out.shape[0] == v.shape[0]
     s_star = _argmin_all(v)
     vmin = v[s_star]
-    m, M, mass, mean = _support_stats(p, v)
+    m, M, mass, mean, _ = _support_stats(p, v)
     above = 1.0 - mass if m == vmin else 1.0  # P(v > v_min)
     if radius <= 0.0 or above <= 0.0:
         if want_q:
@@ -491,36 +571,78 @@ def tv_regularized(p, v, lam, q_out):
 # ----------------------------------------------------------------------------------------------
 # Kullback-Leibler
 # ----------------------------------------------------------------------------------------------
+_SERIES = 2.0**-26      # spread / lam below this: two-term expansion in 1/lam (error < 1e-17)
+_EXPM1 = 0.1            # spread / lam below this: log E_p exp(.) as log1p(E_p expm1(.))
+
+
 @njit(cache=True, fastmath=_FAST)
 def _kl_partition(p, v, m, lam):
-    """E_p exp(-(v - m)/lam); the min(., 0) keeps states outside supp p (p = 0) harmless."""
+    """E_p exp(-(v - m)/lam) (unnormalized); the min(., 0) keeps states outside supp p (p = 0)
+    harmless."""
     z = 0.0
     for i in range(p.shape[0]):
         z += p[i] * _expneg(min((m - v[i]) / lam, 0.0))
     return z
 
 
+@njit(cache=True, fastmath=_FAST)
+def _kl_partition_m1(p, v, m, theta):
+    """sum_s p(s) (exp(-theta (v(s) - m)) - 1), each term to relative round-off (so that the log
+    of the partition function keeps its O(theta) terms when theta (v - m) is small)."""
+    s = 0.0
+    for i in range(p.shape[0]):
+        s += p[i] * _expm1neg(min(-theta * (v[i] - m), 0.0))
+    return s
+
+
+@njit(cache=True)
+def _log_partition(p, v, m, M, theta, total):
+    """log E_p exp(-theta (v - m)) with p normalized by total: log1p(E_p expm1(.)) when
+    theta (M - m) < _EXPM1 (log(z) would lose the O(theta) terms), else log(E_p exp(.))."""
+    if theta * (M - m) < _EXPM1:
+        return np.log1p(_kl_partition_m1(p, v, m, theta) / total)
+    return np.log(_kl_partition(p, v, m, 1.0 / theta) / total)
+
+
+@njit(cache=True)
+def _kl_weights(p, v, m, lam, q_out):
+    """q ∝ p exp(-(v - m)/lam) written into q_out (lam may be inf: q = p normalized)."""
+    inv_z = 1.0 / _kl_partition(p, v, m, lam)
+    for i in range(p.shape[0]):
+        q_out[i] = p[i] * _expneg(min((m - v[i]) / lam, 0.0)) * inv_z
+
+
 @njit(cache=True)
 def kl_regularized(p, v, lam, q_out):
     """inf_q q.v + lam KL(q||p) = m - lam log E_p exp(-(v - m)/lam), m = min_{supp p} v;
-    q ∝ p exp(-v/lam)."""
+    q ∝ p exp(-v/lam). Three regimes in r = (M - m)/lam: r < 2^-26 uses the expansion
+    p.v - Var_p(v)/(2 lam) (next term below 1e-17 (M - m)); r < 1/10 uses log1p of the mean of
+    expm1 (log z near 1 would lose lam * 1e-16); else log z directly."""
     want_q = q_out.shape[0] == v.shape[0]
-    m, _, mass, _ = _support_stats(p, v)
+    m, M, mass, mean, total = _support_stats(p, v)
     if lam <= 0.0:
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
-    z = _kl_partition(p, v, m, lam)
+    mean_n = mean / total
+    spread = M - m
+    if spread <= _SERIES * lam:            # includes lam = inf and a constant v on supp p
+        mean_d, var = _shifted_moments(p, v, m, M, total)
+        value = m + (mean_d - 0.5 * (var / lam))
+    elif spread < _EXPM1 * lam:
+        value = m - lam * np.log1p(_kl_partition_m1(p, v, m, 1.0 / lam) / total)
+    else:
+        value = m - lam * np.log(_kl_partition(p, v, m, lam) / total)
     if want_q:
-        for i in range(p.shape[0]):
-            q_out[i] = p[i] * _expneg(min((m - v[i]) / lam, 0.0)) / z
-    return m - lam * np.log(z)
+        _kl_weights(p, v, m, lam, q_out)
+    return min(max(value, m), mean_n)
 
 
 @njit(cache=True, fastmath=_FAST)
 def _kl_tilt(p, v, m, theta):
-    """(z, E_q w, Var_q w, k3) for q ∝ p exp(-theta w), w = v - m >= 0 on supp p; k3 is the
-    third central moment of w under q (from raw moments: only steers Halley's step)."""
+    """(z, E_q w, Var_q w, k3) for q ∝ p exp(-theta w), w = v - m >= 0 on supp p; z is
+    unnormalized and k3 is the third central moment of w under q (from raw moments: only steers
+    Halley's step)."""
     z = 0.0
     z1 = 0.0
     z2 = 0.0
@@ -539,60 +661,110 @@ def _kl_tilt(p, v, m, theta):
     return z, e1, var, k3
 
 
-@njit(cache=True)
-def _log_z_small_theta(p, v, m, theta):
-    """log E_p exp(-theta (v - m)) as log1p(sum_i p_i expm1(-theta (v_i - m))): exact to relative
-    round-off even when theta (v - m) is tiny, where log(z) loses the O(theta) terms."""
-    s = 0.0
+_KL_MAX_ITER = 200
+
+
+@njit(cache=True, fastmath=_FAST)
+def _kl_centered(p, v, m, theta, c):
+    """(sum p e, sum p e (w - c), sum p e (w - c)^2) with e = exp(-theta (w - c)), w = v - m.
+    With c = E_q w each p e is at most 1 (it is q(s) exp(-KL) times the normalization), so the
+    exponent is capped at 709 only where p is subnormal."""
+    z = 0.0
+    z1 = 0.0
+    z2 = 0.0
     for i in range(p.shape[0]):
-        if p[i] > 0.0:
-            s += p[i] * np.expm1(-theta * (v[i] - m))
-    return np.log1p(s)
+        d = (v[i] - m) - c
+        e = p[i] * np.exp(min(-theta * d, 709.0))
+        z += e
+        z1 += e * d
+        z2 += e * d * d
+    return z, z1, z2
+
+
+@njit(cache=True)
+def _kl_polish(p, v, m, total, radius, theta, c):
+    """(theta', dual value at theta') with theta' <= theta the first of a few Newton steps down
+    (in log theta) at which KL(q_theta'||p) <= radius, KL evaluated around c ~ E_q w:
+    KL = -theta E_q (w - c) - log E_p exp(-theta (w - c)), whose terms stay small when q is
+    concentrated far from m (there the uncentered form cancels terms of size theta (M - m))."""
+    log_z_c = 0.0
+    for _ in range(8):
+        z, z1, z2 = _kl_centered(p, v, m, theta, c)
+        mean_c = z1 / z
+        log_z_c = np.log(z / total)
+        h = -theta * mean_c - log_z_c - radius
+        if h <= 0.0:
+            break
+        var = max(z2 / z - mean_c * mean_c, 0.0)
+        slope = theta * theta * var
+        step = 2.0 * h / slope if slope > 0.0 else 1e-12
+        theta *= np.exp(-min(max(step, 1e-15), 1.0))
+        c = c + mean_c
+    # log E_p exp(-theta w) = log_z_c - theta c: the dual m - (log E_p e^{-theta w} + rho)/theta
+    return theta, m + c - (log_z_c + radius) / theta
 
 
 @njit(cache=True)
 def kl_constrained(p, v, radius, q_out):
     """inf_{q: KL(q||p) <= radius} q.v = sup_{beta > 0} -beta log E_p exp(-v/beta) - beta radius;
-    = m if radius >= -log P(B), = p.v if radius = 0; q ∝ p exp(-v/beta*)."""
+    = m if radius >= -log P(B), = p.v if radius = 0; q ∝ p exp(-v/beta*).
+
+    With theta = 1/beta, f(theta) = KL(q_theta||p) increases from 0 to kappa = -log P(B), and
+    f(theta) <= theta^2 (M - m)^2 / 8 (the variance of w under any q is <= (M - m)^2 / 4), so
+    u = log theta has f < radius at u_lo = log(sqrt(8 radius) / (M - m)). The root of
+    f = radius is found in u by Halley/Newton steps safeguarded by the bracket [lo, hi]
+    (bisection when a step leaves it or does not halve the step before last; expanding steps
+    while no hi is known), and the result is taken at the last point with f <= radius: q is
+    feasible, and the value is the dual there (a lower bound of the infimum, flat at the root)."""
     want_q = q_out.shape[0] == v.shape[0]
-    m, M, mass, mean = _support_stats(p, v)
+    m, M, mass, mean, total = _support_stats(p, v)
+    mean_n = mean / total
     if radius <= 0.0:
         if want_q:
             _copy(p, q_out)
-        return mean
-    if radius >= -np.log(mass):
+        return mean_n
+    if radius >= -np.log(mass / total):
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
-    # f(theta) = KL(q_theta || p) = -theta E_q w - log z, df/du = theta^2 Var_q w, u = log theta
-    var0 = _variance(p, v, mean)
-    # first-order deviation sqrt(2 radius Var_p v) below float resolution: the value is p.v
-    if np.sqrt(2.0 * radius * var0) <= 1e-17 * max(1.0, abs(mean)):
+    spread = M - m
+    # p.v - value <= spread TV(q, p) <= spread sqrt(radius / 2) (Pinsker) below float
+    # resolution: the value is p.v. (Not sqrt(2 radius Var_p v), the small-radius slope: with a
+    # tiny mass far from p.v the ball reaches much further, e.g. p = (1 - 1e-160, 1e-160).)
+    if spread * np.sqrt(0.5 * radius) <= 2.0**-56 * max(abs(m), abs(M)):
         if want_q:
             _copy(p, q_out)
-        return mean
-    u = 0.5 * np.log(2.0 * radius / var0)  # small-radius approximation f ≈ theta^2 Var_p / 2
-    u = min(u, 700.0)
-    lo = -np.inf
+        return mean_n
+    var0 = _variance(p, v, mean_n) / total
+    lo = np.log(np.sqrt(8.0 * radius) / spread)    # f < radius there (not evaluated)
     hi = np.inf
-    best_theta = np.exp(u)
-    best_z = 1.0
-    best_gap = np.inf
-    for _ in range(200):
+    u = max(0.5 * np.log(2.0 * radius / var0), lo)  # small-radius guess f ≈ theta^2 Var_p / 2
+    u = min(u, 700.0)
+    have_lo = False
+    lo_theta = 0.0
+    lo_log_z = 0.0
+    lo_e1 = 0.0
+    dx_old = np.inf                                # step before last (rtsafe's rule)
+    dx = np.inf
+    expand = 1.0
+    converging = False
+    for _ in range(_KL_MAX_ITER):
         theta = np.exp(u)
         z, e1, var, k3 = _kl_tilt(p, v, m, theta)
-        small = theta * (M - m) < 0.1
-        log_z = _log_z_small_theta(p, v, m, theta) if small else np.log(z)
+        log_z = _log_partition(p, v, m, M, theta, total) if theta * spread < _EXPM1 \
+            else np.log(z / total)
         h = -theta * e1 - log_z - radius
-        if h > 0.0:
-            hi = u
-        else:
+        if h <= 0.0:
             lo = u
-        if abs(h) < best_gap:
-            best_gap = abs(h)
-            best_theta = theta
-            best_z = z
-        if h == 0.0 or hi - lo <= 1e-15 * max(1.0, abs(u)):
+            have_lo = True
+            lo_theta = theta
+            lo_log_z = log_z
+            lo_e1 = e1
+            if h == 0.0 or converging:
+                break
+        else:
+            hi = u
+        if have_lo and hi - lo <= 1e-15 * max(1.0, abs(lo)):
             break
         slope = theta * theta * var
         step = -h / slope if slope > 0.0 else np.inf
@@ -603,30 +775,37 @@ def kl_constrained(p, v, radius, q_out):
             halley = -2.0 * h * slope / denom
             if abs(halley) <= 2.0 * abs(step):
                 step = halley
+        tiny = 1e-12 * max(1.0, abs(u))
+        if abs(step) <= tiny:
+            if h < 0.0:
+                break                              # converged from the feasible side
+            # converged from above: step just past the root estimate onto the feasible side
+            step = 1.001 * step - tiny
+            converging = True
         u_new = u + step
-        if not (u_new > lo and u_new < hi):
-            if lo > -np.inf and hi < np.inf:
-                u_new = 0.5 * (lo + hi)
-            elif h > 0.0:
-                u_new = u - 2.0
-            else:
-                u_new = u + 2.0
-        elif abs(step) > 2.0 and (lo == -np.inf or hi == np.inf):
-            u_new = u + (2.0 if step > 0.0 else -2.0)
-        elif abs(step) <= 1e-12 * max(1.0, abs(u)):
-            # u is within ~1e-12 of the root (Newton converges quadratically); the dual is
-            # flat there, so the value is off by O(1e-24) and KL(q||p) by ~1e-12 relative
-            break
+        if hi == np.inf:                           # no point above the root known yet
+            if not (u < u_new < np.inf):
+                u_new = u + expand
+                expand *= 2.0
+        elif not (lo < u_new < hi) or (not converging and abs(2.0 * step) > abs(dx_old)):
+            u_new = 0.5 * (lo + hi)
+            converging = False
+        dx_old = dx
+        dx = u_new - u
         u = min(u_new, 700.0)
-    theta = best_theta
-    z = best_z
-    # value = m - (log z + radius) / theta divides by theta: keep log z exact for small theta
-    log_z = _log_z_small_theta(p, v, m, theta) if theta * (M - m) < 0.1 else np.log(z)
-    value = m - (log_z + radius) / theta
+    if not have_lo:                                # only the analytic lower end is known
+        lo_theta = np.exp(lo)
+        lo_log_z = _log_partition(p, v, m, M, lo_theta, total)
+        lo_e1 = _kl_tilt(p, v, m, lo_theta)[1]
+    theta = lo_theta
+    value = m - (lo_log_z + radius) / theta
+    if theta * spread >= _EXPM1 and theta * lo_e1 - lo_log_z > 64.0 * radius:
+        # KL = theta E_q w - ... cancelled terms > 64 radius (mass far from m, e.g. m on a
+        # mass of 1e-60): recheck feasibility around c = E_q w, where the terms are small
+        theta, value = _kl_polish(p, v, m, total, radius, theta, lo_e1)
     if want_q:
-        for i in range(p.shape[0]):
-            q_out[i] = p[i] * _expneg(min(-theta * (v[i] - m), 0.0)) / z
-    return value
+        _kl_weights(p, v, m, 1.0 / theta, q_out)
+    return min(max(value, m), mean_n)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -653,25 +832,84 @@ def _active_variance(p, v, m, top, mu_d):
 
 
 @njit(cache=True)
+def _heavy_offset(p, v, top):
+    """(k, E_A[v] - v(k)) over A = {s in supp p : v(s) <= top}, k the heaviest state of A,
+    the mean summed as E_A[v - v(k)]: the minimizers' ratios q/p are affine in v, and taking
+    them around v(k) (where q/p ~ 1 and the mass is) keeps sum_s q(s) = 1 to round-off;
+    around m, E_A v - v(k) would lose ~1e-16 |v| / |E_A v - v(k)| of its digits, which the
+    normalization then spreads over the small states (e.g. a chi2 of 1 + 6e-9 for radius 1)."""
+    k = -1
+    for i in range(p.shape[0]):
+        if p[i] > 0.0 and v[i] <= top and (k < 0 or p[i] > p[k]):
+            k = i
+    vk = v[k]
+    off = 0.0
+    wa = 0.0
+    for i in range(p.shape[0]):
+        if p[i] > 0.0 and v[i] <= top:
+            off += p[i] * (v[i] - vk)
+            wa += p[i]
+    return k, off / wa
+
+
+@njit(cache=True, fastmath=_FAST)
+def _gap_sum(p, v, M):
+    """sum_s p(s) (M - v(s)) (v finite: states outside supp p add exact zeros)."""
+    g = 0.0
+    for i in range(p.shape[0]):
+        g += p[i] * (M - v[i])
+    return g
+
+
+@njit(cache=True)
 def chi2_regularized(p, v, lam, q_out):
     """inf_q q.v + lam chi2(q||p) = c - lam - E_p[(c - v)_+^2]/(4 lam) with E_p (c - v)_+ = 2 lam;
-    q = p (c - v)_+ / (2 lam)."""
+    q = p (c - v)_+ / (2 lam). When every support state is active (2 lam >= M - p.v, so
+    c = p.v + 2 lam >= M) this is exactly p.v - Var_p(v)/(4 lam), which is used there: the
+    general form would cancel terms of size lam (all digits lost from lam ~ 1e16 (M - m))."""
     want_q = q_out.shape[0] == v.shape[0]
-    m, M, mass, _ = _support_stats(p, v)
+    m, M, mass, mean, total = _support_stats(p, v)
     if lam <= 0.0:
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
-    _, W, S1, _ = _threshold(p, v, m, M, 1, 2.0 * lam)
+    mean_n = mean / total
+    # all of supp p active (includes lam = inf) iff 2 lam >= E_p (M - v); M - p.v cancels when
+    # the mass sits near M, so near the switch E_p (M - v) is summed directly
+    band = 1e-10 * max(abs(m), abs(M))
+    active = 2.0 * lam >= (M - mean_n) + band
+    if not active and 2.0 * lam + band >= M - mean_n:
+        active = 2.0 * lam >= _gap_sum(p, v, M) / total
+    if active:
+        mean_d, var = _shifted_moments(p, v, m, M, total)
+        value = m + (mean_d - 0.25 * (var / lam))
+        if want_q:
+            # q/p = 1 + (p.v - v)/(2 lam), p.v - v(s) = (p.v - v(k)) + (v(k) - v(s)) around the
+            # heaviest state k (see _heavy_offset)
+            k, off = _heavy_offset(p, v, M)
+            inv = 0.5 / lam
+            tot = 0.0
+            for i in range(p.shape[0]):
+                qi = p[i] * max(1.0 + (off + (v[k] - v[i])) * inv, 0.0) if p[i] > 0.0 else 0.0
+                q_out[i] = qi
+                tot += qi
+            for i in range(p.shape[0]):
+                q_out[i] /= tot
+        return min(max(value, m), mean_n)
+    t, W, S1, _ = _threshold(p, v, m, M, 1, 2.0 * lam)
     # work with d = v - m (exact for v near m): c - v = cd - d keeps its relative accuracy
     # when the values are clustered far from 0
     cd = (2.0 * lam + S1) / W  # E_p (c - v)_+ = 2 lam on the active set {v <= t}, c = m + cd
     e2 = _positive_part_moment(p, v, m, cd)
     value = m + (cd - lam - e2 / (4.0 * lam))
     if want_q:
+        # c - v(s) = (c - v(k)) + (v(k) - v(s)) around the heaviest active state k, with
+        # c - v(k) = (2 lam + E_A[v - v(k)] P(A)) / P(A) (see _heavy_offset)
+        k, off = _heavy_offset(p, v, t)
+        ck = 2.0 * lam / W + off
         tot = 0.0
         for i in range(p.shape[0]):
-            gap = cd - (v[i] - m)
+            gap = ck + (v[k] - v[i])
             qi = p[i] * gap if (p[i] > 0.0 and gap > 0.0) else 0.0
             q_out[i] = qi
             tot += qi
@@ -680,7 +918,7 @@ def chi2_regularized(p, v, lam, q_out):
                 q_out[i] /= tot
         else:  # lam so small that c rounds to m
             _restrict_to_min(p, v, m, mass, q_out)
-    return value
+    return min(max(value, m), mean_n)
 
 
 @njit(cache=True)
@@ -688,44 +926,56 @@ def chi2_constrained(p, v, radius, q_out):
     """inf_{q: chi2(q||p) <= radius} q.v = sup_a E_p[v]_a - sqrt(radius Var_p([v]_a))
     = mu_A - sqrt(sigma_A^2 (P(A)(1 + radius) - 1)), A = {v < c*}; = m if radius >= 1/P(B) - 1."""
     want_q = q_out.shape[0] == v.shape[0]
-    m, M, mass, mean = _support_stats(p, v)
+    m, M, mass, mean, total = _support_stats(p, v)
+    mean_n = mean / total
     if radius <= 0.0:
         if want_q:
             _copy(p, q_out)
-        return mean
-    if radius >= 1.0 / mass - 1.0:
+        return mean_n
+    if radius >= total / mass - 1.0:
         if want_q:
             _restrict_to_min(p, v, m, mass, q_out)
         return m
-    var0 = _variance(p, v, mean)
+    var0 = _variance(p, v, mean_n) / total
     # first-order deviation sqrt(radius Var_p v) below float resolution (e.g. subnormal radii,
     # where W (1 + radius) - 1 rounds to 0): the value is p.v
-    if np.sqrt(radius * var0) <= 1e-17 * max(1.0, abs(mean)):
+    if np.sqrt(radius * var0) <= 2.0**-56 * max(abs(m), abs(M)):
         if want_q:
             _copy(p, q_out)
-        return mean
+        return mean_n
     top, W, S1, _ = _threshold(p, v, m, M, 2, radius)
     # moments of d = v - m on A (exact differences for clustered values), second pass for
     # the variance: no cancellation
     mu_d = S1 / W
     var = _active_variance(p, v, m, top, mu_d) / W
-    slack = max(W * (1.0 + radius) - 1.0, 0.0)
+    # W (1 + radius) - 1 = radius - P(v > top) (1 + radius): exact for the usual all-active
+    # case (where 1 + radius would round radius < 1e-13 to a few digits)
+    above = 0.0
+    if top < M:
+        for i in range(p.shape[0]):
+            above += p[i] if v[i] > top else 0.0
+    above /= total
+    W = 1.0 - above
+    slack = max(radius - above * (1.0 + radius), 0.0)
     value = m + (mu_d - np.sqrt(var * slack))
     if want_q and slack == 0.0:
         _copy(p, q_out)
     elif want_q:
         two_lam = np.sqrt(W * W * var / slack)
+        # mu - v(s) = (mu - v(k)) + (v(k) - v(s)) around the heaviest active state k
+        k, off = _heavy_offset(p, v, top)
+        vk = v[k]
         tot = 0.0
         for i in range(p.shape[0]):
             if p[i] > 0.0 and v[i] <= top:
-                qi = p[i] * max(1.0 / W + (mu_d - (v[i] - m)) / two_lam, 0.0)
+                qi = p[i] * max(1.0 / W + (off + (vk - v[i])) / two_lam, 0.0)
             else:
                 qi = 0.0
             q_out[i] = qi
             tot += qi
         for i in range(p.shape[0]):
             q_out[i] /= tot
-    return value
+    return min(max(value, m), mean_n)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -752,11 +1002,60 @@ def valid_total(p, v, tol):
 # ----------------------------------------------------------------------------------------------
 # dispatch
 # ----------------------------------------------------------------------------------------------
+_SCALE_HI = 2.0**300    # max |v| above this or below _SCALE_LO: solve on v scaled by a power
+_SCALE_LO = 2.0**-300   # of two (cubes and squares of v then neither overflow nor underflow)
+
+
 @njit(cache=True)
-def inner_problem(p, v, div, regularized, param, q_out):
-    """Value of the inner problem for divergence code div (0 tv, 1 kl, 2 chi2); param is the
-    radius (regularized=False) or lam (regularized=True). Writes a minimizer into q_out when
-    q_out.shape[0] == v.shape[0] (pass np.empty(0) to skip)."""
+def _abs_max(v):
+    """max_s |v(s)| (four running maxima, as in _min_all)."""
+    n = v.shape[0]
+    a0 = a1 = a2 = a3 = 0.0
+    n4 = n - n % 4
+    for i in range(0, n4, 4):
+        a0 = _upper(abs(v[i]), a0)
+        a1 = _upper(abs(v[i + 1]), a1)
+        a2 = _upper(abs(v[i + 2]), a2)
+        a3 = _upper(abs(v[i + 3]), a3)
+    for i in range(n4, n):
+        a0 = _upper(abs(v[i]), a0)
+    return max(max(a0, a1), max(a2, a3))
+
+
+@njit(cache=True, fastmath=_FAST)
+def _out_of_range(v):
+    """Whether max_s |v(s)| is above 2^300, or in (0, 2^-300): counts of |v| > 2^300, of
+    |v| >= 2^-300 and of v != 0, branch-free (vectorizes; the maximum itself would not)."""
+    big = 0.0
+    normal = 0.0
+    nonzero = 0.0
+    for i in range(v.shape[0]):
+        a = abs(v[i])
+        big += 1.0 if a > _SCALE_HI else 0.0
+        normal += 1.0 if a >= _SCALE_LO else 0.0
+        nonzero += 1.0 if a > 0.0 else 0.0
+    return big > 0.0 or (normal == 0.0 and nonzero > 0.0)
+
+
+@njit(cache=True)
+def value_exponent(v):
+    """0 if max_s |v(s)| lies in [2^-300, 2^300] (or v = 0), else the k with max |v| = f 2^k,
+    f in [1/2, 1): the kernels then work on v 2^-k (exact for every entry that stays normal;
+    the others are below 2^-1022 of max |v|)."""
+    if not _out_of_range(v):
+        return 0
+    return math.frexp(_abs_max(v))[1]
+
+
+@njit(cache=True)
+def scale_values(v, k, out):
+    """out = v 2^-k (exact for entries that stay normal)."""
+    for i in range(v.shape[0]):
+        out[i] = math.ldexp(v[i], -k)
+
+
+@njit(cache=True)
+def _dispatch(p, v, div, regularized, param, q_out):
     if regularized:
         if div == TV:
             return tv_regularized(p, v, param, q_out)
@@ -768,6 +1067,33 @@ def inner_problem(p, v, div, regularized, param, q_out):
     if div == KL:
         return kl_constrained(p, v, param, q_out)
     return chi2_constrained(p, v, param, q_out)
+
+
+@njit(cache=True)
+def scaled_inner_problem(p, vs, k, div, regularized, param, q_out):
+    """inner_problem(p, v, ...) for v = vs 2^k, given vs = scale_values(v, k) (k from
+    value_exponent(v); k = 0: vs is v). Both problems are scale equivariant: the constrained
+    value of a v is a times that of v, the regularized one at weight lam is a times that of v at
+    weight lam / a, and the minimizers are the same."""
+    if k == 0:
+        return _dispatch(p, vs, div, regularized, param, q_out)
+    prm = math.ldexp(param, -k) if regularized else param
+    return math.ldexp(_dispatch(p, vs, div, regularized, prm, q_out), k)
+
+
+@njit(cache=True)
+def inner_problem(p, v, div, regularized, param, q_out):
+    """Value of the inner problem for divergence code div (0 tv, 1 kl, 2 chi2); param is the
+    radius (regularized=False) or lam (regularized=True, lam = inf allowed: the nominal p.v).
+    Writes a minimizer into q_out when q_out.shape[0] == v.shape[0] (pass np.empty(0) to
+    skip). Values with max |v| outside [2^-300, 2^300] are solved scaled by a power of two
+    (scaled_inner_problem)."""
+    k = value_exponent(v)
+    if k == 0:
+        return _dispatch(p, v, div, regularized, param, q_out)
+    vs = np.empty(v.shape[0])
+    scale_values(v, k, vs)
+    return scaled_inner_problem(p, vs, k, div, regularized, param, q_out)
 
 
 @njit(cache=True)

@@ -28,9 +28,13 @@ class LinearMDP:
     mu : ndarray of shape (H, d, S)
         Factor distributions mu[h, i, s'] = mu_{h,i}(s'), each row a probability vector.
     theta : ndarray of shape (H, d)
-        Reward parameters; rewards <phi(s, a), theta_h> must lie in [0, 1].
+        Reward parameters (any finite reals; rewards are <phi(s, a), theta_h>, which the
+        robust-linear algorithms require in [0, 1] and check themselves).
     rho0 : ndarray of shape (S,)
         Initial-state distribution.
+
+    phi rows, mu rows and rho0 must sum to 1 within 1e-8 (``n * eps`` for float32 input, n the
+    row length) and are renormalised in float64 so that they sum to 1 to rounding.
     """
 
     phi: np.ndarray
@@ -42,6 +46,9 @@ class LinearMDP:
         phi = _validate.as_float_array("phi", self.phi)
         _validate.shape("phi", phi, ndim=3)
         S, A, d = phi.shape
+        if min(S, A, d) < 1:
+            raise ValueError(f"phi has shape {phi.shape}: expected S >= 1 states, A >= 1 "
+                             f"actions and d >= 1 features")
         mu = _validate.as_float_array("mu", self.mu)
         _validate.shape("mu", mu, ndim=3)
         H = mu.shape[0]
@@ -52,11 +59,12 @@ class LinearMDP:
         _validate.shape("theta", theta, expected=(H, d))
         rho0 = _validate.as_float_array("rho0", self.rho0)
         _validate.shape("rho0", rho0, expected=(S,))
-        check_d_rectangular(phi, mu)
+        tol = max(_validate.simplex_tol(self.phi, d), _validate.simplex_tol(self.mu, S))
+        check_d_rectangular(phi, mu, tol=tol)
+        _validate.normalize("phi", phi, tol=tol)     # renormalise in float64 (_validate doc)
+        _validate.normalize("mu", mu, tol=tol)
         _validate.finite("theta", theta)
-        r = np.einsum("sad,hd->hsa", phi, theta)
-        _validate.interval("rewards <phi, theta> (r)", r, 0.0, 1.0, tol=1e-10)
-        _validate.simplex("rho0", rho0)
+        _validate.normalize("rho0", rho0, source=self.rho0)
         for name, x in (("phi", phi), ("mu", mu), ("theta", theta), ("rho0", rho0)):
             object.__setattr__(self, name, _validate.freeze(x))
 
@@ -67,8 +75,8 @@ class LinearMDP:
 
     @property
     def r(self) -> np.ndarray:
-        """Rewards r[h, s, a] = <phi(s, a), theta_h>, clipped to [0, 1] against round-off."""
-        return np.clip(np.einsum("sad,hd->hsa", self.phi, self.theta), 0.0, 1.0)
+        """Rewards r[h, s, a] = <phi(s, a), theta_h>."""
+        return np.einsum("sad,hd->hsa", self.phi, self.theta)
 
     @property
     def P(self) -> np.ndarray:
@@ -81,7 +89,7 @@ class LinearMDP:
         P /= P.sum(axis=-1, keepdims=True)
         return FiniteHorizonMDP(P=P, r=self.r, rho0=self.rho0)
 
-    def replace(self, **changes) -> "LinearMDP":
+    def replace(self, **changes) -> LinearMDP:
         fields = {"phi": self.phi, "mu": self.mu, "theta": self.theta, "rho0": self.rho0}
         fields.update(changes)
         return LinearMDP(**fields)

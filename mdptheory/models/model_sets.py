@@ -100,7 +100,7 @@ def _check_gamma_rho0(gamma, rho0, S: int):
     gamma = _validate.real("gamma", gamma, lo=0.0, hi=1.0, hi_open=True)
     rho0 = np.full(S, 1.0 / S) if rho0 is None else _validate.as_float_array("rho0", rho0)
     _validate.shape("rho0", rho0, expected=(S,))
-    _validate.simplex("rho0", rho0)
+    _validate.normalize("rho0", rho0)
     return gamma, _validate.freeze(rho0)
 
 
@@ -156,6 +156,7 @@ class FiniteModelSet:
             raise ValueError(f"P must have shape (n, S, A, S), got {P.shape} (last axis {S2} != "
                              f"S={S})")
         check_kernel_stack("P", P, 1, "model")
+        _validate.normalize("P", P, tol=np.inf)        # checked: renormalise in float64
         r = _validate.as_float_array("r", self.r)
         if r.ndim == 2:
             _validate.shape("r", r, expected=(S, A))
@@ -246,6 +247,7 @@ class RectangularModelSet:
             raise ValueError(f"P must have shape (S, A, n, S), got {P.shape} (last axis {S2} != "
                              f"S={S})")
         check_kernel_stack("P", P, -1, "candidate")
+        _validate.normalize("P", P, tol=np.inf)        # checked: renormalise in float64
         r = _validate.as_float_array("r", self.r)
         if r.ndim == 2:
             _validate.shape("r", r, expected=(S, A))
@@ -550,6 +552,7 @@ class AffineModelSet(ParametricModelSet):
         _validate.shape("e", e, expected=(d, S, A))
         _validate.finite("e", e)
         check_kernel_stack("P0", P0[None], 1, "model", label="the base kernel")
+        _validate.normalize("P0", P0, tol=np.inf)      # checked: renormalise in float64
         sums = D.sum(axis=-1)
         off = np.abs(sums) > _TOL
         if off.any():

@@ -21,7 +21,10 @@ from . import _validate
 
 @dataclass(frozen=True, eq=False)
 class SparseTransitions:
-    """P[s, a, s'] stored as ``indices[s, a, j]`` / ``probs[s, a, j]`` (j < m)."""
+    """P[s, a, s'] stored as ``indices[s, a, j]`` / ``probs[s, a, j]`` (j < m).
+
+    Each row ``probs[s, a]`` must sum to 1 within 1e-8 (``m * eps`` for float32 input) and is
+    renormalised in float64 so that it sums to 1 to rounding."""
 
     indices: np.ndarray
     probs: np.ndarray
@@ -43,7 +46,7 @@ class SparseTransitions:
             i = np.unravel_index(int(np.argmax(bad)), idx.shape)
             raise ValueError(f"indices[{_validate._index(i)}] is {idx[i]}, expected a state "
                              f"in [0, {S - 1}]")
-        _validate.simplex("probs", probs)
+        _validate.normalize("probs", probs, source=self.probs)
         object.__setattr__(self, "indices", _validate.freeze(idx))
         object.__setattr__(self, "probs", _validate.freeze(probs))
         object.__setattr__(self, "num_states", S)
@@ -68,9 +71,13 @@ class SparseTransitions:
     @classmethod
     def from_dense(cls, P) -> SparseTransitions:
         """From a dense ``P[s, a, s']``; width = the largest number of successors of any (s, a)."""
+        P_in = P
         P = _validate.as_float_array("P", P)
         _validate.shape("P", P, ndim=3)
         S = P.shape[0]
+        if S < 1 or P.shape[1] < 1:
+            raise ValueError(f"P must have S >= 1 states and A >= 1 actions, got shape {P.shape}")
+        _validate.normalize("P", P, source=P_in)
         nz = P > 0
         m = max(1, int(nz.sum(axis=2).max()))
         order = np.argsort(~nz, axis=2, kind="stable")[:, :, :m]   # nonzeros first, in s' order
@@ -98,10 +105,22 @@ class SparseTransitions:
         cols = np.arange(csr.nnz) - np.repeat(csr.indptr[:-1], counts)
         indices[rows, cols] = csr.indices
         probs[rows, cols] = csr.data
+        _validate.normalize("matrix", probs, tol=_validate.simplex_tol(csr.data, m))
         # padding repeats the row's first successor, so gathers stay in cache
         pad = np.arange(m)[None, :] >= counts[:, None]
         indices[pad] = np.broadcast_to(indices[:, :1], indices.shape)[pad]
         return cls(indices=indices.reshape(S, A, m), probs=probs.reshape(S, A, m), num_states=S)
+
+    def with_self_loops(self, pairs) -> SparseTransitions:
+        """A copy whose rows at ``pairs`` (bool (S, A), True = replace) are the self-loop
+        P(s | s, a) = 1 (used for masked actions)."""
+        probs = np.array(self.probs)
+        idx = np.array(self.indices)
+        s, a = np.nonzero(pairs)
+        probs[s, a] = 0.0
+        probs[s, a, 0] = 1.0
+        idx[s, a] = s[:, None]
+        return SparseTransitions(indices=idx, probs=probs, num_states=self.num_states)
 
     def to_scipy(self):
         """The (S * A, S) CSR matrix with row ``s * A + a``."""

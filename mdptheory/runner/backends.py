@@ -6,7 +6,8 @@ a fixed order, so the backend never changes the numbers (every run draws its ran
 own seed only).
 
 * ``serial``: in this process, one run after another (debugging, profiling, tiny sweeps).
-* ``process``: a local pool of ``workers`` processes (default: all cores this process may use),
+* ``process``: a local pool of ``workers`` processes (``workers`` >= 1; None, the default,
+  means all cores this process may use; 0 or less is an error),
   started with the ``forkserver`` context: a fresh server interpreter imports, once, the
   libraries and mdptheory modules this process has loaded (the experiment's imports) and
   initialises numba, then forks every worker from itself. Workers so start in milliseconds,
@@ -18,20 +19,27 @@ own seed only).
 * ``ray``: Ray tasks of one CPU each. ``address=None`` starts a local Ray with one CPU per core
   (and shuts it down afterwards); ``"auto"`` or ``"HOST:PORT"`` (or ``"ray://HOST:PORT"``)
   joins a running cluster, after checking that the address answers (Ray itself would retry
-  for minutes). If Ray is already initialised in this process it is used as it is. Workers must
-  see the experiment files at the same path (a shared file system, or the same checkout).
-  Ray is optional (``pip install 'mdptheory[distributed]'``) and imported only here.
+  for minutes). Ray is started (or joined) at the first sweep, with the driver's ``mdptheory``
+  package and the experiment's folder as its runtime environment (:mod:`mdptheory.runner.
+  shipping`): the workers need only mdptheory's dependencies, not the driver's files. If Ray is
+  already initialised in this process it is used as it is (its workers must then see the
+  experiment files at the same path, or the caller ships them). Ray is optional
+  (``pip install 'mdptheory[distributed]'``) and imported only here.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import socket
 import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
+from pathlib import Path
+
+from . import shipping
 
 BACKENDS = ("serial", "process", "ray")
 #: Environment of worker processes: one thread each, the pool uses the cores.
@@ -63,7 +71,7 @@ def limit_worker_threads() -> None:
     if numba is not None:
         try:
             numba.set_num_threads(1)
-        except Exception:  # a threading layer that cannot be resized keeps its default
+        except Exception:  # noqa: BLE001, S110  # a threading layer that cannot be resized keeps its default
             pass
 
 
@@ -72,7 +80,7 @@ def _warm_numba() -> None:
     try:
         import numba
         numba.njit(lambda x: x + 1)(1)
-    except Exception:  # numba missing or broken: workers will report it when they need it
+    except Exception:  # noqa: BLE001, S110  # numba missing or broken: workers will report it when they need it
         pass
 
 
@@ -92,7 +100,34 @@ if os.environ.pop(_WARM_FLAG, None) == "1":
     _warm_numba()
 
 
-def _pid_alive(pid: int) -> bool:
+def check_workers(workers) -> None:
+    """BackendError unless ``workers`` is None (all cores) or an integer >= 1."""
+    if workers is None:
+        return
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise BackendError(f"--workers must be an integer >= 1, got {workers!r}")
+    if workers < 1:
+        raise BackendError(f"--workers must be >= 1, got {workers} (leave it out to use all "
+                           f"{available_cpus()} cores)")
+
+
+def _proc_start_time(pid: int) -> str | None:
+    """Field 22 (start time) of /proc/PID/stat, None if the process is gone or a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    if fields[0] in ("Z", "X"):        # dead, waiting to be reaped: gone for our purpose
+        return None
+    return fields[19]
+
+
+def _pid_alive(pid: int, start_time: str | None = None) -> bool:
+    """Whether ``pid`` still runs (a zombie does not; on Linux a reused pid does not either:
+    its start time differs from ``start_time``)."""
+    if os.path.isdir("/proc/self"):
+        now = _proc_start_time(pid)
+        return now is not None and (start_time is None or now == start_time)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -102,22 +137,44 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _watch_driver(pid: int, period: float) -> None:
+def _watch_driver(pid: int, start_time: str | None, period: float) -> None:
     while True:
         time.sleep(period)
-        if not _pid_alive(pid):
+        if not _pid_alive(pid, start_time):
             os._exit(3)
 
 
-def init_pool_worker(driver_pid: int, period: float = 1.0) -> None:
+def _die_with_parent() -> None:
+    """Linux: ask the kernel to SIGKILL this process when its parent exits (the driver for
+    fork/spawn workers, the forkserver, which exits with the driver, for forkserver ones)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)        # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def init_pool_worker(driver_pid: int, period: float = 0.5,
+                     driver_start: str | None = None) -> None:
     """Initializer of pool workers: one thread for numba/BLAS, and exit when the driver dies.
 
     A worker blocks on its task queue, of which it holds both ends, so it would never notice a
-    driver killed with SIGKILL; a daemon thread checks the driver's pid every ``period`` s.
+    driver killed with SIGKILL. Two guards: the kernel's parent-death signal (Linux), and a
+    daemon thread that checks every ``period`` s that the driver still runs — a killed driver
+    that nobody reaped stays a zombie whose pid answers ``kill(pid, 0)``, so the check reads
+    its state (and start time, against pid reuse) from /proc.
     """
+    _die_with_parent()
     limit_worker_threads()
-    threading.Thread(target=_watch_driver, args=(driver_pid, period), daemon=True,
-                     name="mdptheory-driver-watch").start()
+    if not _pid_alive(driver_pid, driver_start):
+        os._exit(3)
+    threading.Thread(target=_watch_driver, args=(driver_pid, driver_start, period),
+                     daemon=True, name="mdptheory-driver-watch").start()
 
 
 class SerialBackend:
@@ -148,15 +205,24 @@ def _environ(values: dict):
                 os.environ[k] = v
 
 
+def _pythonpath_with_package() -> str:
+    """``PYTHONPATH`` for a forkserver or spawned worker, with the folder this ``mdptheory``
+    was imported from first: they start as ``python -c`` in the driver's *current* folder, and
+    an empty entry of the driver's sys.path (the folder it started in) would not lead them to
+    the same copy of the package."""
+    root = str(Path(__file__).resolve().parents[2])
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    return os.pathsep.join([root, *rest])
+
+
 class ProcessBackend:
     """A local process pool (see the module docstring for the start method)."""
 
     name = "process"
 
     def __init__(self, workers: int | None = None, start_method: str | None = None):
-        self.workers = int(workers) if workers else available_cpus()
-        if self.workers < 1:
-            raise BackendError(f"workers must be >= 1, got {self.workers}")
+        check_workers(workers)
+        self.workers = available_cpus() if workers is None else workers
         start_method = start_method or os.environ.get("MDPTHEORY_START_METHOD") or "forkserver"
         if start_method not in multiprocessing.get_all_start_methods():
             raise BackendError(f"start method {start_method!r} is not available here "
@@ -177,26 +243,34 @@ class ProcessBackend:
             self._ctx.set_forkserver_preload(forkserver_preload())
         elif self.start_method == "fork":
             _warm_numba()                 # forked workers inherit numba's initialisation
+        if self.start_method != "fork":
+            env["PYTHONPATH"] = _pythonpath_with_package()
         with _environ(env):
             self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(args_list)),
                                              mp_context=self._ctx,
                                              initializer=init_pool_worker,
-                                             initargs=(os.getpid(),))
+                                             initargs=(os.getpid(), 0.5,
+                                                       _proc_start_time(os.getpid())))
             finished = False
             try:
                 futures = {self._pool.submit(fn, *args): i for i, args in enumerate(args_list)}
-                pending = set(futures)
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        yield futures[fut], fut.result()
-                finished = True
-            finally:
-                if finished:
-                    self._pool.shutdown(wait=True)
-                else:              # the caller stopped early (a failed run, Ctrl-C): abort
-                    self._abort()
+            except BaseException:
+                self._abort()
                 self._pool = None
+                raise
+        try:                        # workers started: the environment is restored
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield futures[fut], fut.result()
+            finished = True
+        finally:
+            if finished:
+                self._pool.shutdown(wait=True)
+            else:              # the caller stopped early (a failed run, Ctrl-C): abort
+                self._abort()
+            self._pool = None
 
     def _abort(self):
         """Stop runs in flight instead of waiting for them (their results are not wanted)."""
@@ -252,7 +326,7 @@ def _resolve_auto(ray) -> str:
     try:
         from ray._private import services
         found = services.get_ray_address_from_environment("auto", None)
-    except Exception:
+    except Exception:  # noqa: BLE001
         found = None
     if not found:
         raise BackendError("no running Ray cluster found for --address auto "
@@ -269,35 +343,53 @@ class RayBackend:
         ray = _import_ray()
         self._ray = ray
         self._owns = False
+        self._pending = None
+        self._remap = {}                          # driver folder -> its shipped copy
         if ray.is_initialized():
             self.workers = int(ray.cluster_resources().get("CPU", 1))
             return
-        init = dict(include_dashboard=False, log_to_driver=False,
-                    runtime_env={"env_vars": dict(WORKER_ENV)})
+        init = {"include_dashboard": False, "log_to_driver": False}
+        check_workers(workers)
         if address is None:
-            self.workers = int(workers) if workers else available_cpus()
+            self.workers = available_cpus() if workers is None else workers
             init["num_cpus"] = self.workers
         else:
             # 'auto' is passed on as such: only then does Ray pick up a local cluster's
             # token (~/.ray/auth_token); an explicit address needs RAY_AUTH_MODE=token.
             check_reachable(_resolve_auto(ray) if address == "auto" else address)
             init["address"] = address
+            self.workers = None                   # the cluster's CPUs, once joined
+        self._pending = (init, address)           # started by the first imap_unordered
+
+    def _start(self, runtime_env: dict) -> None:
+        """ray.init with this runtime environment (the code shipped to the workers)."""
+        ray = self._ray
+        init, address = self._pending
         try:
-            ray.init(**init)
-        except Exception as exc:
+            env_vars = {**dict(WORKER_ENV), **runtime_env.get("env_vars", {})}
+            ray.init(**dict(init, runtime_env={**runtime_env, "env_vars": env_vars}))
+        except Exception as exc:  # noqa: BLE001
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if address not in (None, "auto") and "RAY_AUTH_MODE" not in os.environ:
                 reason += (" (if the cluster uses token authentication, set RAY_AUTH_MODE=token"
                            " and RAY_AUTH_TOKEN or ~/.ray/auth_token)")
             raise BackendError(f"cannot start Ray ({address or 'local'}): {reason}") from None
         self._owns = True
+        self._pending = None
         if address is not None:
             self.workers = int(ray.cluster_resources().get("CPU", 1))
 
     def imap_unordered(self, fn, args_list):
         ray = self._ray
-        remote = ray.remote(num_cpus=1, max_retries=0)(fn)
-        refs = {remote.remote(*args): i for i, args in enumerate(args_list)}
+        args_list = list(args_list)
+        if self._pending is not None:             # start Ray with the code of these tasks
+            env, self._remap, staged = shipping.stage(args_list, WORKER_ENV)
+            try:
+                self._start(env)
+            finally:
+                shutil.rmtree(staged, ignore_errors=True)   # Ray uploaded it in ray.init
+        remote = ray.remote(num_cpus=1, max_retries=0)(shipping.call_shipped)
+        refs = {remote.remote(fn, self._remap, *args): i for i, args in enumerate(args_list)}
         try:
             while refs:
                 done, _ = ray.wait(list(refs), num_returns=1)
@@ -327,5 +419,6 @@ def make_backend(name: str = "process", *, address: str | None = None,
     return RayBackend(address, workers)
 
 
-__all__ = ["make_backend", "SerialBackend", "ProcessBackend", "RayBackend", "BackendError",
-           "available_cpus", "check_reachable", "limit_worker_threads", "WORKER_ENV", "BACKENDS"]
+__all__ = ["BACKENDS", "WORKER_ENV", "BackendError", "ProcessBackend", "RayBackend",
+           "SerialBackend", "available_cpus", "check_reachable", "check_workers",
+           "limit_worker_threads", "make_backend"]

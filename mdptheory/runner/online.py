@@ -12,6 +12,55 @@ Uniforms are drawn from ``rng`` in blocks and consumed in the order of
 ``offline(algorithm, mdp, dataset)`` runs a function from a dataset to a policy and records the
 exact suboptimality V*_0(rho0) - V^pi_0(rho0). ``collect`` draws such a dataset.
 
+Compiled episode loops
+----------------------
+The generic loop calls ``policy()`` and ``update()`` from Python once per episode, which costs
+more than the arithmetic of a small tabular learner. A learner may therefore also offer
+
+``compiled_episodes(truth, tally, U, bernoulli_rewards)``
+    run ``n = U.shape[0]`` episodes in one numba call, using row ``U[i]`` (2H + 1 uniforms, or
+    3H + 1 with Bernoulli rewards) for episode i exactly as
+    :func:`mdptheory.kernels.online.sample_episode` consumes it, and per episode add the exact
+    regret of the policy it plays to ``tally`` through
+    :func:`mdptheory.kernels.online.tally_episode` (which re-evaluates only when the loop set the
+    "policy changed" flag ``tally[1][3] = 1``, through the same value kernel and FIFO cache as
+    the generic loop). ``truth`` = (P, r, rho0, succ, n_succ, p_succ) and ``tally`` are tuples of
+    arrays (layout in :mod:`mdptheory.kernels.online`); afterwards the learner's Python state
+    (``policy()``, ``metrics()``, ``value_function()``) must be what the same episodes through
+    ``update()`` would have left.
+
+The driver then splits the K episodes into blocks ending at each checkpoint (at most 4096
+episodes, the uniforms of one block drawn with one ``rng.random``: the same stream as the
+generic loop), calls the loop once per block and records each checkpoint row from the tally
+and the learner, so memory is O(checkpoints + the learner's state), never O(K).
+``online(..., compiled=None)`` uses the compiled loop when the learner has one, ``False``
+forces the generic loop, ``True`` requires the compiled one. Both loops give the same table bit
+for bit (``wall_time`` aside) because the learner's ``update()`` and its compiled loop call the
+same numba kernels in the same order (numpy's BLAS, exp or log-sum-exp may round differently
+from a numba loop, and one ulp flips an argmax tie). UCBVI
+(:mod:`mdptheory.kernels.ucbvi_loop`) and Q-learning-UCB (:mod:`mdptheory.kernels.qlearning`)
+have compiled loops; the tests check the bit-identity of each.
+
+How another tabular learner plugs in (e.g. StepMix, the actor-critic, demo-regularized BPI):
+(1) move its per-episode update into a numba kernel taking plain arrays, called by ``update()``
+(one kernel call per episode; keep its numbers the same by keeping the order of operations);
+(2) write ``<name>_episodes(truth, tally, U, bernoulli_rewards, <state arrays>)`` in
+``kernels/`` that unpacks the tuples once, then loops: ``tally_episode(...)`` for a
+deterministic policy given by an action table (a stochastic or mixed policy needs its own
+cached evaluation: the generic driver keys stochastic policies by their bytes; use
+:func:`mdptheory.kernels.online.policy_value_sparse` and the same FIFO rule), the sampling
+kernel, the inlined update, and ``tally[1][3] = 1`` when the policy changed; (3) add
+``compiled_episodes`` to the class, syncing any Python-side copy (e.g. the one-hot pi) after
+the call; (4) add the learner to the bit-identity tests. Keep per-episode helpers
+``inline="always"`` with plain array arguments: passing an array to a non-inlined numba function,
+or taking it out of a tuple, updates its reference count (tens to hundreds of ns per episode).
+
+Value hook
+----------
+A learner with ``value_function()`` -> V_0 (S,), its own estimate of the value at step 0 of the
+policy it plays next (UCBVI's and Q-learning's optimistic V_0), gets a column
+``value_estimate`` = rho0 . V_0 at each checkpoint, next to the exact ``value``.
+
 Records
 -------
 =========  ==========  ==============================================================
@@ -34,11 +83,13 @@ import pandas as pd
 from ..kernels import online as kon
 from ..kernels import sampling as ksamp
 from ..models import _validate
+from ..models.policies import validate_policy
 from ..solvers._common import as_finite
 from ..solvers.finite import backward_induction
 
 _POLICY_TOL = 1e-8
-_CACHE_SIZE = 256
+_CACHE_SIZE = kon.EVAL_CACHE_SIZE   # FIFO cache of evaluated policies (both loops)
+_BLOCK = 4096                # episodes per block of uniforms
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -113,15 +164,28 @@ def _check_policy(pi, H: int, S: int, A: int, where: str) -> np.ndarray:
     return pi
 
 
+def _check_runner_model(fin, learner=None):
+    """The runners compute exact values with V_H = 0 and no discount, and sample any action:
+    refuse models with gamma < 1, terminal values or an action mask; then let the learner
+    check the model against its theory (``learner.check_model(mdp)``, when it has one)."""
+    if not fin.is_plain:
+        raise ValueError(f"the online/offline runners take undiscounted episodic models with "
+                         f"V_terminal = 0 and no action mask; got {fin!r}")
+    if learner is not None and hasattr(learner, "check_model"):
+        learner.check_model(fin)
+
+
 def _support(P):
-    """succ (H, S, A, B), n_succ (H, S, A): the positive entries of each row of P, increasing
-    (B = the largest support; padding 0)."""
+    """succ (H, S, A, B), n_succ (H, S, A), p_succ (H, S, A, B): the positive entries of each
+    row of P, increasing, and their probabilities (B = the largest support; padding 0)."""
     pos = P > 0
     n_succ = pos.sum(axis=-1).astype(np.int64)
     B = max(int(n_succ.max()), 1)
     order = np.argsort(~pos, axis=-1, kind="stable")[..., :B]
     succ = np.where(np.arange(B) < n_succ[..., None], order, 0)
-    return np.ascontiguousarray(succ, dtype=np.int64), n_succ
+    p_succ = np.where(np.arange(B) < n_succ[..., None], np.take_along_axis(P, succ, -1), 0.0)
+    return (np.ascontiguousarray(succ, dtype=np.int64), n_succ,
+            np.ascontiguousarray(p_succ, dtype=np.float64))
 
 
 class _Evaluator:
@@ -136,7 +200,7 @@ class _Evaluator:
     def __init__(self, P, r, rho0, check: bool = True):
         self.P, self.r, self.rho0 = P, r, rho0
         self.H, self.S, self.A = r.shape
-        self.succ, self.n_succ = _support(P)              # sparse rows of P
+        self.succ, self.n_succ, self.p_succ = _support(P)   # sparse rows of P
         self.V = np.zeros((self.H + 1, self.S))        # V[h, s], V[H] = 0
         self.act = np.zeros((self.H, self.S), dtype=np.int64)
         self.cache: dict[bytes, float] = {}
@@ -160,8 +224,8 @@ class _Evaluator:
         v = self.cache.get(ckey)
         if v is None:
             if det:
-                v = kon.deterministic_value(self.P, self.succ, self.n_succ, self.r, self.act,
-                                            self.rho0, self.V)
+                v = kon.deterministic_value_packed(self.p_succ, self.succ, self.n_succ, self.r,
+                                                   self.act, self.rho0, self.V)
             else:
                 v = kon.policy_value_sparse(self.P, self.succ, self.n_succ, self.r, pi,
                                             self.rho0, self.V)
@@ -184,8 +248,34 @@ def _checkpoint_set(checkpoints, K: int) -> np.ndarray:
     return c
 
 
+class _Tally:
+    """The compiled loops' record of exact regret (see :mod:`mdptheory.kernels.online`):
+    ``truth`` and ``arrays`` are the tuples the kernels take. Memory O(cache H S), never O(K)."""
+
+    def __init__(self, evaluator: _Evaluator, v_star: float):
+        ev = evaluator
+        C = kon.EVAL_CACHE_SIZE
+        self.truth = (ev.P, ev.r, ev.rho0, ev.succ, ev.n_succ, ev.p_succ)
+        self.acc = np.array([0.0, np.nan, v_star])       # [regret, value, V*]
+        self.cnt = np.array([0, 0, 0, 1], dtype=np.int64)  # [evaluations, fill, slot, changed]
+        self.arrays = (self.acc, self.cnt, np.zeros((C, ev.H, ev.S), dtype=np.int64),
+                       np.zeros(C, dtype=np.int64), np.zeros(C), ev.V)
+
+
+def _use_compiled(learner, compiled):
+    loop = getattr(learner, "compiled_episodes", None)
+    if compiled is None:
+        return loop
+    if compiled:
+        if loop is None:
+            raise TypeError(f"compiled=True, but {type(learner).__name__} has no compiled "
+                            f"episode loop (method compiled_episodes)")
+        return loop
+    return None
+
+
 def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bool = False,
-           check_policies: bool = True) -> pd.DataFrame:
+           check_policies: bool = True, compiled: bool | None = None) -> pd.DataFrame:
     """Run ``learner`` for K episodes on ``mdp`` and record exact regret at checkpoints.
 
     Parameters
@@ -193,9 +283,12 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
     learner
         Object with ``policy()`` -> pi (H, S, A) (rows sum to 1) for the next episode and
         ``update(episode: Episode)`` after it; optionally ``metrics()`` -> dict of scalars,
-        called at each checkpoint and added as columns.
+        ``value_function()`` -> V_0 (S,) (the value hook) and ``compiled_episodes`` (the
+        compiled loop); see the module docstring.
     mdp : FiniteHorizonMDP or LinearMDP
-        The true environment (a LinearMDP is converted with ``.to_finite()``).
+        The true environment (a LinearMDP is converted with ``.to_finite()``): undiscounted,
+        V_terminal = 0, no action mask. A learner with a ``check_model(mdp)`` method checks
+        the model against its theory first (e.g. rewards in [0, 1]).
     K : int
         Number of episodes.
     rng : numpy.random.Generator or int
@@ -205,7 +298,12 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
     bernoulli_rewards : bool
         Observed rewards are the means r_h(s, a) (default) or Bernoulli draws with that mean.
     check_policies : bool
-        Validate each *new* policy (shape, probability rows) before evaluating it.
+        Validate each *new* policy (shape, probability rows) before evaluating it (generic
+        loop; a compiled loop builds its policies valid).
+    compiled : bool or None
+        None (default): the learner's compiled loop if it has one, else the generic loop;
+        False: the generic loop; True: the compiled loop (TypeError if there is none). Both
+        give the same table, bit for bit (``wall_time`` aside).
 
     Returns
     -------
@@ -213,12 +311,15 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
         One row per checkpoint k: ``k``; ``regret`` = sum_{j<=k} (V* - V^{pi_j})(rho0) over
         every episode j (not only checkpoints); ``episode_regret`` = V* - V^{pi_k}; ``value``
         = V^{pi_k}_0(rho0); ``optimal_value`` = V*_0(rho0); ``wall_time`` (s since start,
-        after episode k's update); ``evaluations`` (distinct policies evaluated so far); and
-        the learner's ``metrics()``.
+        after episode k's update); ``evaluations`` (distinct policies evaluated so far); the
+        learner's ``metrics()``; and ``value_estimate`` = rho0 . ``value_function()`` (the
+        learner's own estimate after episode k's update) if the learner has the hook.
     """
     K = _validate.positive_int("K", K)
     rng = _validate.rng(rng)
+    loop = _use_compiled(learner, compiled)
     fin = as_finite(mdp)
+    _check_runner_model(fin, learner)
     H = fin.H
     P = np.ascontiguousarray(fin.P)          # (H, S, A, S); materialised once (fast rows)
     r = np.ascontiguousarray(fin.r)          # (H, S, A)
@@ -227,14 +328,37 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
     cps = _checkpoint_set(checkpoints, K)
     evaluator = _Evaluator(P, r, rho0, check=check_policies)
     metrics = getattr(learner, "metrics", None)
+    value_fn = getattr(learner, "value_function", None)
     bern = bool(bernoulli_rewards)
     n_u = (3 if bern else 2) * H + 1                 # uniforms per episode
-    block = max(1, min(K, 4096))
     rows = []
+    t0 = time.perf_counter()
+
+    def record(k, cum, v, evaluations):
+        row = {"k": k, "regret": cum, "episode_regret": v_star - v, "value": v,
+               "optimal_value": v_star, "wall_time": time.perf_counter() - t0,
+               "evaluations": evaluations}
+        if metrics is not None:
+            row.update(metrics())
+        if value_fn is not None:
+            row["value_estimate"] = float(np.dot(rho0, np.asarray(value_fn(), dtype=float)))
+        rows.append(row)
+
+    if loop is not None:
+        tally = _Tally(evaluator, v_star)
+        k = 0
+        for cp in cps.tolist():
+            while k < cp:
+                n = min(_BLOCK, cp - k)
+                loop(tally.truth, tally.arrays, rng.random((n, n_u)), bern)  # same stream
+                k += n
+            record(cp, float(tally.acc[0]), float(tally.acc[1]), int(tally.cnt[0]))
+        return pd.DataFrame(rows)
+
+    block = max(1, min(K, _BLOCK))
     cum = 0.0
     next_i = 0
     next_cp = int(cps[0])
-    t0 = time.perf_counter()
     for k in range(1, K + 1):
         j = (k - 1) % block
         if j == 0:
@@ -250,19 +374,15 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
         kon.sample_episode(P, r, pi, rho0, U[j], bern, s_ep, a_ep, r_ep)
         learner.update(Episode(s_ep, a_ep, r_ep))
         if k == next_cp:
-            row = {"k": k, "regret": cum, "episode_regret": v_star - v, "value": v,
-                   "optimal_value": v_star, "wall_time": time.perf_counter() - t0,
-                   "evaluations": evaluator.evaluations}
-            if metrics is not None:
-                row.update(metrics())
-            rows.append(row)
+            record(k, cum, v, evaluator.evaluations)
             next_i += 1
             next_cp = int(cps[next_i]) if next_i < cps.size else -1
     return pd.DataFrame(rows)
 
 
 def collect(mdp, pi, N: int, *, rng, bernoulli_rewards: bool = False) -> Dataset:
-    """N episodes of the behaviour policy pi (H, S, A) on ``mdp`` (one numba call)."""
+    """N episodes of the behaviour policy pi (H, S, A) on ``mdp`` (one numba call); on a
+    masked model pi must put no mass on unavailable actions."""
     N = _validate.positive_int("N", N)
     rng = _validate.rng(rng)
     fin = as_finite(mdp)
@@ -271,6 +391,8 @@ def collect(mdp, pi, N: int, *, rng, bernoulli_rewards: bool = False) -> Dataset
     if pi.ndim == 2:
         pi = np.broadcast_to(pi, (H, S, A))
     pi = np.ascontiguousarray(_check_policy(pi, H, S, A, "behaviour policy pi"))
+    if fin.mask is not None:                   # never sample an unavailable action
+        validate_policy(pi, (H, S, A), "behaviour policy pi", fin.mask)
     s = np.empty((N, H + 1), dtype=np.int64)
     a = np.empty((N, H), dtype=np.int64)
     rew = np.empty((N, H))
@@ -290,6 +412,7 @@ def offline(algorithm, mdp, dataset: Dataset, **kwargs) -> pd.DataFrame:
     algorithm), and the metrics.
     """
     fin = as_finite(mdp)
+    _check_runner_model(fin)
     fit = algorithm.fit if hasattr(algorithm, "fit") else algorithm
     t0 = time.perf_counter()
     out = fit(dataset, **kwargs)

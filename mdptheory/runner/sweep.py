@@ -20,18 +20,26 @@ not need the seed count), and the config hash ignores "seeds" too.
 Each stored run gets three columns if ``run`` did not set them: ``seed``, ``config_hash`` and
 ``wall_time_s`` (seconds the run took; a timing column, ignored by ``storage.comparable``).
 
-Resuming is keyed on (config, seed), not on code: a run stored by an earlier version of the
-experiment file is reused as it is. Each run file records the SHA-256 of the experiment file
-that produced it; :class:`SweepOutcome` counts reused runs from another version (``stale``),
-and ``mdptheory run`` warns about them; ``rerun_stale=True`` (``--rerun-stale``, and always in
-the demo) recomputes them instead.
+Resuming is keyed on (config, seed): a stored run of the same config and seed is reused,
+not recomputed. Each run file also records what made it (the code fingerprint of
+:func:`mdptheory.experiments_registry.code_fingerprint`: the experiment file, the helper
+modules it imports from its folder, the mdptheory version and the hash of mdptheory's source).
+A stored run whose fingerprint differs from the current code's is *stale*: it is reused as it
+is and counted (``SweepOutcome.stale``, with the parts that changed in ``stale_reasons``), and
+``mdptheory run`` warns about it; ``rerun_stale=True`` (``--rerun-stale``, and always in the
+demo) recomputes it instead. A stored run whose bytes fail their checksum is recomputed
+(``SweepOutcome.corrupt``).
+
+Before any worker starts, the driver checks every config (:mod:`mdptheory.runner.configs`:
+the types of overridden values, generic rules by key name, the experiment's own
+``check_config`` hook), the seeds and the worker count, and that the output folder can be
+written; then it locks the experiment's output folder for the whole sweep.
 
 :func:`run_experiment` is the whole of ``mdptheory run``: pick CONFIG or SMALL, apply
 overrides, sweep, then write verdict.json and the figures next to results.parquet.
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import sys
@@ -44,7 +52,15 @@ import pandas as pd
 
 from .. import experiments_registry as registry
 from . import backends as _backends
-from .storage import ResultStore, atomic_write_text, canonical_json, config_hash
+from . import configs as _configs
+from .storage import (
+    CorruptRunFile,
+    OutputNotWritable,
+    ResultStore,
+    atomic_write_text,
+    canonical_json,
+    config_hash,
+)
 
 SIZES = ("small", "paper")
 DEFAULT_SEEDS = 10
@@ -72,7 +88,9 @@ class SweepOutcome:
     seconds: float
     backend: str
     results_path: Path
-    stale: int = 0       # reused runs stored by another version of the experiment file
+    stale: int = 0       # reused runs made by different code (see the module docstring)
+    stale_reasons: list = field(default_factory=list)   # which parts of the code differ
+    corrupt: int = 0     # stored runs that failed their checksum and were recomputed
 
 
 @dataclass
@@ -117,24 +135,32 @@ def expand_grid(base: dict, grid: dict | None = None) -> list[dict]:
         if not isinstance(values, (list, tuple)) or not values:
             raise UsageError(f"grid values for {key!r} must be a non-empty list, got {values!r}")
     keys = list(grid)
-    return [dict(base, **dict(zip(keys, combo)))
-            for combo in itertools.product(*(grid[k] for k in keys))]
+    out, seen = [], set()
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        config = dict(base, **dict(zip(keys, combo)))
+        h = config_hash(config)
+        if h not in seen:            # [2000, 2000] (or 1 and 1.0 for a float key): one config
+            seen.add(h)
+            out.append(config)
+    return out
 
 
-def execute_run(exp_file: str, config: dict, seed: int, isolated: bool = True):
+def execute_run(locator: str, config: dict, seed: int, isolated: bool = True):
     """One run in whatever process the backend chose: ("ok", df, seconds) or ("error", tb).
 
-    ``isolated``: the process is a pool/Ray worker, made single-threaded first.
+    ``locator``: the experiment (``module:NAME`` or ``file:PATH``, see
+    :attr:`mdptheory.experiments_registry.Entry.locator`); ``isolated``: the process is a
+    pool/Ray worker, made single-threaded first.
     """
     if isolated:
         _backends.limit_worker_threads()
     t0 = time.perf_counter()
     try:
-        module = registry.load_module_from_path(exp_file)
+        module = registry.load(locator)
         df = module.run(dict(config), int(seed))
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"run() returned {type(df).__name__}, expected a pandas DataFrame")
-    except Exception:
+    except Exception:  # noqa: BLE001  (reported to the driver)
         return ("error", traceback.format_exc())
     return ("ok", df, time.perf_counter() - t0)
 
@@ -160,6 +186,24 @@ def _progress(total: int, desc: str, enabled):
                 dynamic_ncols=True)
 
 
+def _check_configs(configs: list[dict], module) -> None:
+    hook = getattr(module, "check_config", None)
+    for c in configs:
+        try:
+            _configs.check_config(c, hook)
+        except _configs.ConfigError as exc:
+            raise UsageError(str(exc)) from None
+
+
+def _prepare_store(out, name: str) -> ResultStore:
+    store = ResultStore(out, name)
+    try:
+        store.prepare()
+    except OutputNotWritable as exc:
+        raise UsageError(f"--out {out}: {exc}") from None
+    return store
+
+
 def run_sweep(experiment: str, configs, seeds, *, out="results", backend="process",
               address: str | None = None, workers: int | None = None, resume: bool = True,
               experiments_dir=None, progress: bool | None = None,
@@ -169,29 +213,41 @@ def run_sweep(experiment: str, configs, seeds, *, out="results", backend="proces
 
     Parameters
     ----------
+    experiment : a name (built-in, search path, entry point) or a path to a ``.py`` file
     backend : "serial" | "process" | "ray", or a backend object (left open on return)
     address : Ray address ("auto", "HOST:PORT"); None starts a local Ray
-    workers : processes (process backend) or CPUs of a local Ray; default all cores
+    workers : processes (process backend) or CPUs of a local Ray, >= 1; None: all cores
     resume : skip runs already stored (default); False recomputes and overwrites them
+    experiments_dir : extra folder(s) searched for experiments (added to the built-ins)
     progress : tqdm bar on stderr; default only when stderr is a terminal
-    rerun_stale : also recompute stored runs made by another version of the experiment file
+    rerun_stale : also recompute stored runs made by different code
 
     Raises
     ------
-    RunFailed if a run raises (runs finished before stay stored); UsageError, UnknownName,
+    RunFailed if a run raises (runs finished before stay stored); UsageError, RegistryError,
     BackendError for requests that cannot run.
     """
     t0 = time.perf_counter()
-    exp_file = registry.experiment_path(experiment, experiments_dir)
+    entry = registry.find(experiment, "experiment", experiments_dir)
+    module = registry.load(entry)
     configs = [configs] if isinstance(configs, dict) else list(configs)
     if not configs:
         raise UsageError("no configs to run")
     configs = [{k: v for k, v in c.items() if k != "seeds"} for c in configs]
+    _check_configs(configs, module)
     seeds = seed_list(seeds)
-    store = ResultStore(out, experiment)
-    store.dir.mkdir(parents=True, exist_ok=True)
-    store.clean()
+    _backends.check_workers(workers)
+    store = _prepare_store(out, entry.name)
+    with store.lock():
+        return _sweep(entry, configs, seeds, store, t0=t0, backend=backend, address=address,
+                      workers=workers, resume=resume, progress=progress,
+                      rerun_stale=rerun_stale)
 
+
+def _sweep(entry, configs, seeds, store, *, t0, backend, address, workers, resume, progress,
+           rerun_stale) -> SweepOutcome:
+    """The sweep itself, once everything is checked and the store is locked."""
+    store.clean()
     hashes = []
     for c in configs:
         h = config_hash(c)
@@ -200,34 +256,44 @@ def run_sweep(experiment: str, configs, seeds, *, out="results", backend="proces
             store.write_config(h, c)
     by_hash = {config_hash(c): c for c in configs}
     keys = [(h, s) for h in hashes for s in seeds]           # grid order, then seeds ascending
-    source = hashlib.sha256(exp_file.read_bytes()).hexdigest()[:16]
-    stored = {k for k in keys if resume and store.has(*k)}
-    stale_keys = {k for k in stored
-                  if store.run_metadata(*k).get("experiment_source") != source}
+    fingerprint = registry.code_fingerprint(entry)
+    states = {k: store.run_state(*k) for k in keys} if resume else {}
+    stored = {k for k, v in states.items() if v == "ok"}
+    corrupt = sorted(k for k, v in states.items() if v == "corrupt")
+    reasons: set[str] = set()
+    stale_keys = set()
+    for k in stored:
+        meta = store.run_metadata(*k)
+        differs = [part for part, value in fingerprint.items() if meta.get(part) != value]
+        if differs:
+            stale_keys.add(k)
+            reasons.update(differs)
     if rerun_stale:
         stored -= stale_keys
     stale = len(stored & stale_keys)
     todo = [k for k in keys if k not in stored]
+    for h, s in corrupt:
+        print(f"warning: {store.run_path(h, s)} failed its checksum; recomputing it",
+              file=sys.stderr)
 
     owns_backend = isinstance(backend, str)
     backend_name = backend if owns_backend else backend.name
     if todo:
         be = (_backends.make_backend(backend, address=address, workers=workers)
               if owns_backend else backend)
-        bar = _progress(len(todo), experiment, progress)
+        bar = _progress(len(todo), entry.name, progress)
         isolated = be.name != "serial"
-        tasks = [(str(exp_file), by_hash[h], s, isolated) for h, s in todo]
+        tasks = [(entry.locator, by_hash[h], s, isolated) for h, s in todo]
         failure = None
         try:
             for i, result in be.imap_unordered(execute_run, tasks):
                 h, s = todo[i]
                 if result[0] == "error":
-                    failure = RunFailed(f"{experiment} run failed (config {h}, seed {s})",
+                    failure = RunFailed(f"{entry.name} run failed (config {h}, seed {s})",
                                         result[1])
                     break
                 _, df, seconds = result
-                store.write_run(h, s, _annotate(df, h, s, seconds),
-                                {"experiment_source": source})
+                store.write_run(h, s, _annotate(df, h, s, seconds), fingerprint)
                 bar.update(1)
         finally:
             bar.close()
@@ -236,22 +302,28 @@ def run_sweep(experiment: str, configs, seeds, *, out="results", backend="proces
         if failure is not None:
             raise failure
 
-    table = store.merge(keys)
+    try:
+        table = store.merge(keys)
+    except CorruptRunFile as exc:
+        raise RunFailed(str(exc)) from None
     atomic_write_text(store.dir / "sweep.json", json.dumps({
-        "experiment": experiment,
-        "experiment_file": str(exp_file),
+        "experiment": entry.name,
+        "experiment_file": str(entry.file),
+        "experiment_origin": entry.origin,
         "configs": [json.loads(canonical_json(by_hash[h])) for h in hashes],
         "config_hashes": hashes,
         "seeds": seeds,
         "backend": backend_name,
         "computed": len(todo),
         "reused": len(keys) - len(todo),
-        "reused_from_other_source": stale,
-        "experiment_source_sha256": source,
+        "reused_from_other_code": stale,
+        "recomputed_corrupt": len(corrupt),
+        "code": fingerprint,
     }, indent=1) + "\n")
     return SweepOutcome(table=table, computed=len(todo), reused=len(keys) - len(todo),
                         seconds=time.perf_counter() - t0, backend=backend_name,
-                        results_path=store.results_path, stale=stale)
+                        results_path=store.results_path, stale=stale,
+                        stale_reasons=sorted(reasons) if stale else [], corrupt=len(corrupt))
 
 
 def base_config(module, size: str) -> dict:
@@ -261,14 +333,39 @@ def base_config(module, size: str) -> dict:
     return dict(module.CONFIG if size == "paper" else module.SMALL)
 
 
+def _unknown_key(key, config) -> UsageError:
+    return UsageError(f"unknown config key {key!r} (keys: {', '.join(sorted(config))})")
+
+
 def apply_overrides(config: dict, overrides: dict | None) -> dict:
-    """``config`` with ``overrides`` applied; a key not in ``config`` is a UsageError."""
+    """``config`` with ``overrides`` applied, each value read and checked as the type of the
+    value it replaces (:func:`mdptheory.runner.configs.coerce`; text is parsed). A key not in
+    ``config`` or a value of the wrong type is a UsageError."""
     config = dict(config)
     for key, value in (overrides or {}).items():
         if key not in config:
-            raise UsageError(f"unknown config key {key!r} (keys: {', '.join(sorted(config))})")
-        config[key] = value
+            raise _unknown_key(key, config)
+        try:
+            config[key] = _configs.coerce(key, value, config[key])
+        except _configs.ConfigError as exc:
+            raise UsageError(f"--set {exc}") from None
     return config
+
+
+def typed_grid(config: dict, grid: dict | None) -> dict:
+    """``grid`` {key: values} with each value checked like an override and duplicates dropped
+    (values may be a list or the text "[v1, v2]")."""
+    out = {}
+    for key, values in (grid or {}).items():
+        if key not in config:
+            raise UsageError(f"grid key {key!r} is not in the config "
+                             f"(keys: {', '.join(sorted(config))})")
+        try:
+            out[key] = _configs.parse_grid_values(key, values, config[key])
+        except _configs.ConfigError as exc:
+            raise UsageError(f"--grid {exc}" if not str(exc).startswith("--grid") else str(exc)) \
+                from None
+    return out
 
 
 def run_experiment(name: str, *, size: str = "paper", seeds: int | None = None,
@@ -277,35 +374,47 @@ def run_experiment(name: str, *, size: str = "paper", seeds: int | None = None,
                    out="results", resume: bool = True, experiments_dir=None,
                    progress: bool | None = None, rerun_stale: bool = False
                    ) -> ExperimentOutcome:
-    """Sweep experiment ``name`` and write results.parquet, verdict.json and its figures under
-    ``out/name/``.
+    """Sweep experiment ``name`` (a name or a path to a ``.py`` file) and write
+    results.parquet, verdict.json and its figures under ``out/<name>/``.
 
-    Seeds: ``seeds`` if given, else "seeds" of the (overridden) config, else 10.
+    ``overrides`` {key: value} and ``grid`` {key: [values]} are checked against the types of
+    the config's values (text from the command line is parsed; see
+    :mod:`mdptheory.runner.configs`). Seeds: ``seeds`` if given, else "seeds" of the
+    (overridden) config, else 10.
     """
-    module = registry.load_experiment(name, experiments_dir)
-    config = apply_overrides(base_config(module, size), overrides)
+    t0 = time.perf_counter()
+    entry = registry.find(name, "experiment", experiments_dir)
+    module = registry.load_experiment(entry)
+    base = base_config(module, size)
+    config = apply_overrides(base, overrides)
+    grid = typed_grid(config, grid)
     n = seeds if seeds is not None else config.get("seeds", DEFAULT_SEEDS)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise UsageError(f"seeds must be an integer >= 1, got {n!r}")
-    configs = expand_grid(config, grid)
-    sweep = run_sweep(name, configs, n, out=out, backend=backend, address=address,
-                      workers=workers, resume=resume, experiments_dir=experiments_dir,
-                      progress=progress, rerun_stale=rerun_stale)
+    configs = [{k: v for k, v in c.items() if k != "seeds"} for c in expand_grid(config, grid)]
+    _check_configs(configs, module)
+    _backends.check_workers(workers)
+    store = _prepare_store(out, entry.name)
     from ..report import finalize, verdict_record, write_verdict
 
-    verdicts = finalize(module.verdict(sweep.table))
-    exp_dir = Path(out) / name
-    verdict_path = write_verdict(exp_dir, verdict_record(
-        name, size=size, seeds=n,
-        config=json.loads(canonical_json({k: v for k, v in config.items() if k != "seeds"})),
-        grid=json.loads(canonical_json(grid)) if grid else None, verdicts=verdicts))
-    written = module.plot(sweep.table, exp_dir / name) or []
+    with store.lock():
+        sweep = _sweep(entry, configs, seed_list(n), store, t0=t0, backend=backend,
+                       address=address, workers=workers, resume=resume, progress=progress,
+                       rerun_stale=rerun_stale)
+        verdicts = finalize(module.verdict(sweep.table))
+        exp_dir = store.dir
+        verdict_path = write_verdict(exp_dir, verdict_record(
+            entry.name, size=size, seeds=n,
+            config=json.loads(canonical_json({k: v for k, v in config.items()
+                                              if k != "seeds"})),
+            grid=json.loads(canonical_json(grid)) if grid else None, verdicts=verdicts))
+        written = module.plot(sweep.table, exp_dir / entry.name) or []
     figures = [Path(p) for p in written]
     return ExperimentOutcome(sweep=sweep, verdicts=verdicts, figures=figures,
                              verdict_path=verdict_path, config=config,
                              seeds=list(range(n)), size=size)
 
 
-__all__ = ["run_sweep", "run_experiment", "expand_grid", "seed_list", "execute_run",
-           "SweepOutcome", "ExperimentOutcome", "RunFailed", "UsageError", "SIZES",
-           "DEFAULT_SEEDS", "config_hash"]
+__all__ = ["DEFAULT_SEEDS", "SIZES", "ExperimentOutcome", "RunFailed", "SweepOutcome",
+           "UsageError", "apply_overrides", "config_hash", "execute_run", "expand_grid",
+           "run_experiment", "run_sweep", "seed_list", "typed_grid"]

@@ -9,9 +9,19 @@ backup (Puterman 2005, Thm 6.6.6; MacQueen 1966): for any V, with d = T V - V, c
 
 Value iteration and modified policy iteration return the midpoint of these bounds, so their V is
 right in sup norm (never only up to a constant); ``info["policy_error_bound"]`` bounds the
-suboptimality of the returned policy. Ties go to the lowest action index. The bounds are
-MacQueen's formulas evaluated in float64: rounding in a backup (about 1e-16 * |V| per entry) can
-add up to about 1e-16 * |V| / (1 - gamma) to them (1e-13 at gamma = 0.99 with |V| ~ 100).
+suboptimality of the returned policy. Ties go to the lowest action index. Masked actions
+(``mdp.mask``) enter every backup with reward -inf, so no max or argmax picks them; their Q is
+-inf in every result, and policies given to the evaluations must put no mass on them.
+
+The bounds are certified in float64: they add every rounding of the last backup (the n-term dot
+products, the rewards, the differences, the midpoint) and use the rows' actual sums 1 + eps
+(summed with compensation, once per model) in place of 1, since c * eps * |V| matters near
+gamma = 1. Value and modified policy iteration iterate on V = k + W (relative values: a level k
+and a vector W of the size of span(V), rewards r - (1 - gamma) k + gamma k eps), so the rounding
+scales with |r| + n * span(V) rather than |V| ~ |r| / (1 - gamma), and move the level to the
+midpoint after each greedy backup; at gamma = 0.99999 they certify 1e-8 in ~20 backups. A tol
+below the rounding floor (~c * 1e-16 * (|r| + n span(V))) is refused with a ValueError that
+names the floor.
 
 Layouts. A solver works on one of two representations of P, chosen by ``layout``:
 
@@ -54,6 +64,7 @@ from ..kernels import discounted as kd
 from ..models import _validate
 from ..models.finite import DiscountedMDP
 from ..models.policies import validate_policy
+from ._common import mask_q, solver_reward
 from .results import PolicyValue, Solution
 
 _BLAS_MIN_BYTES = 32 * 2**20      # dense P2 this large: BLAS gemv (both bandwidth-bound)
@@ -198,11 +209,14 @@ def _vi_iterations(mdp: DiscountedMDP, tol: float) -> int:
     c/2 * span(T V_k - V_k) <= c * gamma^k * span(r) (c = gamma/(1-gamma)); two spare backups
     absorb rounding."""
     g = mdp.gamma
-    spread = float(mdp.r.max() - mdp.r.min())
-    if g == 0.0 or spread == 0.0:
+    lo, hi = float(mdp.r.min()), float(mdp.r.max())
+    if g == 0.0 or lo == hi:
         return 2
-    c = g / (1.0 - g)
-    k = math.log(tol / (c * spread)) / math.log(g)
+    # in logs: tol / (c * span(r)) overflows for a subnormal gamma (c ~ 5e-324), and span(r)
+    # itself overflows for rewards near +-1.8e308
+    log_span = math.log(hi - lo) if math.isfinite(hi - lo) else math.log(hi) + math.log1p(-lo / hi)
+    log_c = math.log(g) - math.log1p(-g)
+    k = (math.log(tol) - log_c - log_span) / math.log(g)
     return max(1, math.ceil(k)) + 2
 
 
@@ -218,10 +232,13 @@ class _Dense:
 
     layout = "dense"
 
-    def __init__(self, mdp: DiscountedMDP):
+    def __init__(self, mdp: DiscountedMDP, masked: bool = True):
         S, A = mdp.S, mdp.A
         self.P2 = np.ascontiguousarray(mdp.P).reshape(S * A, S)
-        self.r, self.r1, self.gamma = mdp.r, mdp.r.reshape(-1), mdp.gamma
+        r = solver_reward(mdp) if masked else mdp.r        # -inf at masked pairs
+        self.r, self.r1, self.gamma = r, r.reshape(-1), mdp.gamma
+        self.r0 = self.r                    # the model's rewards (set_rewards changes self.r)
+        self.width = S                      # terms in one row's dot product
         self.use_blas = self.P2.nbytes >= _BLAS_MIN_BYTES and numba.get_num_threads() > 1
         self.Q = np.empty((S, A))    # Q of the last bellman() call
         self.act = None
@@ -248,6 +265,13 @@ class _Dense:
     def set_policy(self, act):
         self.act = act
 
+    def set_rewards(self, r):
+        """Backups use rewards r (S, A) from now on (the relative iterations' r_eff)."""
+        self.r, self.r1 = r, r.reshape(-1)
+
+    def row_defects(self, out):
+        kd.dense_row_defects(self.P2, out.reshape(-1))
+
     def policy_backup(self, V, V_out):
         return kd.dense_policy_backup(self.P2, self.r, self.gamma, self.act, V, V_out)
 
@@ -264,7 +288,9 @@ class _Ell:
 
     def __init__(self, probs, idx, mdp: DiscountedMDP, compacted: bool):
         self.probs, self.idx = probs, idx
-        self.r, self.gamma = mdp.r, mdp.gamma
+        self.r, self.gamma = solver_reward(mdp), mdp.gamma     # -inf at masked pairs
+        self.r0 = self.r                    # the model's rewards (set_rewards changes self.r)
+        self.width = probs.shape[2]
         self.compacted = compacted
         m = probs.shape[2]
         self.narrow = m <= _EXTRACT_MAX_WIDTH
@@ -303,6 +329,15 @@ class _Ell:
         self.act = act
         kd.ell_extract(self.probs, self.idx, self.r, act, *self._rows())
         self.rows_valid = True
+
+    def set_rewards(self, r):
+        """Backups use rewards r (S, A) from now on; extracted rows are stale until the next
+        greedy backup with keep_policy (or set_policy) copies them again."""
+        self.r = r
+        self.rows_valid = False
+
+    def row_defects(self, out):
+        kd.ell_row_defects(self.probs, out)
 
     def policy_backup(self, V, V_out):
         if self.rows_valid:
@@ -392,15 +427,145 @@ def _greedy(Q: np.ndarray) -> np.ndarray:
     return pi
 
 
-def _midpoint_solution(ops, V, TV, act, lo, hi, gamma, num_iter, converged, info):
-    """Solution from the last backup TV = T V: MacQueen midpoint, its bound, consistent Q."""
-    c = gamma / (1.0 - gamma)
-    V_mid = np.empty_like(TV)
-    bound = kd.macqueen_midpoint(TV, lo, hi, gamma, V_mid)
-    # Q(V) + c * mid(d) = r + gamma * P (V + mid(d) / (1 - gamma)); its max over a is V_mid.
-    Q = ops.last_q(V) + c * 0.5 * (lo + hi)
+_U = 2.0**-53                       # unit round-off of float64
+_DEFECTS = weakref.WeakKeyDictionary()   # model -> {layout key: row-sum defects or None}
+
+
+def _row_defects(mdp: DiscountedMDP, ops):
+    """eps[s, a] = sum_s' P(s'|s,a) - 1, summed with compensation (kernels.discounted), or None
+    when every row sums to exactly 1. Made once per model and kept while it lives."""
+    per_model = _DEFECTS.setdefault(mdp, {})
+    key = (ops.layout, ops.width)
+    if key not in per_model:
+        eps = np.empty((mdp.S, mdp.A))
+        ops.row_defects(eps)
+        per_model[key] = _validate.freeze(eps) if np.any(eps != 0.0) else None
+    return per_model[key]
+
+
+class _Relative:
+    """V = k + W: a scalar level k and a vector W of the size of span(V) (relative value
+    iteration). T(k + W) = k + T_eff W with T_eff the backup with rewards
+    r_eff = r - (1 - gamma) k + gamma k eps (eps: row-sum defects), so rounding in the backups
+    scales with |W| and |r|, not |V| ~ |r| / (1 - gamma): what makes the bounds below
+    certifiable near gamma = 1 (the plain iteration's floor is ~1e-16 |r| / (1 - gamma)^2).
+
+    MacQueen's bounds are taken with the rows' actual sums sigma = 1 + eps in
+    [sigma_min, sigma_max]: T(V + x) lies between T V + gamma sigma_min x and
+    T V + gamma sigma_max x, so with d = T V - V in [lo, hi],
+        V* - T V in [f_lo(lo), f_hi(hi)],   f(x) = x g / (1 - g),
+    g = gamma sigma_min (lower end, x >= 0) or gamma sigma_max (x < 0), and the reverse for the
+    upper end. With eps ~ 1e-16 the difference matters once c^2 eps |d| does (c = 1e5 at
+    gamma = 0.99999: 3e-7 for d ~ 0.6); moving the level to the midpoint after each greedy
+    backup (extrapolate) keeps d near 0, and with it that term."""
+
+    def __init__(self, mdp: DiscountedMDP, ops, k: float):
+        self.ops, self.gamma = ops, mdp.gamma
+        self.eps = _row_defects(mdp, ops)
+        if self.eps is None:
+            self.eps_max, self.g_min, self.g_max = 0.0, mdp.gamma, mdp.gamma
+        else:
+            self.eps_max = float(np.abs(self.eps).max())
+            slack = 4.0 * _U * self.eps_max + 1e-30      # the compensated sums' own error
+            self.g_min = mdp.gamma * (1.0 + min(float(self.eps.min()), 0.0) - slack)
+            self.g_max = mdp.gamma * (1.0 + max(float(self.eps.max()), 0.0) + slack)
+            if self.g_max >= 1.0:
+                raise ValueError(f"gamma * max row sum = {self.g_max!r} >= 1: the rows of P "
+                                 f"sum to up to 1 + {float(self.eps.max()):.3g}, too much for "
+                                 f"gamma = {mdp.gamma!r}")
+        self.r_max = float(np.abs(mdp.r).max())
+        self.k = None
+        self.set_level(k)
+
+    def set_level(self, k: float):
+        if k == self.k:
+            return
+        self.k = k
+        g = self.gamma
+        if k == 0.0:
+            self.ops.set_rewards(self.ops.r0)
+            return
+        r = self.ops.r0 - (1.0 - g) * k
+        if self.eps is not None:
+            r += (g * k) * self.eps
+        self.ops.set_rewards(r)
+
+    def recenter(self, W: np.ndarray, extra: float = 0.0):
+        """k += extra + midrange(W), W -= midrange(W) (in place): V = k + W moves by extra
+        (the level update of extrapolate) and otherwise only by rounding."""
+        shift = 0.5 * (float(W.min()) + float(W.max()))
+        if shift != 0.0:
+            W -= shift
+        if shift != 0.0 or extra != 0.0:
+            self.set_level(self.k + (shift + extra))
+
+    def backup_error(self, W_max: float, TW_max: float, lo: float, hi: float) -> float:
+        """Bound on |d_true(s) - d(s)|, d = fl(TW - W) the backup's difference for the
+        represented V = k + W, d_true = (T V - V)(s) exactly: rounding of r_eff (3 ops, and
+        the compensated eps), of the n-term dot product (gamma_n = 1.01 n u), of gamma * dot,
+        of the reward addition and of the difference. 0 for gamma = 0 (r + 0 is exact)."""
+        g, k = self.gamma, self.k
+        if g == 0.0 and k == 0.0:
+            return 0.0
+        n = self.ops.width + 1
+        e_r = 3.0 * _U * (self.r_max + g * abs(k) * self.eps_max + (1.0 - g) * abs(k)) \
+            + g * abs(k) * 2.0 * n * n * _U * _U if k != 0.0 else 0.0
+        return e_r + g * 1.01 * n * _U * W_max + _U * TW_max + _U * max(abs(lo), abs(hi))
+
+    def _ends(self, lo, hi):
+        """(f_lo(lo), f_hi(hi)): V* - T V lies between them when d is in [lo, hi]."""
+        g_lo = self.g_min if lo >= 0.0 else self.g_max
+        g_hi = self.g_max if hi >= 0.0 else self.g_min
+        return lo * (g_lo / (1.0 - g_lo)), hi * (g_hi / (1.0 - g_hi))
+
+    def certificate(self, W, TW, lo, hi):
+        """(K, bound, floor, e): the midpoint V_mid = K + TW of MacQueen's bounds, a guaranteed
+        sup-norm bound on |fl(K + TW) - V*|, its part that is rounding (floor: no further
+        backup removes it), and the backup's rounding bound e."""
+        g = self.gamma
+        if g == 0.0:
+            return self.k, 0.0, 0.0, 0.0            # T V = max_a r exactly
+        e = self.backup_error(float(np.abs(W).max()), float(np.abs(TW).max()), lo, hi)
+        b_lo, b_hi = self._ends(lo - e, hi + e)
+        m_lo, m_hi = self._ends(lo, hi)
+        shift = 0.5 * (m_lo + m_hi)
+        K = self.k + shift
+        c = self.g_max / (1.0 - self.g_max)
+        # fl(K + TW), fl(k + shift), the ends' rounding (c: 3 ulp, product, sum, halving)
+        assemble = _U * (2.0 * float(np.abs(TW).max()) + 3.0 * abs(K)) \
+            + 6.0 * _U * (abs(m_lo) + abs(m_hi) + abs(b_lo) + abs(b_hi))
+        half = max(b_hi - shift, shift - b_lo)
+        floor = ((1.0 + c) * e + assemble) * (1.0 + 16.0 * _U)
+        bound = (half + e + assemble) * (1.0 + 16.0 * _U)
+        return K, bound, floor, e
+
+    def policy_bound(self, lo, hi, e):
+        """V* - V^pi for pi greedy in the last backup: c (span(d) + 2 e), c at sigma_max, plus
+        the ends' spread from the row sums."""
+        c_max = self.g_max / (1.0 - self.g_max)
+        c_min = self.g_min / (1.0 - self.g_min)
+        return (c_max * (hi - lo + 2.0 * e) + (c_max - c_min) * (abs(lo) + abs(hi) + 2.0 * e)) \
+            * (1.0 + 16.0 * _U)
+
+
+def _floor_error(tol, floor, g, name):
+    raise ValueError(
+        f"tol={tol:g} is below what {name} can certify on this model in float64: rounding in "
+        f"the backups alone allows an error of {floor:.3g} at gamma={g} (the bound is "
+        f"MacQueen's, ~c * 1e-16 * (|r| + S span(V)) with c = gamma / (1 - gamma) = "
+        f"{g / (1.0 - g):.3g}); pass tol >= {floor:.2g}, or use policy_iteration")
+
+
+def _midpoint_solution(ops, rel, W, TW, act, lo, hi, num_iter, converged, info):
+    """Solution from the last backup TW = T_eff W (V = k + W): MacQueen midpoint V_mid, its
+    certified bound, Q consistent with it (max_a Q = V_mid), the greedy policy."""
+    K, bound, _, e = rel.certificate(W, TW, lo, hi)
+    V_mid = TW + K
+    # Q(V) + (V_mid - T V): max over a is V_mid (Q(V) = k + Q_eff(W))
+    Q = ops.last_q(W) + K
     pi = _greedy(Q)
-    info["policy_error_bound"] = float(c * (hi - lo))
+    info["policy_error_bound"] = float(rel.policy_bound(lo, hi, e))
+    rel.set_level(0.0)                      # the engine back on the model's rewards
     return Solution(V=V_mid, Q=Q, pi=pi, num_iter=num_iter, converged=converged,
                     error_bound=float(bound), info=info)
 
@@ -437,19 +602,26 @@ def value_iteration(mdp, tol: float = 1e-8, max_iter: int | None = None, *,
     max_iter = _check_max_iter(max_iter, _vi_iterations(mdp, tol))
     ops = _operator(mdp, layout)
     S, g = mdp.S, mdp.gamma
-    c = g / (1.0 - g)
-    V = np.full(S, mdp.r.min() / (1.0 - g))      # T V >= V: the iterates increase
-    TV = np.empty(S)
+    # V = k + W (_Relative), V0 = min(r) / (1 - gamma): T V >= V, the iterates increase
+    rel = _Relative(mdp, ops, mdp.r.min() / (1.0 - g) if g > 0.0 else 0.0)
+    W = np.zeros(S)
+    TW = np.empty(S)
     act = np.empty(S, dtype=np.int64)
     converged = False
     for k in range(1, max_iter + 1):
-        lo, hi = ops.bellman(V, TV, act)
-        if c * 0.5 * (hi - lo) <= tol:
+        lo, hi = ops.bellman(W, TW, act)
+        K, bound, floor, _ = rel.certificate(W, TW, lo, hi)
+        if bound <= tol:
             converged = True
             break
+        if floor > tol and bound <= 2.0 * floor:
+            _floor_error(tol, floor, g, "value iteration")
         if k < max_iter:
-            V, TV = TV, V
-    return _midpoint_solution(ops, V, TV, act, lo, hi, g, k, converged,
+            # next iterate: the midpoint V_mid = K + TW (T V + a constant: the same span
+            # contraction as value iteration, and d stays near 0, see _Relative)
+            W, TW = TW, W
+            rel.recenter(W, extra=K - rel.k)
+    return _midpoint_solution(ops, rel, W, TW, act, lo, hi, k, converged,
                               _info(ops, backups=k))
 
 
@@ -495,40 +667,42 @@ def modified_policy_iteration(mdp, tol: float = 1e-8, m: int = 100,
     ops = _operator(mdp, layout)
     S, g = mdp.S, mdp.gamma
     c = g / (1.0 - g)
-    V = np.full(S, mdp.r.min() / (1.0 - g))
-    TV = np.empty(S)
+    rel = _Relative(mdp, ops, mdp.r.min() / (1.0 - g) if g > 0.0 else 0.0)
+    W = np.zeros(S)
+    TW = np.empty(S)
     act = np.empty(S, dtype=np.int64)
     prev = np.full(S, -1, dtype=np.int64)
     sweeps = 0
     converged = False
     for k in range(1, max_iter + 1):
-        lo, hi = ops.bellman(V, TV, act, keep_policy=True)
-        bound = c * 0.5 * (hi - lo)
+        lo, hi = ops.bellman(W, TW, act, keep_policy=True)
+        K, bound, floor, _ = rel.certificate(W, TW, lo, hi)
         if bound <= tol:
             converged = True
             break
+        if floor > tol and bound <= 2.0 * floor:
+            _floor_error(tol, floor, g, "modified policy iteration")
         if k == max_iter:
             break
-        # partial evaluation of the greedy policy, starting from TV = T_act V; deeper when
-        # the greedy step kept the policy (it is then likely optimal: Howard's step)
+        # partial evaluation of the greedy policy, starting from TW = T_act W; deeper when
+        # the greedy step kept the policy (it is then likely optimal: Howard's step). The
+        # sweeps' own MacQueen test stops at its rounding floor too (2 floor).
         stable = np.array_equal(act, prev)
         prev[:] = act
-        eval_tol = 0.5 * tol if stable else max(0.5 * tol, _EVAL_RATIO * bound)
-        V, TV = TV, V
+        eval_tol = max(0.5 * tol if stable else max(0.5 * tol, _EVAL_RATIO * bound),
+                       2.0 * floor)
+        W, TW = TW, W
+        rel.recenter(W, extra=K - rel.k)            # from the midpoint, as in value_iteration
+        ops.set_policy(act)                         # its rows with the new rewards
         for _ in range(m):
-            e_lo, e_hi = ops.policy_backup(V, TV)
-            V, TV = TV, V
+            e_lo, e_hi = ops.policy_backup(W, TW)
+            W, TW = TW, W
             sweeps += 1
             if c * 0.5 * (e_hi - e_lo) <= eval_tol:
                 break
-    return _midpoint_solution(ops, V, TV, act, lo, hi, g, k, converged,
+        rel.recenter(W)
+    return _midpoint_solution(ops, rel, W, TW, act, lo, hi, k, converged,
                               _info(ops, backups=k, sweeps=sweeps))
-
-
-def _error_bound(lo: float, hi: float, gamma: float) -> float:
-    """Guaranteed |V - V*| from d = T V - V in [lo, hi]: V* - V in [d + c lo, d + c hi]."""
-    c = gamma / (1.0 - gamma)
-    return float(max(abs(lo + c * lo), abs(lo + c * hi), abs(hi + c * lo), abs(hi + c * hi)))
 
 
 @_with_idle_threads
@@ -569,7 +743,7 @@ def policy_iteration(mdp, max_iter: int | None = None, *, layout: str = "auto") 
             ops.set_policy(act)
             V, its = _krylov_solve(ops.matvec, ops.rp, V, S)
             krylov_iters += its
-        lo, hi = ops.bellman(V, TV, new_act)
+        ops.bellman(V, TV, new_act)
         # T V(s) - V(s) is the improvement of the greedy action over act[s]
         slack = 1e-12 * max(1.0, float(np.abs(V).max()))
         change = (new_act != act) & (TV > V + slack)
@@ -578,11 +752,37 @@ def policy_iteration(mdp, max_iter: int | None = None, *, layout: str = "auto") 
             break
         act = np.where(change, new_act, act)
     Q = ops.last_q(V)
-    info = _info(ops, policy_error_bound=float(g / (1.0 - g) * (hi - lo)))
+    bound, policy_bound = _pi_certificate(mdp, ops, V)
+    info = _info(ops, policy_error_bound=policy_bound)
     if mdp.is_sparse:
         info["krylov_iterations"] = krylov_iters
     return Solution(V=V, Q=Q, pi=_greedy(Q), num_iter=k, converged=converged,
-                    error_bound=_error_bound(lo, hi, g), info=info)
+                    error_bound=bound, info=info)
+
+
+def _certified_bounds(mdp: DiscountedMDP, V: np.ndarray):
+    """(|V - V*| bound, V* - V^pi bound for pi greedy in V) for any V (S,), certified as in
+    policy_iteration (used by the LP solver)."""
+    return _pi_certificate(mdp, _operator(mdp, "auto"), np.ascontiguousarray(V, dtype=float))
+
+
+def _pi_certificate(mdp: DiscountedMDP, ops, V: np.ndarray):
+    """(|V - V*| bound, V* - V^pi bound) for the final V, from one backup of V = k + W with
+    k = midrange(V) (_Relative): V* - V in [d + c min d, d + c max d] (MacQueen), with the
+    backup's rounding added to d and the representation error |V - (k + W)| <= u |W|."""
+    g = mdp.gamma
+    k = 0.5 * (float(V.min()) + float(V.max())) if g > 0.0 else 0.0
+    rel = _Relative(mdp, ops, k)
+    W = V - k
+    TW = np.empty_like(V)
+    lo, hi = ops.bellman(W, TW, np.empty(V.shape[0], dtype=np.int64))
+    e = rel.backup_error(float(np.abs(W).max()), float(np.abs(TW).max()), lo, hi)
+    rel.set_level(0.0)
+    # V* - V = (T V - V) + (V* - T V) in [lo - e + f_lo(lo - e), hi + e + f_hi(hi + e)]
+    b_lo, b_hi = rel._ends(lo - e, hi + e)
+    bound = max(abs(lo - e + b_lo), abs(hi + e + b_hi)) \
+        + 6.0 * _U * (abs(b_lo) + abs(b_hi)) + (_U * float(np.abs(W).max()) if k else 0.0)
+    return float(bound * (1.0 + 16.0 * _U)), float(rel.policy_bound(lo, hi, e))
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -636,7 +836,7 @@ def evaluate_policy(mdp, pi) -> PolicyValue:
         residual r_pi + gamma P_pi V - V, divided by 1 - gamma).
     """
     mdp = _check_mdp(mdp)
-    pi = validate_policy(pi, (mdp.S, mdp.A))
+    pi = validate_policy(pi, (mdp.S, mdp.A), "pi", mdp.mask)
     S, g = mdp.S, mdp.gamma
     r_pi = np.einsum("sa,sa->s", pi, mdp.r)
     if mdp.is_sparse:
@@ -650,23 +850,25 @@ def evaluate_policy(mdp, pi) -> PolicyValue:
     else:
         P_pi = np.einsum("sa,sat->st", pi, mdp.P)
         V = _dense_solve(P_pi, r_pi, g)
-        Q = _Dense(mdp).q(V, np.empty((S, mdp.A)))
+        Q = _Dense(mdp, masked=False).q(V, np.empty((S, mdp.A)))
         info = {}
     residual = np.einsum("sa,sa->s", pi, Q) - V          # r_pi + gamma P_pi V - V
     info["error_bound"] = float(np.abs(residual).max() / (1.0 - g))
-    return PolicyValue(V=V, Q=Q, num_iter=info.get("krylov_iterations"), converged=True,
-                       info=info)
+    return PolicyValue(V=V, Q=mask_q(mdp, Q), num_iter=info.get("krylov_iterations"),
+                       converged=True, info=info)
 
 
 # ----------------------------------------------------------------------------- operators
 
 
-def _q_values(mdp: DiscountedMDP, V: np.ndarray) -> np.ndarray:
+def _q_values(mdp: DiscountedMDP, V: np.ndarray, masked: bool = True) -> np.ndarray:
+    """Q = r + gamma P V; -inf at masked pairs unless ``masked`` is False (then finite)."""
     Q = np.empty((mdp.S, mdp.A))
     if mdp.is_sparse:
-        kd.ell_q(mdp.P.probs, mdp.P.indices, mdp.r, mdp.gamma, V, Q)
+        r = solver_reward(mdp) if masked else mdp.r
+        kd.ell_q(mdp.P.probs, mdp.P.indices, r, mdp.gamma, V, Q)
         return Q
-    return _Dense(mdp).q(V, Q)
+    return _Dense(mdp, masked).q(V, Q)
 
 
 @_with_idle_threads
@@ -678,7 +880,7 @@ def bellman(mdp, V) -> np.ndarray:
     act = np.empty(mdp.S, dtype=np.int64)
     if mdp.is_sparse:
         m = mdp.P.width
-        kd.ell_bellman(mdp.P.probs, mdp.P.indices, mdp.r, mdp.gamma, V, TV, act,
+        kd.ell_bellman(mdp.P.probs, mdp.P.indices, solver_reward(mdp), mdp.gamma, V, TV, act,
                        np.empty((0, m)), np.empty((0, m), dtype=np.int64), np.empty(0))
     else:
         _Dense(mdp).bellman(V, TV, act)
@@ -689,9 +891,9 @@ def bellman(mdp, V) -> np.ndarray:
 def bellman_policy(mdp, pi, V) -> np.ndarray:
     """(T_pi V)(s) = sum_a pi(a|s) [r(s,a) + gamma * sum_s' P(s'|s,a) V(s')]; pi (S, A)."""
     mdp = _check_mdp(mdp)
-    pi = validate_policy(pi, (mdp.S, mdp.A))
+    pi = validate_policy(pi, (mdp.S, mdp.A), "pi", mdp.mask)
     V = _check_V(mdp, V)
-    return np.einsum("sa,sa->s", pi, _q_values(mdp, V))
+    return np.einsum("sa,sa->s", pi, _q_values(mdp, V, masked=False))
 
 
 __all__ = ["bellman", "bellman_policy", "evaluate_policy", "modified_policy_iteration",

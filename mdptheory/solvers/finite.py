@@ -2,7 +2,10 @@
 KL-regularised (soft) backward induction, and evaluation under an alternative kernel.
 
 Model: FiniteHorizonMDP (or a LinearMDP, converted with .to_finite()).
-  Q_h(s,a) = r_h(s,a) + sum_s' P_h(s'|s,a) V_{h+1}(s'),  V_H = 0        (Puterman 2005, §4.5)
+  Q_h(s,a) = r_h(s,a) + gamma sum_s' P_h(s'|s,a) V_{h+1}(s'),  V_H = V_terminal
+  (Puterman 2005, §4.5; gamma = 1 and V_terminal = 0 unless the model sets them, as
+  mdptoolbox's FiniteHorizon(P, R, discount, N, h)). Masked (unavailable) actions are never
+  chosen and get Q = -inf; policies must put no mass on them.
 Soft (KL to a reference policy ref with weight lam > 0):
   V_h(s) = lam log sum_a ref_h(a|s) exp(Q_h(s,a)/lam)
          = max_pi { <pi, Q_h(s,.)> - lam KL(pi || ref_h(.|s)) },
@@ -17,12 +20,13 @@ from .. import kernels  # noqa: F401  (kernels package)
 from ..kernels import backward as kb
 from ..models import _validate
 from ..models.policies import greedy, validate_policy
-from ._common import as_finite, finite_policy
+from ._common import as_finite, finite_policy, mask_q, solver_reward
 from .results import PolicyValue, Solution
 
 
 def _alloc(mdp):
-    V = np.zeros((mdp.H + 1, mdp.S))   # V[h, s], V[H] = 0
+    V = np.zeros((mdp.H + 1, mdp.S))   # V[h, s], V[H] = V_terminal
+    V[mdp.H] = mdp.V_terminal
     Q = np.empty((mdp.H, mdp.S, mdp.A))  # Q[h, s, a]
     return V, Q
 
@@ -31,7 +35,7 @@ def backward_induction(mdp) -> Solution:
     """Optimal V (H + 1, S), Q (H, S, A) and a deterministic optimal policy pi (H, S, A)."""
     mdp = as_finite(mdp)
     V, Q = _alloc(mdp)
-    kb.backward_induction(mdp.P, mdp.r, V, Q)
+    kb.backward_induction(mdp.P, solver_reward(mdp), V, Q, mdp.gamma)
     return Solution(V=V, Q=Q, pi=greedy(Q))
 
 
@@ -40,14 +44,15 @@ def evaluate_finite_policy(mdp, pi) -> PolicyValue:
     mdp = as_finite(mdp)
     pi = finite_policy(mdp, pi)
     V, Q = _alloc(mdp)
-    kb.evaluate_policy(mdp.P, mdp.r, pi, V, Q)
-    return PolicyValue(V=V, Q=Q)
+    kb.evaluate_policy(mdp.P, mdp.r, pi, V, Q, mdp.gamma)
+    return PolicyValue(V=V, Q=mask_q(mdp, Q))
 
 
 def occupancy_measure(mdp, pi) -> np.ndarray:
     """d[h, s, a] = Pr^pi(s_h = s, a_h = a) from rho0; each d[h] sums to 1. Shape (H, S, A).
 
-    Identity: V^pi_0(rho0) = sum_{h,s,a} d[h,s,a] r[h,s,a].
+    Identity (gamma = 1, V_terminal = 0): V^pi_0(rho0) = sum_{h,s,a} d[h,s,a] r[h,s,a]; in
+    general sum_h gamma^h <d[h], r[h]> + gamma^H <d_H, V_terminal>.
     """
     mdp = as_finite(mdp)
     pi = finite_policy(mdp, pi)
@@ -73,8 +78,8 @@ def soft_backward_induction(mdp, ref_policy, lam: float) -> Solution:
     mdp, ref, lam = _soft_args(mdp, ref_policy, lam)
     V, Q = _alloc(mdp)
     pi = np.empty((mdp.H, mdp.S, mdp.A))
-    kb.soft_backward_induction(mdp.P, mdp.r, ref, lam, V, Q, pi)
-    return Solution(V=V, Q=Q, pi=pi, info={"lam": lam})
+    kb.soft_backward_induction(mdp.P, mdp.r, ref, lam, V, Q, pi, mdp.gamma)
+    return Solution(V=V, Q=mask_q(mdp, Q), pi=pi, info={"lam": lam})
 
 
 def soft_evaluate_policy(mdp, pi, ref_policy, lam: float) -> PolicyValue:
@@ -85,8 +90,8 @@ def soft_evaluate_policy(mdp, pi, ref_policy, lam: float) -> PolicyValue:
     mdp, ref, lam = _soft_args(mdp, ref_policy, lam)
     pi = finite_policy(mdp, pi)
     V, Q = _alloc(mdp)
-    kb.soft_evaluate_policy(mdp.P, mdp.r, pi, ref, lam, V, Q)
-    return PolicyValue(V=V, Q=Q)
+    kb.soft_evaluate_policy(mdp.P, mdp.r, pi, ref, lam, V, Q, mdp.gamma)
+    return PolicyValue(V=V, Q=mask_q(mdp, Q))
 
 
 def validate_kernel_like(mdp, P_alt, name: str = "P_alt") -> np.ndarray:
@@ -96,11 +101,10 @@ def validate_kernel_like(mdp, P_alt, name: str = "P_alt") -> np.ndarray:
     H, S, A = mdp.H, mdp.S, mdp.A
     if arr.ndim == 3:
         _validate.shape(name, arr, expected=(S, A, S))
-        _validate.simplex(name, arr)
+        _validate.normalize(name, arr, source=P_alt)
         return np.broadcast_to(arr, (H, S, A, S))
     _validate.shape(name, arr, expected=(H, S, A, S))
-    _validate.simplex(name, arr)
-    return arr
+    return _validate.normalize(name, arr, source=P_alt)
 
 
 def evaluate_static_finite(mdp, pi, P_alt) -> PolicyValue:
@@ -110,8 +114,8 @@ def evaluate_static_finite(mdp, pi, P_alt) -> PolicyValue:
     P = validate_kernel_like(mdp, P_alt)
     pi = finite_policy(mdp, pi)
     V, Q = _alloc(mdp)
-    kb.evaluate_policy(P, mdp.r, pi, V, Q)
-    return PolicyValue(V=V, Q=Q)
+    kb.evaluate_policy(P, mdp.r, pi, V, Q, mdp.gamma)
+    return PolicyValue(V=V, Q=mask_q(mdp, Q))
 
 
 __all__ = ["backward_induction", "evaluate_finite_policy", "occupancy_measure",

@@ -4,12 +4,13 @@ cross-check of the dynamic-programming solvers.
 Primal LPs (Puterman 2005, Sec. 4.7 and 6.9):
 
 * Finite horizon, variables V[h, s] for h = 0..H (0-based):
-  min sum_{h, s} V_h(s)  s.t.  V_h(s) >= r_h(s,a) + sum_s' P_h(s'|s,a) V_{h+1}(s') for all
-  h < H, s, a, and V_H = 0. Every V_h(s) carries weight 1 in the objective, so every state at
+  min sum_{h, s} V_h(s)  s.t.  V_h(s) >= r_h(s,a) + gamma sum_s' P_h(s'|s,a) V_{h+1}(s') for all
+  h < H, s, a, and V_H = V_terminal (gamma = 1 and V_terminal = 0 unless the model sets them). Every V_h(s) carries weight 1 in the objective, so every state at
   every step is pinned to V*_h(s) (with weight only on rho0, unreachable states would float).
 * Discounted: min sum_s V(s)  s.t.  V(s) >= r(s,a) + gamma * sum_s' P(s'|s,a) V(s').
 
-All constraints go to cvxpy as one sparse matrix inequality. The solver is Clarabel (an
+Masked (unavailable) pairs have no constraint. All constraints go to cvxpy as one sparse
+matrix inequality. The solver is Clarabel (an
 interior-point method) with its tolerances set to 1e-14, which on our tests gives V within
 ~1e-10 of the DP values at gamma = 0.99; HiGHS is the fallback if Clarabel is not installed.
 ``polish=True`` then replaces V by the exact value of the greedy policy of the LP's V (that
@@ -23,6 +24,7 @@ import numpy as np
 from ..kernels import backward as kb
 from ..models.finite import DiscountedMDP, FiniteHorizonMDP
 from ..models.policies import greedy
+from ._common import solver_reward
 from .results import Solution
 
 _MAX_SPARSE_STATES = 5000
@@ -47,15 +49,16 @@ def _pick_solver(solver):
     raise RuntimeError(f"no LP solver found: need CLARABEL or HIGHS, cvxpy has {installed}")
 
 
-def _solve(objective_weights, G, h_vec, n, solver, fixed_zero=None):
-    """min w.x  s.t.  G x <= h (and x[fixed_zero] == 0); returns (x, status, solver name)."""
+def _solve(objective_weights, G, h_vec, n, solver, fixed=None):
+    """min w.x  s.t.  G x <= h (and x[idx] == values for fixed = (idx, values)); returns
+    (x, status, solver name)."""
     import cvxpy as cp
 
     name = _pick_solver(solver)
     x = cp.Variable(n)
     constraints = [G @ x <= h_vec]
-    if fixed_zero is not None:
-        constraints.append(x[fixed_zero] == 0)
+    if fixed is not None:
+        constraints.append(x[fixed[0]] == fixed[1])
     prob = cp.Problem(cp.Minimize(objective_weights @ x), constraints)
     opts = _CLARABEL_OPTS if name == "CLARABEL" else _HIGHS_OPTS
     prob.solve(solver=name, **opts)
@@ -82,18 +85,19 @@ def _discounted(mdp: DiscountedMDP, solver, polish: bool) -> Solution:
     # row (s, a):  gamma * P(.|s,a) . V - V(s) <= -r(s, a)
     E = sp.kron(sp.identity(S, format="csr"), np.ones((A, 1)), format="csr")
     G = (g * P2 - E).tocsr()
-    V, status, name = _solve(np.ones(S), G, -mdp.r.reshape(-1), S, solver)
+    h_vec = -mdp.r.reshape(-1)
+    if mdp.mask is not None:                       # no constraint for unavailable pairs
+        keep = mdp.mask.reshape(-1)
+        G, h_vec = G[keep], h_vec[keep]
+    V, status, name = _solve(np.ones(S), G, h_vec, S, solver)
     info = {"solver": name, "status": status, "polished": False}
     if polish:
         pi0 = greedy(disc._q_values(mdp, V))
         V = disc.evaluate_policy(mdp, pi0).V
         info["polished"] = True
     Q = disc._q_values(mdp, V)
-    TV = Q.max(axis=1)
-    d = TV - V
-    info["policy_error_bound"] = float(g / (1.0 - g) * (d.max() - d.min()))
-    return Solution(V=V, Q=Q, pi=greedy(Q), error_bound=disc._error_bound(d.min(), d.max(), g),
-                    info=info)
+    bound, info["policy_error_bound"] = disc._certified_bounds(mdp, V)   # rounding included
+    return Solution(V=V, Q=Q, pi=greedy(Q), error_bound=bound, info=info)
 
 
 def _finite(mdp: FiniteHorizonMDP, solver, polish: bool) -> Solution:
@@ -105,27 +109,33 @@ def _finite(mdp: FiniteHorizonMDP, solver, polish: bool) -> Solution:
     blocks = []
     for h in range(H):
         P2 = sp.csr_matrix(np.ascontiguousarray(mdp.P[h]).reshape(S * A, S))
-        # row (h, s, a):  P_h(.|s,a) . V_{h+1} - V_h(s) <= -r_h(s, a)
+        # row (h, s, a):  gamma P_h(.|s,a) . V_{h+1} - V_h(s) <= -r_h(s, a)
         row = [None] * (H + 1)
-        row[h], row[h + 1] = -E, P2
+        row[h], row[h + 1] = -E, mdp.gamma * P2
         for j in range(H + 1):
             if row[j] is None:
                 row[j] = sp.csr_matrix((S * A, S))
         blocks.append(row)
     G = sp.bmat(blocks, format="csr")
-    x, status, name = _solve(np.ones(n), G, -np.asarray(mdp.r).reshape(-1), n, solver,
-                             fixed_zero=np.arange(H * S, n))
+    h_vec = -np.asarray(mdp.r).reshape(-1)
+    if mdp.mask is not None:                       # no constraint for unavailable pairs
+        keep = np.asarray(mdp.mask).reshape(-1)
+        G, h_vec = G[keep], h_vec[keep]
+    x, status, name = _solve(np.ones(n), G, h_vec, n, solver,
+                             fixed=(np.arange(H * S, n), mdp.V_terminal))
     V = x.reshape(H + 1, S)
-    V[H] = 0.0
+    V[H] = mdp.V_terminal
     info = {"solver": name, "status": status, "polished": False}
+    r_solver = solver_reward(mdp)                  # -inf at masked pairs
     if polish:
-        Q0 = np.einsum("hsat,ht->hsa", mdp.P, V[1:]) + mdp.r
+        Q0 = mdp.gamma * np.einsum("hsat,ht->hsa", mdp.P, V[1:]) + r_solver
         pi0 = greedy(Q0)
         V = np.zeros((H + 1, S))
+        V[H] = mdp.V_terminal
         Q0 = np.empty((H, S, A))
-        kb.evaluate_policy(mdp.P, mdp.r, pi0, V, Q0)
+        kb.evaluate_policy(mdp.P, mdp.r, pi0, V, Q0, mdp.gamma)
         info["polished"] = True
-    Q = mdp.r + np.einsum("hsat,ht->hsa", mdp.P, V[1:])   # Q_h = r_h + P_h V_{h+1}
+    Q = r_solver + mdp.gamma * np.einsum("hsat,ht->hsa", mdp.P, V[1:])   # r_h + gamma P_h V_h+1
     # |V_h - V*_h| <= sum_{k >= h} max_s |max_a Q_k(s, a) - V_k(s)|: a guaranteed bound for V_0
     err = np.abs(Q.max(axis=2) - V[:H]).max(axis=1)
     return Solution(V=V, Q=Q, pi=greedy(Q), error_bound=float(err.sum()), info=info)

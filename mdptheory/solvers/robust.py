@@ -13,6 +13,9 @@ Rectangularity:
     or broadcastable to (H, d) (per [h, i]).
 Divergences: 'tv' (with the 1/2 factor), 'kl', 'chi2'; inner problems solved exactly
 (closed forms and exact one-dimensional searches, spec robust_linear §1.4).
+A FiniteHorizonMDP's terminal values V_terminal are V_H and its action mask is honoured (masked
+actions are never chosen; Q = -inf there); a discounted finite horizon (gamma < 1) is refused,
+as the regularised backup has no single discounted form.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import numpy as np
 from ..kernels import robust_dp
 from ..models import FiniteHorizonMDP, LinearMDP, _validate
 from ..models.policies import greedy
-from ._common import check_kind, finite_policy
+from ._common import check_kind, finite_policy, mask_q, solver_reward
 from .results import PolicyValue, Solution
 
 
@@ -31,8 +34,13 @@ def _run(model, pi, divergence: str, param, param_name: str, regularized: bool,
     div = _validate.divergence_code(divergence)
     H, S, A = model.H, model.S, model.A
     use_pi = pi is not None
-    V = np.zeros((H + 1, S))                 # V[h, s], V[H] = 0
+    V = np.zeros((H + 1, S))                 # V[h, s], V[H] = V_terminal
     Q = np.empty((H, S, A))                  # Q[h, s, a]
+    if isinstance(model, FiniteHorizonMDP):
+        if model.gamma != 1.0:
+            raise ValueError(f"robust DP takes undiscounted finite-horizon models; this one has "
+                             f"gamma = {model.gamma}")
+        V[H] = model.V_terminal
     if use_pi:
         pi_arr = finite_policy(model, pi)
     else:
@@ -48,9 +56,10 @@ def _run(model, pi, divergence: str, param, param_name: str, regularized: bool,
         return V, Q, P_worst, (mu_worst if want_worst else None), extra
     prm = _validate.nonnegative_array(param_name, param, (H, S, A))
     P_worst = np.zeros((H, S, A, S)) if want_worst else np.empty((1, 1, 1, 1))
-    robust_dp.robust_backward_sa(model.P, model.r, pi_arr, use_pi, div, regularized, prm,
+    r = model.r if use_pi else solver_reward(model)
+    robust_dp.robust_backward_sa(model.P, r, pi_arr, use_pi, div, regularized, prm,
                                  want_worst, V, Q, P_worst)
-    return V, Q, (P_worst if want_worst else None), None, {}
+    return V, mask_q(model, Q), (P_worst if want_worst else None), None, {}
 
 
 def robust_backward_induction(model, divergence: str, radius) -> Solution:

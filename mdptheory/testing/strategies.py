@@ -31,9 +31,10 @@ from ..models.finite import DiscountedMDP, FiniteHorizonMDP
 from ..models.linear import LinearMDP
 from ..models.sparse import SparseTransitions
 
-__all__ = ["seeds", "finite_mdps", "discounted_mdps", "linear_mdps", "value_vectors",
-           "edge_value_vectors", "distributions", "policies", "discounted_policies",
-           "radii", "lams", "divergences", "DIVERGENCES", "MAX_RADIUS"]
+__all__ = ["DIVERGENCES", "MAX_RADIUS", "WIDE_MAX_RADIUS", "discounted_mdps",
+           "discounted_policies", "distributions", "divergences", "edge_value_vectors",
+           "finite_mdps", "lams", "linear_mdps", "policies", "radii", "seeds",
+           "tiny_mass_distributions", "value_vectors", "wide_radii"]
 
 DIVERGENCES = ("tv", "kl", "chi2")
 #: Largest radius drawn per divergence: TV (with the 1/2) never exceeds 1; for KL and chi2 the
@@ -42,6 +43,7 @@ MAX_RADIUS = {"tv": 1.0, "kl": 5.0, "chi2": 10.0}
 
 STRUCTURES = ("dense", "sparse", "deterministic")     # transition rows
 REWARDS = ("uniform", "zero", "binary")               # binary = 0/1 rewards, many ties
+SIGNED = "signed"                  # N(0, 10^2) rewards, any sign: only when asked for
 INITIAL = ("dirichlet", "uniform", "point")
 
 
@@ -68,6 +70,8 @@ def _rows(rng, prefix: tuple, S: int, structure: str) -> np.ndarray:
 
 
 def _rewards(rng, shape: tuple, kind: str) -> np.ndarray:
+    if kind == SIGNED:
+        return 10.0 * rng.standard_normal(shape)
     if kind == "zero":
         return np.zeros(shape)
     if kind == "binary":
@@ -94,8 +98,8 @@ def _structure(deterministic):
 def _reward_kinds(rewards):
     if rewards is None:
         return st.sampled_from(REWARDS)
-    if rewards not in REWARDS:
-        raise ValueError(f"rewards must be one of {REWARDS} or None, got {rewards!r}")
+    if rewards not in (*REWARDS, SIGNED):
+        raise ValueError(f"rewards must be one of {(*REWARDS, SIGNED)} or None, got {rewards!r}")
     return st.just(rewards)
 
 
@@ -154,12 +158,14 @@ def _finite_mdps(draw, max_S, max_A, max_H, structures, reward_kinds, stationari
 
 def discounted_mdps(max_S: int = 6, max_A: int = 4, min_gamma: float = 0.0,
                     max_gamma: float = 0.99, deterministic=None, *, sparse: bool = False,
-                    rewards=None):
+                    rewards=None, masked: bool = False):
     """:class:`DiscountedMDP` with 1 <= S <= max_S, 1 <= A <= max_A, gamma in
     [min_gamma, max_gamma] (endpoints, 0.5 and 0.9 drawn often).
 
-    ``deterministic`` and ``rewards`` as in :func:`finite_mdps`; ``sparse=True`` stores P as
-    :class:`SparseTransitions` (same numbers).
+    ``deterministic`` and ``rewards`` as in :func:`finite_mdps` (plus ``rewards="signed"``:
+    N(0, 10^2) rewards of any sign); ``sparse=True`` stores P as :class:`SparseTransitions`
+    (same numbers); ``masked=True`` adds a random action mask (each action unavailable with
+    probability 0.4, every state keeping one).
     """
     _sizes({"max_S": max_S, "max_A": max_A})
     lo = _validate.real("min_gamma", min_gamma, lo=0.0, hi=1.0, hi_open=True)
@@ -167,11 +173,12 @@ def discounted_mdps(max_S: int = 6, max_A: int = 4, min_gamma: float = 0.0,
     if lo > hi:
         raise ValueError(f"min_gamma={lo} must be <= max_gamma={hi}")
     return _discounted_mdps(max_S, max_A, _floats_with_edges(lo, hi, (0.5, 0.9)),
-                            _structure(deterministic), _reward_kinds(rewards), bool(sparse))
+                            _structure(deterministic), _reward_kinds(rewards), bool(sparse),
+                            bool(masked))
 
 
 @st.composite
-def _discounted_mdps(draw, max_S, max_A, gammas, structures, reward_kinds, sparse):
+def _discounted_mdps(draw, max_S, max_A, gammas, structures, reward_kinds, sparse, masked):
     S = draw(st.integers(1, max_S), label="S")
     A = draw(st.integers(1, max_A), label="A")
     gamma = draw(gammas, label="gamma")
@@ -182,9 +189,13 @@ def _discounted_mdps(draw, max_S, max_A, gammas, structures, reward_kinds, spars
     P = _rows(rng, (S, A), S, structure)                              # P[s, a, s_next]
     r = _rewards(rng, (S, A), reward_kind)                            # r[s, a]
     rho0 = _initial(rng, S, init)
+    mask = None
+    if masked:
+        mask = rng.random((S, A)) >= 0.4
+        mask[np.arange(S), rng.integers(0, A, size=S)] = True         # one action per state
     if sparse:
         P = SparseTransitions.from_dense(P)
-    return DiscountedMDP(P=P, r=r, gamma=gamma, rho0=rho0)
+    return DiscountedMDP(P=P, r=r, gamma=gamma, rho0=rho0, mask=mask)
 
 
 def linear_mdps(max_S: int = 5, max_A: int = 3, max_d: int = 3, max_H: int = 3, *,
@@ -303,6 +314,44 @@ def _distributions(draw, S, full_support):
     return p / p.sum()
 
 
+TINY_MASS_KINDS = ("log-uniform", "one-tiny", "two-point", "with-zeros")
+
+
+def tiny_mass_distributions(S: int, *, min_exponent: int = -300):
+    """Probability vectors of shape (S,) with masses spread over many orders of magnitude, down
+    to about 10^min_exponent (>= -307, so that every mass stays a normal float).
+
+    Kinds: masses 10^U(min_exponent, 0); Dirichlet(1) with one entry set to 10^-k; two states
+    (1 - 10^-k, 10^-k) and zeros elsewhere; log-uniform masses with some set to zero (at least
+    one left). k is an integer in [1, -min_exponent], drawn by hypothesis so it shrinks towards
+    mild cases. Entries are normalized (the tiny ones keep their size).
+    """
+    S = _validate.positive_int("S", S)
+    lo = int(_validate.real("min_exponent", min_exponent, lo=-307.0, hi=-1.0))
+    return _tiny_mass_distributions(S, lo)
+
+
+@st.composite
+def _tiny_mass_distributions(draw, S, lo):
+    kind = draw(st.sampled_from(TINY_MASS_KINDS), label="kind")
+    k = draw(st.integers(1, -lo), label="tiny exponent")
+    rng = np.random.default_rng(draw(seeds(), label="seed"))
+    if kind in ("log-uniform", "with-zeros"):
+        p = 10.0 ** rng.uniform(-k, 0.0, size=S)
+        if kind == "with-zeros" and S > 1:
+            keep = rng.random(S) < 0.5
+            keep[rng.integers(0, S)] = True
+            p = np.where(keep, p, 0.0)
+    elif kind == "one-tiny" or S == 1:
+        p = rng.dirichlet(np.ones(S))
+        p[rng.integers(0, S)] = 10.0 ** -k
+    else:
+        p = np.zeros(S)
+        i, j = rng.choice(S, size=2, replace=False)
+        p[i], p[j] = 1.0 - 10.0 ** -k, 10.0 ** -k
+    return p / p.sum()
+
+
 POLICY_KINDS = ("stochastic", "deterministic", "uniform")
 
 
@@ -352,6 +401,18 @@ def radii(divergence=None, *, max_radius: float | None = None):
         max_radius = 1.0 if divergence is None else MAX_RADIUS[divergence]
     hi = _validate.real("max_radius", max_radius, lo=0.0)
     return _floats_with_edges(0.0, hi, (1e-3, 0.1 * hi))
+
+
+#: Largest radius drawn by :func:`wide_radii`: TV's ball is everything at 1; a KL ball around a
+#: mass of 1e-300 needs a radius of -log(1e-300) = 691 to reach it; chi2's needs 1e300.
+WIDE_MAX_RADIUS = {"tv": 1.0, "kl": 800.0, "chi2": 1e300}
+
+
+def wide_radii(divergence):
+    """Radii in {0} and log-uniform in [1e-300, WIDE_MAX_RADIUS[divergence]] (endpoints drawn
+    often): for distributions with masses down to 1e-300 (:func:`tiny_mass_distributions`)."""
+    divergence = _validate.divergence(divergence)
+    return st.one_of(st.just(0.0), lams(1e-300, WIDE_MAX_RADIUS[divergence]))
 
 
 def lams(min_value: float = 1e-2, max_value: float = 1e2):

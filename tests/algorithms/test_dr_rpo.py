@@ -1,6 +1,6 @@
 """DR-RPO (reconstruction) and DR-LSVI-UCB: the exact policy-regularised robust DP against the
-spec's reference table and the package's robust / soft solvers, the actor's mirror-descent
-update, the robust online loop, and input checks."""
+reference table of an independent exact script and the package's robust / soft solvers, the
+actor's mirror-descent update, the robust online loop, and input checks."""
 import numpy as np
 import pytest
 
@@ -26,7 +26,7 @@ from mdptheory.solvers.robust import (
 SIM = envs.simulated_linear_mdp(0.3, 0.2)
 
 
-# spec §3.5 ([COMPUTED] in the spec by its own exact soft robust DP script)
+# reference values from an exact soft robust DP written independently of the package
 @pytest.mark.parametrize("tau, rho, v, p_all_up, p_all_down", [
     (0.01, 0.0, 1.5758, 0.999, 0.000), (0.01, 0.3, 1.2812, 0.582, 0.000),
     (0.01, 0.6, 1.1392, 0.000, 0.934), (0.1, 0.0, 1.3273, 0.296, 0.005),

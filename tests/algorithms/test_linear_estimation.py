@@ -6,6 +6,8 @@ import pytest
 
 from mdptheory import envs
 from mdptheory.algorithms import linear_estimation as le
+from mdptheory.algorithms.baselines_linear import drvi_l
+from mdptheory.envs.put_option import always_hold_policy, put_option
 from mdptheory.kernels import linear as klin
 from mdptheory.kernels import robust as krob
 from mdptheory.runner.online import Dataset, collect
@@ -108,6 +110,17 @@ def test_compiled_kernels_equal_their_python_versions():
         klin.kl_dual_ridge.py_func(C, vals, rad, centered, floor, 3.0, grid, bhi, 30, o2, b2)
         np.testing.assert_allclose(o1, o2, rtol=1e-12)
         np.testing.assert_allclose(b1, b2, rtol=1e-12)
+    lo_b, hi_b = le.kl_dual_range(rad, 3.0)
+    for centered, floor in [(True, 1e-6), (False, 0.0)]:
+        o1, b1, o2, b2 = (np.empty(3) for _ in range(4))
+        c1, c2 = np.empty(3, np.int8), np.empty(3, np.int8)
+        klin.kl_dual_ridge_exact(C, vals, rad, centered, floor, 3.0, lo_b, hi_b, 16, 1e-10,
+                                 5000, o1, b1, c1)
+        klin.kl_dual_ridge_exact.py_func(C, vals, rad, centered, floor, 3.0, lo_b, hi_b, 16,
+                                         1e-10, 5000, o2, b2, c2)
+        np.testing.assert_allclose(o1, o2, rtol=1e-12)
+        np.testing.assert_allclose(b1, b2, rtol=1e-12)
+        np.testing.assert_array_equal(c1, c2)
     Phi = rng.random((9, 3))
     col = rng.integers(0, 4, size=9)
     M1, M2 = np.zeros((3, 4)), np.zeros((3, 4))
@@ -132,10 +145,84 @@ def test_compiled_kernels_equal_their_python_versions():
     np.testing.assert_allclose(A1, A2, atol=1e-14)
 
 
+def _objective_kl(Ci, vals, rho, beta, floor, vcap, centered=True):
+    """DRVI-L objective of one coordinate on a beta grid (G,) -> (G,)."""
+    beta = np.atleast_1d(np.asarray(beta, dtype=float))
+    E = np.exp(-vals[None, :] / beta[:, None])
+    y = 1.0 + (Ci[None, :] * (E - 1.0)).sum(1) if centered else (Ci[None, :] * E).sum(1)
+    with np.errstate(divide="ignore"):
+        return np.minimum(-beta * np.log(np.maximum(y, floor)), vcap) - beta * rho
+
+
+def _check_kl_target(step, v, rho, cap, nu, beta, rec, coords=None, n_dense=20001):
+    """nu_i = min(max over the admissible range, nominal): no dense grid point beats it, and it
+    is attained (at beta_i, or by the nominal cap)."""
+    C = step.coefficients()
+    nominal = C @ v
+    lo, hi = le.kl_dual_range(rho, cap)
+    assert rec["certified"].all()
+    for i in range(C.shape[0]) if coords is None else coords:
+        grid = np.exp(np.linspace(np.log(lo), np.log(hi[i]), n_dense))
+        dense = _objective_kl(C[i], v, rho[i], grid, 1e-6, cap).max()
+        assert nu[i] >= min(dense, nominal[i]) - 1e-9 * max(cap, 1.0)
+        at = _objective_kl(C[i], v, rho[i], beta[i], 1e-6, cap)[0]
+        if rec["capped"][i]:
+            assert nu[i] == nominal[i] and at >= nominal[i]
+        else:
+            assert at == pytest.approx(nu[i], abs=1e-12) and nu[i] <= nominal[i]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kl_dual_exact_search_is_the_capped_maximum_over_the_admissible_range(seed):
+    """Ridge coefficients of the put option's always-hold data (weights of both signs), random
+    next values with zeros (the exercised terminal state) and random radii."""
+    opt = put_option(0.5, d=12, H=8, rng=seed)
+    fm = le.feature_model(opt)
+    steps = le.offline_ridge_steps(collect(opt.mdp, always_hold_policy(opt), 80,
+                                           rng=seed + 10), fm, 1.0)
+    cap = fm.value_cap
+    rng = np.random.default_rng(seed)
+    for step in steps:
+        n = step.cols.size
+        v = rng.uniform(0, cap, size=n) * (rng.random(n) < 0.8)
+        rho = rng.uniform(0.01, 0.5, size=fm.d)
+        rec: dict = {}
+        nu, beta = le.kl_constrained_estimate(step, v, rho, cap, record=rec)
+        _check_kl_target(step, v, rho, cap, nu, beta, rec)
+
+
+def test_kl_dual_exact_search_finds_the_kink_peaks_the_grid_search_missed():
+    """Regression (issue "Experiments that can decide"): on DRVI-L's own targets for the put
+    option, the former grid + golden-section search misses maxima that sit at the kink where
+    y(beta) crosses the floor (ridge weights make the objective multi-peaked); some of them lie
+    above the nominal ridge estimate, which the capped target excludes."""
+    rng = np.random.default_rng(1)
+    opt = put_option(0.5, d=30, H=20, rng=rng)
+    ds = collect(opt.mdp, always_hold_policy(opt), 1000, rng=rng)
+    fm = le.feature_model(opt)
+    res = drvi_l(ds, opt, 0.025, beta=0.1, gamma=1.0, kl_search="grid")
+    steps = le.offline_ridge_steps(ds, fm, 1.0)
+    cap = fm.value_cap
+    missed = above_nominal = 0
+    for h, step in enumerate(steps):
+        v = res.V[h + 1][step.cols]
+        rho = np.full(fm.d, 0.025)
+        rec: dict = {}
+        nu, beta = le.kl_constrained_estimate(step, v, rho, cap, record=rec)
+        grid, _ = le.kl_constrained_estimate(step, v, rho, cap, search="grid",
+                                             cap_nominal=False)
+        nominal = step.coefficients() @ v
+        differ = np.flatnonzero(np.abs(nu - np.minimum(grid, nominal)) > 1e-9)
+        missed += differ.size
+        above_nominal += int(np.sum(rec["capped"][differ]))
+        _check_kl_target(step, v, rho, cap, nu, beta, rec, coords=differ)
+    assert missed >= 1 and above_nominal >= 1
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_ridge_duals_with_exact_expectations_equal_the_exact_inner_problems(seed):
     """C = p (the exact expectation operator): the four estimators reduce to the closed forms
-    and duals of spec §1.4, i.e. to mdptheory.kernels.robust (strong duality)."""
+    and duals of docs/papers/r2pvi.md §2.3, i.e. to mdptheory.kernels.robust (strong duality)."""
     rng = np.random.default_rng(seed)
     S = 6
     p = rng.dirichlet(np.ones(S))

@@ -15,6 +15,11 @@ from mdptheory.kernels import pmd as kp
 from mdptheory.models import DiscountedMDP
 from mdptheory.models.sparse import SparseTransitions
 from mdptheory.solvers.discounted import evaluate_policy, value_iteration
+from mdptheory.testing.concentration import (
+    FALSE_ALARM,
+    bernstein_halfwidth,
+    empirical_bernstein_halfwidth,
+)
 
 
 def random_mdp(seed, S=5, A=3, gamma=0.9, rho0=None):
@@ -253,6 +258,37 @@ def test_cen_at_the_largest_step_is_soft_policy_iteration():
     tau = 0.3
     res = M.policy_mirror_descent(mdp, 60, M.constant((1 - 0.9) / tau), update="cen", tau=tau)
     np.testing.assert_allclose(res.V, M.soft_optimal(mdp, tau).V, atol=1e-10)
+
+
+@pytest.mark.parametrize("update,gamma,tau", [("cen", 0.9, 0.1), ("cen", 0.99, 0.3),
+                                              ("cen", 0.7, 0.07), ("linearized", 0.9, 0.1),
+                                              ("linearized", 0.9, 0.3), ("linearized", 0.9, 3.0)])
+def test_soft_policy_iteration_step_with_a_zero_probability_is_the_softmax(update, gamma, tau):
+    """Issue 12: alpha = 0 (Cen at eta = (1 - gamma)/tau, linearised at tau eta = 1) with an
+    action of probability 0 gave a NaN row (0 * log 0). pi+ is softmax(beta Q): pi^0 = 1."""
+    eta = (1 - gamma) / tau if update == "cen" else 1 / tau
+    alpha, beta = M.update_coefficients(update, eta, tau, gamma)
+    assert alpha == 0.0                          # rounding in 1 - eta tau (...) snapped to 0
+    with np.errstate(divide="ignore"):
+        log_pi = np.log(np.array([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.2, 0.3, 0.5]]))
+    Q = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-1.0, 5.0, 2.0]])
+    out = M.pmd_step(log_pi, Q, eta, update=update, tau=tau, gamma=gamma)
+    expected = beta * Q - np.log(np.exp(beta * Q).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_soft_policy_iteration_from_a_policy_with_zeros_reaches_the_soft_optimum():
+    """The iterate route of the same case: PMD from pi0 with zero entries."""
+    mdp = random_mdp(16, gamma=0.9)
+    tau = 0.3
+    pi0 = np.zeros((mdp.S, mdp.A))
+    pi0[:, 0] = 1.0
+    for update, eta in (("cen", (1 - 0.9) / tau), ("linearized", 1 / tau)):
+        res = M.policy_mirror_descent(mdp, 60, M.constant(eta), update=update, tau=tau,
+                                      pi0=pi0, warn=False)
+        assert np.all(np.isfinite(res.log_pi[np.isfinite(res.log_pi)]))
+        assert not np.any(np.isnan(res.log_pi))
+        np.testing.assert_allclose(res.V, M.soft_optimal(mdp, tau).V, atol=1e-10)
 
 
 def test_pmd_result_records_values_steps_and_monotone_gaps():
@@ -503,29 +539,55 @@ def test_mdpo_keeps_unvisited_states_and_improves_visited_ones():
 # ----------------------------------------------------------------------------- sample-based
 
 
+def _episode_ends(cont) -> np.ndarray:
+    """Indices of the transitions that end an episode (cont == 0), in stream order."""
+    return np.flatnonzero(np.asarray(cont) == 0)
+
+
 def test_sampled_states_follow_the_discounted_occupancy():
+    """Each geometric-length episode ends after step t with probability (1 - gamma) gamma^t, so
+    the state of its last transition is distributed exactly as d^pi_rho0, independently across
+    episodes. On the first m = 20,000 episodes (fixed in advance; ~60,000 end in the stream) the
+    frequencies pass Bernstein's inequality with known variance d (1 - d): false alarm <= 1e-6
+    over the 4 states (plus P(fewer than m episodes) < 1e-300)."""
     mdp = random_mdp(30, S=4, A=2, gamma=0.8)
     pi = random_policy(31, 4, 2)
-    n = 200_000
+    n, m = 300_000, 20_000
     data = M.sample_transitions(mdp, pi, n, rng=0)
-    freq = np.bincount(data["s"], minlength=4) / n
+    ends = _episode_ends(data["cont"])
+    assert ends.size >= m
+    freq = np.bincount(data["s"][ends[:m]], minlength=4) / m
     d = M.occupancy(mdp, pi)
-    # correlated stream: allow 6 standard errors of an i.i.d. sample times an episode-length factor
-    tol = 6 * np.sqrt(d * (1 - d) / n) * np.sqrt(2 / (1 - mdp.gamma))
-    assert np.all(np.abs(freq - d) <= tol)
+    t = bernstein_halfwidth(m, d * (1 - d), 1.0, FALSE_ALARM / d.size)
+    assert np.all(np.abs(freq - d) <= t)
 
 
 def test_monte_carlo_returns_estimate_q_without_bias():
+    """First-visit returns of (s, a), one per episode among the first m = 60,000 episodes
+    (fixed in advance; ~90,000 end in the stream), are iid with mean Q(s, a) (the episode after
+    a visit is independent of what came before). A return is at most max r times the rest of
+    its episode's length, which exceeds ell = 80 with probability gamma^80 < 5e-13, so all are
+    <= ell max r except with probability < 1e-7; on that event the mean of the returns equals
+    the mean of the returns truncated there, whose expectation is within
+    max r gamma^ell / (1 - gamma) of Q. Empirical Bernstein on the truncated returns: false
+    alarm <= 1e-6 over the 6 pairs (plus 1e-7)."""
     mdp = random_mdp(32, S=3, A=2, gamma=0.7)
     pi = random_policy(33, 3, 2)
     data = M.sample_transitions(mdp, pi, 300_000, rng=1)
     G, done = M.mc_returns(data["r"], data["cont"])
     _, Q = M.evaluate(mdp, pi)
+    episode = np.concatenate([[0], np.cumsum(data["cont"][:-1] == 0)])
+    m = 60_000
+    assert _episode_ends(data["cont"]).size >= m and done[episode < m].all()
+    ell, rmax = 80, float(np.max(mdp.r))
+    tail = rmax * mdp.gamma ** ell / (1 - mdp.gamma)
     for s in range(3):
         for a in range(2):
-            sel = done & (data["s"] == s) & (data["a"] == a)
-            se = G[sel].std() / np.sqrt(sel.sum())
-            assert abs(G[sel].mean() - Q[s, a]) <= 6 * se
+            sel = np.flatnonzero((episode < m) & (data["s"] == s) & (data["a"] == a))
+            first = sel[np.unique(episode[sel], return_index=True)[1]]   # one per episode
+            X = np.minimum(G[first], ell * rmax)[:, None]
+            t = empirical_bernstein_halfwidth(X, ell * rmax, FALSE_ALARM / 6)[0]
+            assert abs(G[first].mean() - Q[s, a]) <= t + tail
 
 
 def test_gae_with_lambda_one_and_zero_critic_is_the_discounted_tail():

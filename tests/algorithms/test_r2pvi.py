@@ -13,9 +13,18 @@ from mdptheory.algorithms.baselines_linear import (
     simulated_radius,
     theory_beta_linear,
 )
-from mdptheory.algorithms.r2pvi import CODE_SETTINGS, R2PVI, r2pvi, theory_beta, va_r2pvi_tv
+from mdptheory.algorithms.r2pvi import (
+    CODE_SETTINGS,
+    R2PVI,
+    r2pvi,
+    theory_beta,
+    theory_beta_curve,
+    va_r2pvi_tv,
+)
+from mdptheory.bounds import REGISTRY
 from mdptheory.bounds.robust_linear import (
     admissible_radius,
+    coverage_constant,
     r2pvi_rate,
     regularized_shift,
     uncertainty_function,
@@ -42,7 +51,7 @@ def _data(mdp, N, seed):
 
 
 def _reference_r2pvi(ds, mdp, div, lam, beta, gamma):
-    """Algorithm 1-4 written sample by sample from the spec (no grouping, explicit inverse,
+    """Algorithm 1-4 written sample by sample from the boxes (no grouping, explicit inverse,
     chi2 maximised on a fine grid plus the sample values)."""
     H, S, _A, d = mdp.H, mdp.S, mdp.A, mdp.d
     V = np.zeros((H + 1, S))
@@ -269,6 +278,59 @@ def test_algorithms_run_on_the_put_option_and_the_learned_rule_beats_never_exerc
         put_option()
 
 
+def test_code_setting_caps_only_the_hold_value_of_the_put_option():
+    """Regression (issue "Experiments that can decide"): the authors' code clips the estimated
+    hold value at H - h and compares it with the exact exercise payoff, which it never clips.
+    Capping every action at H - h changed 64 of the 210 reachable nodes here."""
+    opt = put_option(0.5, d=30, H=20, rng=0)
+    ds = collect(opt.mdp, always_hold_policy(opt), 100, rng=1)
+    H = opt.H
+    code = le.FeatureModel(phi=opt.phi, r=opt.r, v_max=np.arange(H, -1, -1.0), simplex=False,
+                           uncapped_actions=(EXERCISE,))
+    nodes = np.flatnonzero((opt.layer >= 0) & (opt.layer < H))
+    h_of = opt.layer[nodes]
+    payoff = opt.r[h_of, nodes, EXERCISE]
+    above = payoff > H - h_of
+    assert above.sum() == 64 and nodes.size == 210
+    for res in (pevi(ds, code, beta=0.1, q_clip="upper"),
+                r2pvi(ds, code, "tv", 1.0, beta=0.1, **{k: CODE_SETTINGS[k] for k in
+                                                         ("penalty", "tv_min", "q_clip")}),
+                drpvi(ds, code, 0.2, beta=0.1, tv_form="fail_state", penalty="l2diag",
+                      q_clip="upper")):
+        np.testing.assert_array_equal(res.Q[h_of, nodes, EXERCISE], payoff)   # never capped
+        assert np.all(res.Q[h_of, nodes, HOLD] <= H - h_of)                    # hold capped
+    # the decision rule: exercise iff the payoff beats the capped hold value
+    res = pevi(ds, code, beta=0.1, q_clip="upper")
+    hold = res.Q[h_of, nodes, HOLD]
+    np.testing.assert_array_equal(res.pi[h_of, nodes, EXERCISE] == 1.0, payoff > hold)
+    with pytest.raises(ValueError, match=r"uncapped_actions\[0\] is 2"):
+        le.FeatureModel(phi=opt.phi, r=opt.r, v_max=opt.v_max, simplex=False,
+                        uncapped_actions=(2,))
+
+
+def test_r2pvi_kl_is_optimistic_at_coordinates_the_data_never_excite():
+    """Algorithm 3 at an unexcited coordinate: the ridge estimate is 0, the clip e^{-H/lam}
+    gives w_hat = H, and the penalty beta / sqrt(gamma) = 1 does not offset it: the fail state
+    x4 (phi = e_2, never excited at step 0 by uniform data from x1) gets Q_hat_0 = H - 1 = 2,
+    against a true regularised-robust value 0. TV and chi2 give 0 there."""
+    mdp = envs.simulated_linear_mdp(0.3, 0.2)
+    ds = _data(mdp, 100, 0)
+    x4 = 3
+    assert not np.any(mdp.phi[ds.s[:, 0], ds.a[:, 0]][:, 1:3])          # never excited at h=0
+    for lam in (0.1, 1.0):
+        res = r2pvi(ds, mdp, "kl", lam, beta=1.0, gamma=1.0)
+        assert res.w[0, 1] == res.w[0, 2] == mdp.H                          # the clip's value
+        assert res.inv_diag[0, 2] == pytest.approx(1.0)                     # 1 / gamma
+        np.testing.assert_allclose(res.Q[0, x4], mdp.H - 1.0)
+        exact = regularized_robust_backward_induction(mdp, "kl", lam)
+        np.testing.assert_allclose(exact.Q[0, x4], 0.0, atol=1e-12)
+        for div in ("tv", "chi2"):
+            np.testing.assert_allclose(r2pvi(ds, mdp, div, lam, beta=1.0, gamma=1.0).Q[0, x4],
+                                       0.0)
+        # beta >= H sqrt(gamma) offsets the clip
+        assert np.all(r2pvi(ds, mdp, "kl", lam, beta=mdp.H, gamma=1.0).Q[0, x4] == 0.0)
+
+
 # ----------------------------------------------------------------------------- lower bound
 def test_two_absorbing_state_family():
     mdp = lower_bound_instance(3, 2, eps=0.3, gap=0.1, signs=[[1, -1], [-1, 1]])
@@ -325,3 +387,61 @@ def test_uncertainty_functions_order_and_bound_rates():
     for div in ("tv", "kl", "chi2"):
         r = r2pvi_rate(div, 4, 3, K, lam=0.5)
         assert r[1] / r[0] == pytest.approx(0.5)                         # K^{-1/2}
+
+
+def test_robust_linear_bounds_expose_their_parts():
+    """Each bound has a single order in its variable: leading = the bound, lower = 0."""
+    K = np.array([10.0, 1e3, 1e5])
+    args = {"r2pvi_suboptimality": (np.array([3.0, 2.0, 1.0]), 1 / np.sqrt(K)),
+            "r2pvi_tv_rate": (4, 3, K), "r2pvi_kl_rate": (4, 3, K, 0.5),
+            "r2pvi_chi2_rate": (4, 3, K, 0.5), "r2pvi_lower_bound": (1 / np.sqrt(K),),
+            "dr_rpo_regret": (4, 3, K), "dr_lsvi_ucb_regret": (4, 3, K)}
+    for name, a in args.items():
+        b = REGISTRY[name]
+        p = b.split(*a)
+        np.testing.assert_allclose(p["leading"] + p["lower"], b(*a), rtol=1e-15)
+        np.testing.assert_array_equal(p["lower"], 0.0)
+
+
+def test_theory_beta_curve_matches_the_scalar_theorem_constants():
+    for div in ("tv", "kl", "chi2"):
+        Ks = [10, 1000, 123_456]
+        np.testing.assert_allclose(
+            [theory_beta(div, 4, 3, K, 0.7, 0.05) for K in Ks],
+            theory_beta_curve(div, 4, 3, np.array(Ks, float), 0.7, 0.05), rtol=1e-13)
+
+
+def _forward_occupancy(mdp, pi):
+    """d[h, s, a] by explicit forward propagation (independent of the solvers)."""
+    fin = mdp.to_finite()
+    d = np.zeros((mdp.H, mdp.S, mdp.A))
+    state = fin.rho0.copy()
+    for h in range(mdp.H):
+        d[h] = state[:, None] * pi[h]
+        state = np.einsum("sa,sat->t", d[h], fin.P[h])
+    return d
+
+
+@pytest.mark.parametrize("div", ["tv", "kl", "chi2"])
+def test_coverage_constant_is_the_largest_psd_scaling(div):
+    """c_{h,i} is the largest c with Sigma_h - c m_{h,i} e_i e_i^T >= 0 (eigenvalues), Sigma_h
+    the behaviour's feature covariance by explicit forward propagation; and the simulated MDP
+    with TV has an uncovered reachable direction (x2 at step 2: c_dagger = 0)."""
+    mdp = envs.random_linear_mdp(6, 3, 3, 3, rng=5)
+    pi = np.full((3, 6, 3), 1 / 3)
+    cov = coverage_constant(mdp, div, 1.0, pi)
+    occ = _forward_occupancy(mdp, pi)
+    for h in range(mdp.H):
+        sigma = np.einsum("sa,sai,saj->ij", occ[h], mdp.phi, mdp.phi)
+        for i in range(mdp.d):
+            c, m = cov["per_coordinate"][h, i], cov["reach"][h, i]
+            assert m > 0 and np.isfinite(c)
+            E = np.zeros((mdp.d, mdp.d))
+            E[i, i] = m
+            assert np.linalg.eigvalsh(sigma - c * E).min() >= -1e-10
+            assert np.linalg.eigvalsh(sigma - c * (1 + 1e-6) * E).min() < 0
+    assert cov["c_dagger"] == pytest.approx(cov["per_coordinate"].min())
+    sim = envs.simulated_linear_mdp(0.3, 0.2)
+    unif = np.full((3, 5, 16), 1 / 16)
+    tv = coverage_constant(sim, "tv", 1.0, unif)
+    assert tv["c_dagger"] == 0.0 and not tv["covered"][2, 1] and tv["reach"][2, 1] > 0

@@ -442,7 +442,7 @@ def test_bad_input_is_refused_with_a_clear_message():
     neg[0, 1, 1] = 1.1
     with pytest.raises(ValueError, match=r"pi_b\[0, 1, 0\] is -0.1, expected a probability"):
         EpsMix(*args, neg, INST.V_b, 0.1, rho0=0)
-    with pytest.raises(ValueError, match=r"pi_b must have shape"):
+    with pytest.raises(ValueError, match=r"pi_b must be action probabilities of shape"):
         StepMix(*args, INST.pi_b[:, :2], INST.V_b, 0.1, rho0=0)
     for cls in (StepMix, EpsMix):
         with pytest.raises(ValueError, match="K must be >= 1, got 0"):

@@ -321,3 +321,17 @@ def test_no_deprecation_warning_from_the_engine():
         warnings.simplefilter("error", DeprecationWarning)
         analysis.verdict(table(np.sqrt), x="k", y="y", claimed_exponent=0.5,
                          exponent_is_upper=True, **META)
+
+
+def test_a_failed_precondition_makes_a_curve_claim_inconclusive():
+    v = analysis.verdict(table(np.sqrt), x="k", y="y", claimed_exponent=0.5,
+                         exponent_is_upper=True, applies=False,
+                         applies_reason="coverage fails", **META)
+    assert v.outcome == "inconclusive" and "coverage fails" in v.reason
+    assert v.rate_status == "consistent"               # the measurement is still reported
+
+
+def test_two_identical_seeds_are_not_an_exact_computation():
+    v = analysis.monotone([[1.0, 2.0], [1.0, 2.0]], **META)
+    assert v.outcome == "inconclusive" and v.needs == "seeds >= 10"
+    assert analysis.monotone([[1.0, 2.0]] * 10, **META).outcome == "refuted"

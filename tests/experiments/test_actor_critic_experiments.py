@@ -11,8 +11,8 @@ from mdptheory.analysis import Verdict
 ROOT = str(Path(__file__).resolve().parents[2])      # the repository: `experiments` package
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-import experiments.actor_critic_hybrid as hy
-import experiments.actor_critic_regret as rg
+import mdptheory.experiments.actor_critic_hybrid as hy
+import mdptheory.experiments.actor_critic_regret as rg
 
 
 def test_regret_small_runs_end_to_end(tmp_path):

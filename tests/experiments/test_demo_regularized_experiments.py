@@ -11,8 +11,8 @@ from mdptheory.analysis import Verdict
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-import experiments.bc_rate as bc
-import experiments.demo_regularized_scaling as sc
+import mdptheory.experiments.bc_rate as bc
+import mdptheory.experiments.demo_regularized_scaling as sc
 
 
 def test_bc_rate_small_runs_end_to_end(tmp_path):

@@ -13,7 +13,7 @@ from mdptheory.envs import windy_walk as W
 ROOT = str(Path(__file__).resolve().parents[2])      # the repository: `experiments` package
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-import experiments.iwocs_convergence as ex
+import mdptheory.experiments.iwocs_convergence as ex
 
 TIMES = ["run_time", "wall_time"]
 

@@ -11,8 +11,8 @@ from mdptheory.analysis import Verdict
 ROOT = str(Path(__file__).resolve().parents[2])      # the repository: `experiments` package
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-import experiments.mdpo_vs_pmd as mv  # noqa: E402
-import experiments.pmd_convergence as pc  # noqa: E402
+import mdptheory.experiments.mdpo_vs_pmd as mv  # noqa: E402
+import mdptheory.experiments.pmd_convergence as pc  # noqa: E402
 
 
 def _config(mod):

@@ -11,8 +11,8 @@ from mdptheory.analysis import Verdict
 ROOT = str(Path(__file__).resolve().parents[2])      # the repository: `experiments` package
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-import experiments.stepmix_regret as reg
-import experiments.stepmix_safety as saf
+import mdptheory.experiments.stepmix_regret as reg
+import mdptheory.experiments.stepmix_safety as saf
 
 
 def test_safety_small_runs_end_to_end(tmp_path):

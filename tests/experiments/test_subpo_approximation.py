@@ -10,7 +10,7 @@ from mdptheory.analysis import Verdict
 ROOT = str(Path(__file__).resolve().parents[2])      # the repository: `experiments` package
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-import experiments.subpo_approximation as ex  # noqa: E402
+import mdptheory.experiments.subpo_approximation as ex  # noqa: E402
 
 TIMES = ["wall_time"]
 

@@ -10,17 +10,21 @@ from mdptheory.analysis import Verdict
 ROOT = str(Path(__file__).resolve().parents[2])      # the repository: `experiments` package
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-import experiments.ucbvi_regret as ex
+import mdptheory.experiments.ucbvi_regret as ex
 
 
 def test_small_runs_end_to_end(tmp_path):
-    assert ex.SMALL["K"] <= 5_000 and set(ex.CONFIG) == set(ex.SMALL)
+    assert max(ex.SMALL["K"], ex.SMALL["K_river_ch"]) <= 5_000
+    assert set(ex.CONFIG) == set(ex.SMALL)
     results = pd.concat([ex.run(ex.SMALL, seed) for seed in range(2)], ignore_index=True)
-    K = ex.SMALL["K"]
     # tidy: one row per seed x environment x variant x checkpoint
     groups = results.groupby(["seed", "env", "algorithm"])
     assert groups.ngroups == 2 * len(ex.ENVS) * len(ex.BONUSES)
-    assert (groups["k"].max() == K).all()
+    for (_, env, algo), df in groups:
+        K = ex.episodes(env, df["bonus"].iloc[0], ex.SMALL)
+        assert df["k"].max() == K and (df["K"] == K).all()
+        assert K == (ex.SMALL["K_river_ch"] if algo == "UCBVI-CH" and env == "river_swim"
+                     else ex.SMALL["K"])
     for col in ("experiment", "seed", "k", "regret", "bound", "trivial_bound", "episode_regret",
                 "S", "A", "H", "delta", "stage_dependent", "bonus_scale"):
         assert col in results.columns

@@ -5,6 +5,7 @@ import pytest
 from mdptheory.kernels import backward as kb
 from mdptheory.kernels import sampling as ks
 from mdptheory.solvers.finite import occupancy_measure
+from mdptheory.testing.concentration import FALSE_ALARM, bernstein_halfwidth
 
 
 def _rand(seed, H=3, S=4, A=3):
@@ -66,8 +67,10 @@ def test_sampling_frequencies_match_exact_occupancy():
     n_sa, n_sas, r_sum = np.zeros((3, 4, 3)), np.zeros((3, 4, 3, 4)), np.zeros((3, 4, 3))
     ks.accumulate_counts(s, a, np.zeros((K, 3)), n_sa, n_sas, r_sum)
     d = occupancy_measure(FiniteHorizonMDP(P, r, rho0), pi)
-    # 5 standard errors of a frequency of K draws
-    assert np.all(np.abs(n_sa / K - d) <= 5 * np.sqrt(d * (1 - d) / K) + 1e-12)
+    # a frequency of K iid episodes, each an indicator of known variance d (1 - d): Bernstein's
+    # inequality, false alarm <= 1e-6 over the 36 cells
+    t = bernstein_halfwidth(K, d * (1 - d), 1.0, FALSE_ALARM / d.size)
+    assert np.all(np.abs(n_sa / K - d) <= t + 1e-12)
     assert n_sas.sum() == K * 3 and np.array_equal(n_sas.sum(-1), n_sa)
 
 

@@ -8,12 +8,13 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import brentq, minimize_scalar
 from scipy.special import logsumexp
 
 from mdptheory.kernels import robust as K
+from mdptheory.testing import examples
 
 EMPTY = np.empty(0)
 KERNELS = {(0, False): K.tv_constrained, (0, True): K.tv_regularized,
@@ -205,8 +206,8 @@ def _threshold_by_sorted_scan(p, v, kind, param):
     expected = m
     for t in np.unique(v[s]):
         below = s & (v < t)
-        d = v[below] - m
-        if K._go_up(kind, t, m, p[below].sum(), p[below] @ d, p[below] @ d**2, param):
+        g = t - v[below]
+        if K._go_up(kind, p[below].sum(), p[below] @ g, p[below] @ g**2, param):
             expected = t
     return expected
 
@@ -468,7 +469,7 @@ def instances(draw):
 
 
 @pytest.mark.property
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(instances(), st.sampled_from(PROBLEMS))
 def test_property_value_matches_reference_and_minimizer_attains_it(inst, problem):
     p, v, param = inst

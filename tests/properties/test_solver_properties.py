@@ -1,18 +1,26 @@
 """Property tests of the exact solvers on random models (hypothesis strategies from
 mdptheory.testing.strategies): the issue's list beyond what proofs_check/foundation.py checks."""
+import itertools
+
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from mdptheory.models import FiniteHorizonMDP
 from mdptheory.models.policies import uniform
-from mdptheory.solvers import (backward_induction, regularized_robust_backward_induction,
-                               robust_backward_induction, soft_backward_induction)
+from mdptheory.solvers import (
+    backward_induction,
+    regularized_robust_backward_induction,
+    robust_backward_induction,
+    soft_backward_induction,
+)
 from mdptheory.solvers.discounted import bellman
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
 pytestmark = pytest.mark.property
-SETTINGS = settings(max_examples=60, deadline=None)
+SETTINGS = examples(60)
 
 
 @SETTINGS
@@ -73,3 +81,92 @@ def test_bellman_operator_is_monotone(mdp, data):        # Puterman 2005, Lemma 
     V1 = data.draw(mst.value_vectors(mdp.S, max_value=1 / (1 - mdp.gamma)))
     bump = data.draw(mst.value_vectors(mdp.S, max_value=1.0))
     assert np.all(bellman(mdp, V1) <= bellman(mdp, V1 + bump) + 1e-12)
+
+
+# ------------------------------------------------------------ issue 12: extreme radii and weights
+
+def _tiny_mass_mdp(seed: int, k: int, S: int = 3, A: int = 2, H: int = 3) -> FiniteHorizonMDP:
+    """Rows with masses 10^U(-k, 0) (down to 1e-300), rewards in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    P = 10.0 ** rng.uniform(-k, 0.0, size=(H, S, A, S))
+    P /= P.sum(axis=-1, keepdims=True)
+    return FiniteHorizonMDP(P=P, r=rng.random((H, S, A)), rho0=np.full(S, 1.0 / S))
+
+
+def test_kl_robust_value_of_the_issue_is_monotone_in_the_radius():
+    """Issue 12: rows (1 - 1e-9, 1e-9) made the KL robust value 1.00 at radius 0.01 and 9.70 at
+    0.1 (the inner problem returned a q far outside the ball)."""
+    H = 10
+    P = np.zeros((H, 2, 1, 2))
+    P[:, :, 0] = [1 - 1e-9, 1e-9]
+    r = np.zeros((H, 2, 1))
+    r[:, 0, 0] = 1.0                                 # state 0 pays, state 1 does not
+    mdp = FiniteHorizonMDP(P=P, r=r, rho0=np.array([1.0, 0.0]))
+    values = [robust_backward_induction(mdp, "kl", rho).V[0, 0] for rho in (0.0, 0.01, 0.1, 1.0)]
+    assert values[0] == pytest.approx(backward_induction(mdp).V[0, 0])
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(values))
+    assert values[-1] <= H
+
+
+@SETTINGS
+@given(mst.seeds(), st.integers(1, 300), mst.divergences(), st.data())
+def test_robust_value_is_monotone_in_the_radius_and_worst_kernel_is_in_the_ball(seed, k, div,
+                                                                               data):
+    from mdptheory.solvers import evaluate_policy, robust_evaluate_policy
+    from mdptheory.testing import inner_reference as ref
+    mdp = _tiny_mass_mdp(seed, k)
+    r1, r2 = sorted(data.draw(mst.wide_radii(div)) for _ in range(2))
+    V1 = robust_backward_induction(mdp, div, r1)
+    V2 = robust_backward_induction(mdp, div, r2)
+    nominal = backward_induction(mdp).V
+    assert np.all(V2.V <= V1.V + 1e-12) and np.all(V1.V <= nominal + 1e-12)
+    res = robust_evaluate_policy(mdp, V2.pi, div, r2)
+    for h, s, a in np.ndindex(mdp.H, mdp.S, mdp.A):
+        q, p = res.P_worst[h, s, a], mdp.P[h, s, a]
+        assert float(ref.divergence(q, p, div)) <= r2 * (1 + 1e-9) + 1e-15
+    under_worst = evaluate_policy(mdp.replace(P=res.P_worst), V2.pi).V
+    np.testing.assert_allclose(under_worst, V2.V, atol=1e-10)
+
+
+@SETTINGS
+@given(st.one_of(mst.finite_mdps(max_S=4, max_A=3, max_H=3),
+                 mst.linear_mdps(max_S=4, max_A=3, max_d=3, max_H=3)),
+       mst.divergences(), st.lists(mst.lams(1e-300, 1e300), min_size=2, max_size=2))
+@example(mdp=_tiny_mass_mdp(0, 5), div="chi2", lams=[1e300, 1e300])
+def test_regularized_robust_value_lies_between_pessimistic_and_nominal_for_every_lam(mdp, div,
+                                                                                      lams):
+    """Issue 12: from lam ~ 1e8 the regularized values exceeded the nominal one, from 1e16
+    they collapsed (KL, chi2), and the linear chi2 DP raised ZeroDivisionError at 1e300."""
+    lo, hi = sorted(lams)
+    nominal = backward_induction(mdp).V
+    pessimistic = regularized_robust_backward_induction(mdp, div, 0.0).V
+    V_lo = regularized_robust_backward_induction(mdp, div, lo).V
+    V_hi = regularized_robust_backward_induction(mdp, div, hi).V
+    tol = 1e-12 * max(1, mdp.H)
+    assert np.all(np.isfinite(V_hi))
+    assert np.all(pessimistic <= V_lo + tol) and np.all(V_lo <= V_hi + tol)
+    assert np.all(V_hi <= nominal + tol)
+
+
+@SETTINGS
+@given(mst.finite_mdps(max_S=3, max_A=3, max_H=2), st.sampled_from([1, 10, 1000]),
+       mst.lams(1e-300, 1e300), st.booleans())
+def test_soft_value_lies_between_reference_and_optimal_values_for_every_lam(mdp, H, lam,
+                                                                           uniform_ref):
+    """V^ref <= V_lam <= V* for every lam in (0, inf) and H up to 1000 (issue 12: lost
+    precision from lam ~ 1e8 and collapsed to V* from 1e16)."""
+    from mdptheory.solvers import evaluate_policy
+    rng = np.random.default_rng(H)
+    mdp = FiniteHorizonMDP(P=np.broadcast_to(mdp.P[0], (H,) + mdp.P.shape[1:]),
+                           r=np.broadcast_to(mdp.r[0], (H,) + mdp.r.shape[1:]), rho0=mdp.rho0)
+    ref = uniform(H, mdp.S, mdp.A) if uniform_ref else \
+        np.broadcast_to(rng.dirichlet(np.ones(mdp.A), size=mdp.S), (H, mdp.S, mdp.A))
+    V = soft_backward_induction(mdp, ref, lam).V
+    V_ref = evaluate_policy(mdp, ref).V
+    V_star = backward_induction(mdp).V
+    # exact in floating point too (kernels.backward._soft_value), except that ref's rows sum
+    # to 1 only up to rounding, which can put V^ref itself above V* by ~H ulp(V)
+    tol = 1e-15 * H * max(1.0, np.abs(V_star).max())
+    assert np.all(V_ref <= V + tol) and np.all(V <= V_star)
+    if lam >= 1e8:      # lam >> span(Q): V_lam = V^ref + O(H^3 / lam)
+        np.testing.assert_allclose(V, V_ref, atol=1e-15 * H + H ** 3 / lam)

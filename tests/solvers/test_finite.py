@@ -136,7 +136,7 @@ def test_solver_input_errors(finite_mdp_factory):
     bad_pi[1, 2] = [0.7, 0.7]
     with pytest.raises(ValueError, match=r"pi\[1, 2\] sums to 1\.4"):
         evaluate_finite_policy(mdp, bad_pi)
-    with pytest.raises(ValueError, match=r"pi must have shape \(2, 3, 2\)"):
+    with pytest.raises(ValueError, match=r"pi must be action probabilities of shape \(2, 3, 2\)"):
         evaluate_finite_policy(mdp, uniform(2, 3, 3))
     with pytest.raises(ValueError, match="lam must be > 0.0"):
         soft_backward_induction(mdp, uniform(2, 3, 2), 0.0)

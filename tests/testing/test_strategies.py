@@ -3,12 +3,13 @@ cases, and reject bad arguments eagerly."""
 import hypothesis.strategies as st
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, find, given
 
 from mdptheory.models import DiscountedMDP, FiniteHorizonMDP, LinearMDP, SparseTransitions
+from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
 
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = examples(200, suppress_health_check=[HealthCheck.too_slow])
 
 
 def is_distribution(p, axis=-1):
@@ -45,7 +46,7 @@ def test_discounted_mdps_are_valid_with_gamma_in_range(mdp):
     assert is_distribution(mdp.P) and ((mdp.r >= 0) & (mdp.r <= 1)).all()
 
 
-@settings(max_examples=100, deadline=None)
+@examples(100)
 @given(mst.discounted_mdps(max_S=5, sparse=True, rewards="zero"))
 def test_sparse_discounted_mdps_store_the_same_kernel(mdp):
     assert isinstance(mdp.P, SparseTransitions)
@@ -58,7 +59,7 @@ def test_linear_mdps_are_d_rectangular_with_rewards_in_unit_interval(mdp):
     assert isinstance(mdp, LinearMDP)
     assert 1 <= mdp.S <= 5 and 1 <= mdp.A <= 3 and 1 <= mdp.d <= 3 and 1 <= mdp.H <= 3
     assert is_distribution(mdp.phi) and is_distribution(mdp.mu)
-    assert ((mdp.r >= 0) & (mdp.r <= 1)).all()
+    assert ((mdp.r >= -1e-12) & (mdp.r <= 1 + 1e-12)).all()     # <phi, theta>, to rounding
     assert is_distribution(mdp.to_finite().P)
 
 

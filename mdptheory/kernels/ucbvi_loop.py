@@ -1,0 +1,265 @@
+"""UCBVI's whole episode loop in one compiled call (Azar, Osband & Munos 2017, Alg. 1-4).
+
+Per episode: record the exact regret of the current greedy policy (evaluated only when it
+changed, :func:`mdptheory.kernels.online.tally_episode`), sample the episode
+(:func:`mdptheory.kernels.online.sample_episode_deterministic`, the same episode as
+:func:`~mdptheory.kernels.online.sample_episode` with the one-hot policy), add it to the counts
+(:func:`mdptheory.kernels.optimistic.record_episode`), refresh the UCBVI-CH bonus of the pairs
+visited, re-plan optimistically (the CH or BF backward induction). These are the very kernels that
+:meth:`mdptheory.algorithms.ucbvi.UCBVI.update` calls one episode at a time, in the same
+order, so the compiled loop and the generic driver give bit-identical results.
+
+``truth``, ``tally``: see :mod:`mdptheory.kernels.online`. ``U`` (n, 2H + 1) or (n, 3H + 1):
+one row of uniforms per episode. ``stats`` = (n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ,
+n_succ) as in :mod:`mdptheory.kernels.optimistic`; ``plan`` = (bonus_ch (G, S, A), v_max (H,),
+Q (H, S, A), V (H + 1, S), act (H, S) int64, b_out (H, S, A));
+``consts`` (5,) float64 = [c H L of CH, H for BF, L, c_corr of BF, bonus_scale];
+``hoeffding``, ``monotone`` bools; ``counters`` (2,) int64 = [episodes, policy switches];
+``work``: :func:`plan_workspace`. Planning after an episode is incremental
+(:func:`ucbvi_replan`), exactly equal to the full optimistic backward induction.
+
+Tuples are unpacked once per call and the per-episode helpers are inlined with plain array
+arguments (see :mod:`mdptheory.kernels.online` for why).
+"""
+import numpy as np
+from numba import njit
+
+from .online import sample_episode_deterministic, tally_episode
+from .optimistic import (
+    optimistic_backward_induction,
+    optimistic_backward_induction_bernstein,
+    record_episode,
+    refresh_hoeffding_bonus,
+)
+
+
+def plan_workspace(H: int, S: int, A: int):
+    """Scratch of :func:`ucbvi_replan`: (V-changed flags (2, S) uint8, state marks (S,) uint8,
+    pair marks (S, A) uint8, Bernstein weights (S,), visited pairs (H, 2) int64, visited
+    states (H,) int64)."""
+    return (np.zeros((2, S), dtype=np.uint8), np.zeros(S, dtype=np.uint8),
+            np.zeros((S, A), dtype=np.uint8), np.zeros(S), np.zeros((H, 2), dtype=np.int64),
+            np.zeros(H, dtype=np.int64))
+
+
+@njit(cache=True)
+def ucbvi_plan(stats, plan, consts, hoeffding, monotone):
+    """One full optimistic re-plan (CH or BF); returns how many greedy actions changed."""
+    n_sa, _, _, n_s, P_hat, r_hat, succ, n_succ = stats
+    bonus_ch, v_max, Q, V, act, b_out = plan
+    if hoeffding:
+        return optimistic_backward_induction(P_hat, r_hat, n_sa, succ, n_succ, bonus_ch, v_max,
+                                             monotone, V, Q, act)
+    return optimistic_backward_induction_bernstein(P_hat, r_hat, n_sa, succ, n_succ, n_s,
+                                                   consts[1], consts[2], consts[3], consts[4],
+                                                   v_max, monotone, V, Q, act, b_out)
+
+
+@njit(cache=True, inline="always")
+def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_max, Q, V, act,
+                 b_out, consts, hoeffding, monotone, vflag, smark, pmark, w, pairs, states,
+                 force_full=False):
+    """The plan of :func:`ucbvi_plan` after adding the episode (s_ep, a_ep), recomputing only
+    what that episode can have changed; the result is bit for bit the full plan's
+    (``force_full=True`` recomputes everything, as :func:`ucbvi_plan` does).
+
+    Why it is exact: Q_h(s, a) is a function of the pair's statistics (changed only for pairs
+    the episode visited: at step h when counts are per step, at every step when pooled), of
+    V_{h+1} on its successors and, for BF, of the weights w_{h+1} (N'_{h+1} changed only at the
+    state visited at step h + 1). With unchanged inputs the backup returns the same number and
+    the monotone min keeps Q as it was (Q_prev <= that number). So step h recomputes every pair
+    when some V_{h+1}(y) or w_{h+1}(y) moved, else only the visited pairs; the greedy step is
+    redone for the states of recomputed pairs (their Q or visit counts moved). Requires that Q,
+    V, act hold the plan of the data before this episode (any full plan, or this function).
+    During the long phase where Q sits at the clip almost nothing moves and a plan costs
+    O(H^2) instead of O(H S A B). Returns how many greedy actions changed.
+
+    The backup and the greedy step are written out here, operation for operation as in
+    :func:`mdptheory.kernels.optimistic.optimistic_backward_induction` (and its Bernstein twin),
+    which the tests run side by side with this function: a helper taking arrays, inlined or
+    not, costs reference-count updates per call, several times the arithmetic of a pair.
+    """
+    H, S, A = Q.shape
+    G = n_sa.shape[0]
+    H_b = consts[1]
+    L = consts[2]
+    c_corr = consts[3]
+    scale = consts[4]
+    H2 = H_b * H_b
+    n_pairs = 0                                   # distinct pairs / states of the episode
+    n_states = 0
+    for j in range(H):
+        st = s_ep[j]
+        at = a_ep[j]
+        if pmark[st, at] == 0:
+            pmark[st, at] = 1
+            pairs[n_pairs, 0] = st
+            pairs[n_pairs, 1] = at
+            n_pairs += 1
+        if smark[st] == 0:
+            smark[st] = 1
+            states[n_states] = st
+            n_states += 1
+    for i in range(n_pairs):
+        pmark[pairs[i, 0], pairs[i, 1]] = 0
+    for i in range(n_states):
+        smark[states[i]] = 0
+    nxt = 0                                       # vflag[nxt, y]: V_{h+1}(y) moved (V_H never)
+    for y in range(S):
+        vflag[nxt, y] = 0
+    changed = 0
+    for h in range(H - 1, -1, -1):
+        g = h if G > 1 else 0
+        cap = v_max[h]
+        cur = 1 - nxt
+        full = force_full
+        if not full:
+            for y in range(S):
+                if vflag[nxt, y] != 0:
+                    full = True
+                    break
+        if not hoeffding:
+            for y in range(S):                    # w_{h+1}(y) = min(c_corr / N', H^2)
+                m = n_s[h + 1, y]
+                if m > 0.0:
+                    w[y] = min(c_corr / m, H2)
+                else:
+                    w[y] = H2
+            y = s_ep[h + 1]
+            m = n_s[h + 1, y] - 1.0               # N'_{h+1}(y) before this episode
+            old = min(c_corr / m, H2) if m > 0.0 else H2
+            if old != w[y]:
+                full = True
+        # the pairs to back up and the states to re-greedy at this step
+        if full:
+            n_entries = S * A
+            n_greedy = S
+        elif G > 1:
+            n_entries = 1
+            n_greedy = 1
+        else:
+            n_entries = n_pairs
+            n_greedy = n_states
+        for k in range(n_entries):
+            if full:
+                s = k // A
+                a = k - s * A
+            elif G > 1:
+                s = s_ep[h]
+                a = a_ep[h]
+            else:
+                s = pairs[k, 0]
+                a = pairs[k, 1]
+            n = n_sa[g, s, a]
+            if n > 0.0:
+                if hoeffding:                     # r_hat + b + P_hat V_{h+1}, clipped
+                    q = r_hat[g, s, a] + bonus_ch[g, s, a]
+                    e = 0.0
+                    for i in range(n_succ[g, s, a]):
+                        t = succ[g, s, a, i]
+                        e += P_hat[g, s, a, t] * V[h + 1, t]
+                    q += e
+                else:                             # the UCBVI-BF bonus of this pair
+                    m1 = 0.0
+                    corr = 0.0
+                    for i in range(n_succ[g, s, a]):
+                        t = succ[g, s, a, i]
+                        p = P_hat[g, s, a, t]
+                        m1 += p * V[h + 1, t]
+                        corr += p * w[t]
+                    var = 0.0
+                    for i in range(n_succ[g, s, a]):
+                        t = succ[g, s, a, i]
+                        d = V[h + 1, t] - m1
+                        var += P_hat[g, s, a, t] * d * d
+                    b = scale * (np.sqrt(8.0 * L * var / n) + 14.0 * H_b * L / (3.0 * n)
+                                 + np.sqrt(8.0 * corr / n))
+                    b_out[h, s, a] = b
+                    q = r_hat[g, s, a] + b + m1
+                q = min(q, cap)
+            else:
+                if not hoeffding:
+                    b_out[h, s, a] = 0.0
+                q = cap
+            if monotone and Q[h, s, a] < q:
+                q = Q[h, s, a]
+            Q[h, s, a] = q
+        if not full:
+            for y in range(S):
+                vflag[cur, y] = 0
+        for k in range(n_greedy):
+            if full:
+                s = k
+            elif G > 1:
+                s = s_ep[h]
+            else:
+                s = states[k]
+            best = Q[h, s, 0]                     # ties: fewest visits, then lowest index
+            arg = 0
+            for a in range(1, A):
+                q = Q[h, s, a]
+                if q > best or (q == best and n_sa[g, s, a] < n_sa[g, s, arg]):
+                    best = q
+                    arg = a
+            if act[h, s] != arg:
+                act[h, s] = arg
+                changed += 1
+            vflag[cur, s] = 1 if best != V[h, s] else 0
+            V[h, s] = best
+        nxt = cur
+    return changed
+
+
+@njit(cache=True, inline="always")
+def _update(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_max, Q,
+            V, act, b_out, consts, hoeffding, monotone, counters, vflag, smark, pmark, w, pairs,
+            states):
+    """Add one episode and re-plan (plain-array form of :func:`ucbvi_update`)."""
+    record_episode(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
+    if hoeffding:
+        refresh_hoeffding_bonus(s, a, n_sa, consts[0], bonus_ch)
+    changed = ucbvi_replan(s, a, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_max, Q, V,
+                           act, b_out, consts, hoeffding, monotone, vflag, smark, pmark, w,
+                           pairs, states)
+    counters[0] += 1
+    if changed > 0:
+        counters[1] += 1
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def ucbvi_update(s, a, rew, stats, plan, consts, hoeffding, monotone, counters, work):
+    """Add one episode (s (H + 1,), a (H,), rew (H,)): counts
+    (:func:`mdptheory.kernels.optimistic.record_episode`), the CH bonus of the pairs visited,
+    and the incremental re-plan (:func:`ucbvi_replan`); returns 1 if the greedy actions
+    changed, else 0 (the caller refreshes its one-hot policy). :meth:`UCBVI.update` calls
+    this; the compiled loop inlines the same steps."""
+    n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
+    bonus_ch, v_max, Q, V, act, b_out = plan
+    vflag, smark, pmark, w, pairs, states = work
+    return _update(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, bonus_ch,
+                   v_max, Q, V, act, b_out, consts, hoeffding, monotone, counters, vflag, smark,
+                   pmark, w, pairs, states)
+
+
+@njit(cache=True)
+def ucbvi_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, hoeffding,
+                   monotone, counters, work, s_ep, a_ep, r_ep):
+    """Run U.shape[0] episodes of UCBVI with exact regret (see the module docstring).
+    s_ep (H + 1,), a_ep (H,), r_ep (H,): scratch for one episode. Episodes are sampled from
+    the greedy actions; the caller rewrites its one-hot policy from them at the end."""
+    P, r, rho0, succ_t, n_succ_t, p_succ_t = truth
+    acc, cnt, keys, hashes, vals, V_work = tally
+    n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
+    bonus_ch, v_max, Q, V, act, b_out = plan
+    vflag, smark, pmark, w, pairs, states = work
+    for i in range(U.shape[0]):
+        tally_episode(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes, vals,
+                      V_work, act)
+        sample_episode_deterministic(P, r, act, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep,
+                                     succ_t, n_succ_t, p_succ_t)
+        if _update(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ,
+                   bonus_ch, v_max, Q, V, act, b_out, consts, hoeffding, monotone, counters,
+                   vflag, smark, pmark, w, pairs, states):
+            cnt[3] = 1

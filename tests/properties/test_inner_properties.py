@@ -1,0 +1,170 @@
+"""Properties of the robust inner problems (worst_case_mean, regularized_worst_case_mean) for
+tv, kl and chi2, on distributions with masses down to 1e-300 and weights up to 1e300:
+
+* min v <= value <= p.v;
+* monotone: nonincreasing in the radius, nondecreasing in the weight;
+* the returned minimizer q is on the simplex, q << p (KL, chi2), inside the ball, and attains
+  the value;
+* agreement with the mpmath reference :mod:`mdptheory.testing.inner_reference` (Lagrangian
+  dual by golden section in log lam, closed forms with as many digits as they need);
+* scale/translation equivariance and extreme magnitudes of v.
+
+Tolerances are relative to the size of v: TOL * max|v| (values) plus, for the ball, a relative
+1e-9 on the radius (round-off in q).
+"""
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from mdptheory.solvers.inner import regularized_worst_case_mean, worst_case_mean
+from mdptheory.testing import examples
+from mdptheory.testing import inner_reference as ref
+from mdptheory.testing import strategies as mst
+
+pytestmark = pytest.mark.property
+TOL = 1e-12
+
+
+def _case(data, max_S=5):
+    S = data.draw(st.integers(1, max_S), label="S")
+    p = data.draw(st.one_of(mst.tiny_mass_distributions(S), mst.distributions(S)), label="p")
+    v = data.draw(mst.value_vectors(S, 10.0, min_value=-10.0), label="v")
+    return p, v
+
+
+def _tol(v):
+    return TOL * max(1.0, float(np.abs(v).max()))
+
+
+def _param(data, div, regularized):
+    strat = mst.lams(1e-300, 1e300) if regularized else mst.wide_radii(div)
+    return data.draw(strat, label="lam" if regularized else "radius")
+
+
+def _solve(p, v, div, regularized, param, return_q=False):
+    fn = regularized_worst_case_mean if regularized else worst_case_mean
+    return fn(p, v, div, param, return_q=return_q)
+
+
+def _lowest(p, v, div):
+    """min v over the states the problem can move mass to (all for TV, supp p otherwise)."""
+    return float(v.min() if div == "tv" else v[p > 0].min())
+
+
+@examples(150)
+@given(st.data(), mst.divergences(), st.booleans())
+def test_value_lies_between_min_and_nominal_mean(data, div, regularized):
+    p, v = _case(data)
+    param = _param(data, div, regularized)
+    value = _solve(p, v, div, regularized, param)
+    tol = _tol(v)
+    assert np.isfinite(value)
+    assert _lowest(p, v, div) - tol <= value <= float(p @ v) + tol
+
+
+@examples(150)
+@given(st.data(), mst.divergences(), st.booleans())
+def test_value_is_monotone_in_the_radius_and_weight(data, div, regularized):
+    p, v = _case(data)
+    a, b = sorted((_param(data, div, regularized), _param(data, div, regularized)))
+    va, vb = (_solve(p, v, div, regularized, x) for x in (a, b))
+    if regularized:
+        assert va <= vb + _tol(v)       # more weight on the penalty: closer to p.v
+    else:
+        assert vb <= va + _tol(v)       # larger ball: lower worst case
+
+
+@examples(150)
+@given(st.data(), mst.divergences(), st.booleans())
+@example(data=None, div="kl", regularized=False).via("issue 12: q with KL 20.7 > 0.35")
+def test_minimizer_is_feasible_and_attains_the_value(data, div, regularized):
+    if data is None:        # the issue's case: p = (1 - 1e-9, 1e-9), v = (1, -1), radius 0.35
+        p, v, param = np.array([1 - 1e-9, 1e-9]), np.array([1.0, -1.0]), 0.35
+    else:
+        p, v = _case(data)
+        param = _param(data, div, regularized)
+    value, q = _solve(p, v, div, regularized, param, return_q=True)
+    tol = _tol(v)
+    assert q.shape == p.shape and np.all(q >= 0.0)
+    assert abs(q.sum() - 1.0) <= 1e-12
+    if div != "tv":
+        assert np.all(q[p == 0] == 0.0)
+    qv = float(q @ v)
+    if regularized:
+        # the objective at q can only be checked where lam * (round-off of q)^2 is negligible
+        if param <= 1e6:
+            obj = qv + param * float(ref.divergence(q, p, div))
+            assert value - tol <= obj <= value + tol * max(1.0, param)
+    else:
+        assert float(ref.divergence(q, p, div)) <= param * (1 + 1e-9) + 1e-15
+        assert abs(qv - value) <= tol + 1e-6 * abs(value - float(p @ v))
+
+
+@examples(80)
+@given(st.data(), mst.divergences(), st.booleans())
+@example(data=None, div="kl", regularized=False).via("issue 12: -0.998 instead of 0.956")
+def test_value_agrees_with_the_mpmath_reference(data, div, regularized):
+    if data is None:
+        p, v, param = np.array([1 - 1e-9, 1e-9]), np.array([1.0, -1.0]), 0.35
+    else:
+        p, v = _case(data)
+        param = _param(data, div, regularized)
+    value = _solve(p, v, div, regularized, param)
+    expected = (ref.regularized_value if regularized else ref.constrained_value)(p, v, div, param)
+    assert value == pytest.approx(float(expected), abs=_tol(v))
+
+
+@examples(60)
+@given(st.data(), mst.divergences(), st.booleans(), st.integers(-1000, 1000),
+       st.floats(-1e3, 1e3))
+def test_scale_and_translation_equivariance(data, div, regularized, k, shift):
+    """inner(2^k v + b; lam) = 2^k inner(v; lam 2^-k) + b (constrained: same radius)."""
+    p, v = _case(data)
+    param = _param(data, div, regularized)
+    a = 2.0 ** k
+    scaled = a * (v + shift)
+    if not np.all(np.isfinite(scaled)) or np.any((scaled != 0) & (np.abs(scaled) < 1e-290)):
+        return                              # out of float range (or subnormal entries)
+    base_param = param * 2.0 ** -k if regularized else param
+    if not np.isfinite(base_param):
+        return
+    base = _solve(p, v + shift, div, regularized, base_param)
+    got = _solve(p, scaled, div, regularized, param)
+    assert got == pytest.approx(a * base, abs=a * _tol(v + shift))
+
+
+EXTREME = [1e308, 1e300, 1e155, 1e-300, 5e-324]
+
+
+@pytest.mark.parametrize("div", mst.DIVERGENCES)
+@pytest.mark.parametrize("regularized", [False, True])
+@pytest.mark.parametrize("size", EXTREME)
+def test_extreme_values_are_solved_on_a_scaled_copy(div, regularized, size):
+    """Issue 12: KL divided by zero from |v| ~ 1e155, chi2 returned min v, TV NaN at 1e308."""
+    p = np.array([0.2, 0.5, 0.3])
+    v = np.array([-1.0, 0.25, 1.0]) * size
+    param = 0.1 if not regularized else 0.7 * size
+    value, q = _solve(p, v, div, regularized, param, return_q=True)
+    expected = (ref.regularized_value if regularized else ref.constrained_value)(p, v, div, param)
+    assert np.isfinite(value) and value == pytest.approx(float(expected), rel=1e-12)
+    assert np.all(np.isfinite(q)) and abs(q.sum() - 1.0) <= 1e-12
+    # the same problem at unit scale: same minimizer
+    _, q_unit = _solve(p, v / size, div, regularized, param / size if regularized else param,
+                       return_q=True)
+    np.testing.assert_allclose(q, q_unit, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("div", mst.DIVERGENCES)
+@pytest.mark.parametrize("lam", [1e8, 1e12, 1e16, 1e20, 1e100, 1e300, 1.7e308])
+def test_large_weights_approach_the_nominal_mean_from_below(div, lam):
+    """Issue 12: from lam ~ 1e8 the values exceeded p.v, from 1e16 they collapsed to min v
+    (chi2: -inf at 1e300). Exact: p.v - Var_p(v)/(2 lam) (KL) or /(4 lam) (chi2) + O(lam^-2)."""
+    p = np.array([0.3, 0.7])
+    v = np.array([0.0, 1.0])
+    value = regularized_worst_case_mean(p, v, div, lam)
+    mean, var = 0.7, 0.21
+    gap = {"tv": 0.0, "kl": var / (2 * lam), "chi2": var / (4 * lam)}[div]
+    assert value <= mean
+    assert value == pytest.approx(mean - gap, abs=1e-15, rel=1e-15)
+    assert float(ref.regularized_value(p, v, div, lam)) == pytest.approx(value, abs=1e-15)

@@ -1,0 +1,183 @@
+"""Compiled episode loops of the online driver: bit-identical to the generic loop (every
+learner that has one), O(checkpoints + S A H) memory, the value hook, the incremental UCBVI
+plan against the full one, and the evaluation cache against the generic evaluator."""
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mdptheory import envs
+from mdptheory.algorithms import UCBVI, QLearningUCB
+from mdptheory.kernels import online as kon
+from mdptheory.kernels import optimistic as ko
+from mdptheory.models import FiniteHorizonMDP
+from mdptheory.runner import online
+from mdptheory.runner.online import _Evaluator, _Tally
+
+ENVS = {"river_swim": envs.river_swim(6, H=20), "grid": envs.grid_world_5x5(H=10)}
+
+
+def both_tables(make, mdp, K, **kw):
+    """The generic and the compiled run of fresh learners, timings dropped."""
+    return [online(make(), mdp, K, compiled=compiled, **kw).drop(columns="wall_time")
+            for compiled in (False, True)]
+
+
+@pytest.mark.parametrize("env", sorted(ENVS))
+@pytest.mark.parametrize("bonus", ["hoeffding", "bernstein"])
+@pytest.mark.parametrize("stage_dependent", [True, False])
+def test_ucbvi_compiled_loop_is_bit_identical(env, bonus, stage_dependent):
+    mdp = ENVS[env]
+    K = 700
+    # the paper's constants (clip phase) and a small bonus_scale (learning phase, V moves)
+    cases = [(0, False, 1.0, True), (1, True, 1.0, True), (2, False, 0.03, True),
+             (3, True, 0.03, False)]
+    for seed, bern, scale, monotone in cases:
+        def make(scale=scale, monotone=monotone):
+            return UCBVI(mdp.S, mdp.A, mdp.H, K, bonus=bonus, stage_dependent=stage_dependent,
+                         bonus_scale=scale, monotone=monotone)
+
+        a, b = both_tables(make, mdp, K, rng=seed, bernoulli_rewards=bern,
+                           checkpoints=np.arange(1, K + 1, 9))
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        assert a["policy_switches"].iloc[-1] > 20
+
+
+def test_compiled_learner_state_equals_generic_state_and_can_continue():
+    mdp = ENVS["river_swim"]
+    learners = [UCBVI(mdp.S, mdp.A, mdp.H, 900, bonus="bernstein", bonus_scale=0.05)
+                for _ in range(2)]
+    for part in range(3):                     # three calls of the driver on the same learners
+        for learner, compiled in zip(learners, (False, True)):
+            online(learner, mdp, 300, rng=part, compiled=compiled)
+    g, c = learners
+    for name in ("Q", "V", "_act", "bonus_values"):
+        np.testing.assert_array_equal(getattr(g, name), getattr(c, name))
+    for name in ("n_sa", "n_sas", "r_sum", "n_s", "P_hat", "succ", "n_succ"):
+        np.testing.assert_array_equal(getattr(g.stats, name), getattr(c.stats, name))
+    np.testing.assert_array_equal(g.policy(), c.policy())
+    assert g.episodes == c.episodes == 900 and g.policy_switches == c.policy_switches
+
+
+class FullPlanUCBVI(UCBVI):
+    """UCBVI re-planning from scratch (the full optimistic backward induction) every episode."""
+
+    def update(self, episode):
+        self.stats.add(episode)
+        if self.bonus == "hoeffding":
+            ko.refresh_hoeffding_bonus(episode.s, episode.a, self.stats.n_sa, self._coef_ch,
+                                       self.bonus_values_ch)
+        self._plan()
+        self._counters[0] += 1
+
+
+class Both:
+    """Plays ``inc``'s policy, updates both learners, checks their plans agree bit for bit."""
+
+    def __init__(self, inc, full):
+        self.inc, self.full = inc, full
+
+    def policy(self):
+        return self.inc.policy()
+
+    def update(self, episode):
+        self.inc.update(episode)
+        self.full.update(episode)
+        for name in ("Q", "V", "_act", "bonus_values"):
+            np.testing.assert_array_equal(getattr(self.inc, name), getattr(self.full, name))
+
+
+@pytest.mark.parametrize("bonus", ["hoeffding", "bernstein"])
+@pytest.mark.parametrize("stage_dependent", [True, False])
+def test_incremental_plan_equals_the_full_plan_at_every_episode(bonus, stage_dependent):
+    mdp = ENVS["grid"]
+    small = 0.002 if bonus == "hoeffding" else 0.02       # reaches the learning phase
+    for scale, monotone in [(1.0, True), (small, True), (small, False)]:
+        kw = {"bonus": bonus, "stage_dependent": stage_dependent, "bonus_scale": scale,
+              "monotone": monotone}
+        inc = UCBVI(mdp.S, mdp.A, mdp.H, 600, **kw)
+        full = FullPlanUCBVI(mdp.S, mdp.A, mdp.H, 600, **kw)
+        online(Both(inc, full), mdp, 600, rng=7, compiled=False)
+        assert inc.policy_switches == full.policy_switches > 20
+        if scale < 1:
+            assert (inc.Q < inc.v_max[:, None, None]).mean() > 0.1   # learning phase reached
+
+
+def test_evaluation_cache_matches_the_generic_evaluator_beyond_its_capacity():
+    # a cycle of 300 > 256 distinct deterministic policies, revisited: hits, misses, evictions
+    mdp = ENVS["grid"]
+    rng = np.random.default_rng(0)
+    tables = rng.integers(0, mdp.A, size=(300, mdp.H, mdp.S))
+    order = np.concatenate([np.arange(300), rng.integers(0, 300, 400), np.arange(50)])
+    P, r, rho0 = (np.ascontiguousarray(x) for x in (mdp.P, mdp.r, mdp.rho0))
+    ev = _Evaluator(P, r, rho0)
+    tally = _Tally(_Evaluator(P, r, rho0), 0.0)
+    for i in order:
+        act = np.ascontiguousarray(tables[i])
+        v = ev.value(np.eye(mdp.A)[act], 0)
+        tally.cnt[3] = 1
+        kon.tally_episode(*tally.truth, *tally.arrays, act)
+        assert tally.acc[1] == v
+        assert tally.cnt[0] == ev.evaluations
+    assert 300 < ev.evaluations < len(order)
+
+
+def test_memory_does_not_grow_with_K():
+    # a 1-state, 1-step MDP: 3 10^6 episodes cost ~1 s; memory stays O(checkpoints + S A H)
+    mdp = FiniteHorizonMDP(np.ones((1, 1, 2, 1)), np.array([[[0.3, 0.6]]]), np.ones(1))
+
+    def peak(K):
+        learner = QLearningUCB(1, 2, 1, K)
+        online(learner, mdp, 10, rng=0)                      # compile outside the measure
+        tracemalloc.start()
+        df = online(learner, mdp, K, rng=0)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert df["k"].iloc[-1] == K and learner.episodes == K + 10
+        return top
+
+    small, large = peak(10_000), peak(3_000_000)
+    assert large < 4_000_000                 # one block of uniforms (~100 kB) and the rows
+    assert large < 2 * small + 1_000_000     # 300x the episodes, not 300x the memory
+
+
+def test_value_hook_and_compiled_switch():
+    mdp = ENVS["river_swim"]
+    learner = UCBVI(mdp.S, mdp.A, mdp.H, 200)
+    df = online(learner, mdp, 200, rng=0)
+    np.testing.assert_allclose(df["value_estimate"].iloc[-1], mdp.rho0 @ learner.V[0],
+                               rtol=1e-15)
+    assert np.all(df["value_estimate"] >= df["optimal_value"])       # optimism
+
+    class NoLoop:
+        def policy(self):
+            return np.full((mdp.H, mdp.S, mdp.A), 1.0 / mdp.A)
+
+        def update(self, episode):
+            pass
+
+    with pytest.raises(TypeError, match="compiled_episodes"):
+        online(NoLoop(), mdp, 5, rng=0, compiled=True)
+    assert "value_estimate" not in online(NoLoop(), mdp, 5, rng=0).columns
+
+
+def test_packed_support_kernels_equal_the_dense_ones():
+    from mdptheory.kernels.sampling import draw
+    from mdptheory.runner.online import _support
+
+    rng = np.random.default_rng(5)
+    for mdp in ENVS.values():
+        P = np.ascontiguousarray(mdp.P)
+        r = np.ascontiguousarray(mdp.r)
+        succ, n_succ, p_succ = _support(P)
+        for _ in range(5):
+            act = rng.integers(0, mdp.A, size=(mdp.H, mdp.S))
+            V1, V2 = np.zeros((mdp.H + 1, mdp.S)), np.zeros((mdp.H + 1, mdp.S))
+            assert (kon.deterministic_value_packed(p_succ, succ, n_succ, r, act, mdp.rho0, V1)
+                    == kon.deterministic_value(P, succ, n_succ, r, act, mdp.rho0, V2))
+            np.testing.assert_array_equal(V1, V2)
+        for h, s, a in zip(rng.integers(0, mdp.H, 200), rng.integers(0, mdp.S, 200),
+                           rng.integers(0, mdp.A, 200)):
+            for u in np.append(rng.random(20), [0.0, np.nextafter(1.0, 0.0)]):
+                assert kon.draw_support(p_succ, succ, n_succ, h, s, a, u) == draw(P[h, s, a], u)

@@ -363,8 +363,9 @@ def write_report(out="results", figures=None, *, title: str = "Verification repo
                  preamble: str = "") -> tuple[Path, Collected]:
     """Gather every verdict.json and PNG under ``out`` into ``<figures>/REPORT.md`` (figures
     defaults to ``out``, where the report links each experiment's PNGs in place); PNGs are
-    copied beside the report (atomically) when it lives elsewhere. Returns the report's path and what was collected (``missing`` lists
-    experiments whose verdict is missing or unreadable)."""
+    copied beside the report (atomically) when it lives elsewhere. Returns the report's path
+    and what was collected (``missing`` lists experiments whose verdict is missing or
+    unreadable)."""
     from .runner.storage import atomic_write_bytes, atomic_write_text
 
     found = collect(out)

@@ -110,7 +110,8 @@ def compare(differences, *, claim: str, paper: str, theorem: str,
     zbar = float(z.mean())
     lo, hi = zbar - tq * se, zbar + tq * se
     p_against = float(stats.t.cdf(zbar / se, n - 1))   # H0: mean(z) >= 0
-    ci_txt = f"{desc}; one-sided {1 - alpha:.0%} bounds of the margin [{lo:.4g}, {hi:.4g}]"
+    ci_txt = (f"{desc}; one-sided {1 - alpha:.0%} bounds of the effect in the claimed direction "
+              f"[{lo:.4g}, {hi:.4g}]")
     if n < min_seeds:
         return Verdict(**base, outcome="inconclusive", reason=f"{ci_txt}; only {n} seeds "
                        f"(< {min_seeds})", needs=f"seeds >= {min_seeds}", p_value=p_against,

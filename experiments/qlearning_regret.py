@@ -105,7 +105,7 @@ def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
             df, x="k", y="regret", bound="bound", bound_leading="bound_leading",
             trivial_bound="trivial_bound", claimed_exponent=0.5, exponent_is_upper=True,
             bound_spec=spec, delta=p, bound_parts=parts, cumulative=True,
-            switches="policy_switches", provenance="derived", paper=PAPER,
+            switches="policy_switches", provenance="paper-recalled", paper=PAPER,
             theorem=THEOREMS[bonus],
             claim=f"{algo_name} regret on {env_name} is O(sqrt(K))",
             note=(f"K = {K_total}, p = {p:g}, {consts} (the paper's constants are unspecified "

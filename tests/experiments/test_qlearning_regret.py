@@ -10,7 +10,7 @@ from mdptheory.analysis import Verdict
 ROOT = str(Path(__file__).resolve().parents[2])      # the repository: `experiments` package
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-import experiments.qlearning_regret as ex
+import mdptheory.experiments.qlearning_regret as ex
 
 
 def test_small_runs_end_to_end(tmp_path):

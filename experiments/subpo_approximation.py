@@ -1,5 +1,5 @@
 """Claims: SubPO's approximation ratios against exact optima (Prajapat, Mutny, Zeilinger &
-Krause 2024, "Submodular Reinforcement Learning", ICLR 2024; spec Part C.9, experiments 1-4).
+Krause 2024, "Submodular Reinforcement Learning", ICLR 2024).
 
 Five parts, all in one tidy table (column ``part``):
 
@@ -45,7 +45,7 @@ Five parts, all in one tidy table (column ``part``):
 
 All hyper-parameters are ours (the paper has no theorem step sizes; its discrete code uses MLPs
 with Adam, lr 1e-3..2e-2; our tabular logits need larger steps). Which estimator produced each
-paper figure is unknown (spec C.10 item 1); both are run here.
+paper figure is unknown; both are run here.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@
 * Performance-difference identity, finite horizon (Kakade & Langford 2002, Lemma 6.1):
     V^pi'_0(rho0) - V^pi_0(rho0) = sum_h E_{s ~ d^pi'_h}[ Q^pi_h(s, pi'_h(s)) - V^pi_h(s) ],
   where Q^pi_h(s, pi'_h(s)) = sum_a pi'_h(a|s) Q^pi_h(s, a).
-* Strong duality of the six robust inner problems (spec robust_linear_dr_rpo_r2pvi §1.4): for TV,
+* Strong duality of the six robust inner problems: for TV,
   KL and chi2, constrained (inf_{D(q||p) <= rho} q.v) and regularised (inf_q q.v + lam D(q||p)),
   the dual formula of the papers, maximised here by an exact or certified one-dimensional
   search, equals the primal solved by cvxpy (CLARABEL), and both equal
@@ -263,37 +263,37 @@ def _check_strong_duality(div, regularized, instance):
 
 @CVXPY
 @given(inner_instances("tv", False))
-def test_strong_duality_tv_constrained(instance):        # spec §1.4; Iyengar 2005
+def test_strong_duality_tv_constrained(instance):        # Iyengar 2005
     _check_strong_duality("tv", False, instance)
 
 
 @CVXPY
 @given(inner_instances("kl", False))
-def test_strong_duality_kl_constrained(instance):        # spec §1.4; Hu & Hong 2013
+def test_strong_duality_kl_constrained(instance):        # Hu & Hong 2013
     _check_strong_duality("kl", False, instance)
 
 
 @CVXPY
 @given(inner_instances("chi2", False))
-def test_strong_duality_chi2_constrained(instance):      # spec §1.4
+def test_strong_duality_chi2_constrained(instance):
     _check_strong_duality("chi2", False, instance)
 
 
 @CVXPY
 @given(inner_instances("tv", True))
-def test_strong_duality_tv_regularized(instance):        # spec §1.4 (R2PVI, TV)
+def test_strong_duality_tv_regularized(instance):        # R2PVI, TV
     _check_strong_duality("tv", True, instance)
 
 
 @CVXPY
 @given(inner_instances("kl", True))
-def test_strong_duality_kl_regularized(instance):        # spec §1.4 (Donsker-Varadhan)
+def test_strong_duality_kl_regularized(instance):        # Donsker-Varadhan
     _check_strong_duality("kl", True, instance)
 
 
 @CVXPY
 @given(inner_instances("chi2", True))
-def test_strong_duality_chi2_regularized(instance):      # spec §1.4 (R2PVI, chi2)
+def test_strong_duality_chi2_regularized(instance):      # R2PVI, chi2
     _check_strong_duality("chi2", True, instance)
 
 

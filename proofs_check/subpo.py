@@ -1,7 +1,7 @@
 """Numeric checks of the lemmas behind SubPO (Prajapat, Mutny, Zeilinger & Krause 2024,
-"Submodular Reinforcement Learning", ICLR 2024; spec shared/specs/demo_regularized_actor_critic
-_subpo.md, Part C). Theorem / equation numbers are those the spec reports ([V2]: the numbering
-differs between paper versions).
+"Submodular Reinforcement Learning", ICLR 2024; docs/papers/subpo.md). Theorem / equation numbers
+are those of secondary sources
+(the numbering differs between paper versions).
 """
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 @st.composite
 def set_functions(draw, max_n=8):
-    """A random member of one of the reward families of spec C.2 (plus GP mutual information)."""
+    """A random member of one of the paper's reward families (plus GP mutual information)."""
     n = draw(st.integers(1, max_n), label="n")
     seed = draw(mst.seeds(), label="seed")
     family = draw(st.sampled_from(sm.FAMILIES + ("gp_mi",)), label="family")
@@ -47,7 +47,7 @@ def smdps(draw, max_S=5, max_A=3, max_H=4):
 
 @examples(150, **SETTINGS)
 @given(set_functions())
-def test_reward_families_are_monotone_submodular(F):          # spec C.2; SMDP assumptions C.1
+def test_reward_families_are_monotone_submodular(F):
     # exhaustive diminishing-returns check F(v | M) >= F(v | M + u) and F(M + v) >= F(M)
     assert sm.find_violations(F, exhaustive_up_to=8, tol=1e-9) == []
 
@@ -66,7 +66,7 @@ def test_curvature_lower_bound(F, data):      # Conforti & Cornuejols (1984): th
 
 @examples(60, **SETTINGS)
 @given(smdps(), mst.seeds())
-def test_telescoping_identity(smdp, seed):         # spec C.1: F(tau) = F({s0}) + sum_j Delta_j
+def test_telescoping_identity(smdp, seed):
     pi = np.random.default_rng(seed).dirichlet(np.ones(smdp.A), size=(smdp.H, smdp.S))
     batch = sp.sample_markov(smdp, pi, 20, rng=seed)
     for b in range(20):
@@ -76,7 +76,7 @@ def test_telescoping_identity(smdp, seed):         # spec C.1: F(tau) = F({s0}) 
 
 @examples(60, **SETTINGS)
 @given(smdps(), mst.seeds())
-def test_dp_optimum_dominates_every_policy(smdp, seed):        # spec C.9 (ground truth)
+def test_dp_optimum_dominates_every_policy(smdp, seed):
     # OPT = max over history-dependent policies >= J of any Markov, state-independent or
     # history-dependent policy; the DP's own policy attains it
     opt = sp.optimum(smdp)
@@ -139,7 +139,7 @@ def test_policy_gradient_estimator_is_unbiased(smdp, seed, policy):     # Theore
 
 @examples(30, **SETTINGS)
 @given(smdps(max_S=4, max_A=3, max_H=3), mst.seeds())
-def test_exact_gradient_is_derivative_of_exact_value(smdp, seed):      # spec C.9 (autodiff)
+def test_exact_gradient_is_derivative_of_exact_value(smdp, seed):
     rng = np.random.default_rng(seed)
     th = rng.normal(size=(smdp.H, smdp.S, smdp.A))
     E = rng.normal(size=th.shape)
@@ -182,7 +182,7 @@ def test_bandit_stationary_points_are_half_optimal(F, H, eps, seed):  # Thm 3 + 
     assert fw.value >= (1 - np.exp(-1)) * opt - L * D2 / 80 - 1e-9        # Bian et al. 2017
 
 
-def test_myopic_prefix_expectation_is_the_myopic_gradient():   # spec C.4 "discrepancy"
+def test_myopic_prefix_expectation_is_the_myopic_gradient():
     # E[sum_i grad log pi(a_i) F(tau_{0:i+1})] = E[sum_i grad log pi(a_i) Delta_i], because
     # F(tau_{0:i}) is a prefix baseline; checked on an explicit SMDP where it differs from grad J.
     # A weight F(tau_{0:i+1}) lies in [0, F(all)], in [-F(all), F(all)] after the leave-one-out

@@ -21,7 +21,7 @@ def test_readme_tour_runs(capsys):
     code = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)[0]
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "d-RRMDP optimum, KL, lam=0.1: 1.345" in out    # spec robust_linear §2.7: 1.3452
+    assert "d-RRMDP optimum, KL, lam=0.1: 1.345" in out    # independent reference: 1.3452
 
 
 def test_public_names():

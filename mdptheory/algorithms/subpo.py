@@ -1,19 +1,17 @@
 """SubPO: policy gradient for submodular rewards, with exact ground truth.
 
 Paper: M. Prajapat, M. Mutny, M. N. Zeilinger, A. Krause, "Submodular Reinforcement Learning",
-ICLR 2024 (arXiv 2307.13372). Spec: shared/specs/demo_regularized_actor_critic_subpo.md,
-Part C. Rewards and environments: :mod:`mdptheory.envs.submodular`.
+ICLR 2024 (arXiv 2307.13372). Rewards and environments: :mod:`mdptheory.envs.submodular`.
 
-The full paper text was not available to the spec's author: the algorithm box, the NPG
-statement and the conditions of Theorem 3 / Proposition 3 are taken from secondary sources
-([V2] in the spec) and the released code (``manish-pra/non-additive-RL``); what follows is a
-reconstruction where marked.
+Only the paper's opening could be read: the algorithm box, the NPG statement and the
+conditions of Theorem 3 / Proposition 3 are taken from secondary sources and the released
+code (``manish-pra/non-additive-RL``); what follows is a reconstruction where marked.
 
-Objective (spec C.1). J(pi) = E_{tau ~ pi}[F({s_0, ..., s_H})], H actions per trajectory
+Objective. J(pi) = E_{tau ~ pi}[F({s_0, ..., s_H})], H actions per trajectory
 (steps h = 0..H-1, 0-based like the paper's tau = (s_0, a_0, ..., s_H)). Marginal gains
 Delta_j = F(tau_{0:j+1}) - F(tau_{0:j}), so F(tau) = F({s_0}) + sum_j Delta_j.
 
-Exact ground truth (spec C.9) on the *visit graph*: the Markov chain on augmented states
+Exact ground truth on the *visit graph*: the Markov chain on augmented states
 (h, s, M), M the visited set as an int64 bitmask (S <= 57), restricted to the pairs reachable
 from rho0 (enumerated layer by layer in numba, :func:`visit_graph`).
 
@@ -30,7 +28,7 @@ from rho0 (enumerated layer by layer in numba, :func:`visit_graph`).
   dJ/dpi_h(a|s) = sum_{M} d_h(s, M) Q_h(s, M, a), softmax logits:
   dJ/dtheta_h(s,a) = pi_h(a|s) (dJ/dpi_h(a|s) - sum_b pi_h(b|s) dJ/dpi_h(b|s)).
 
-SubPO (Algorithm 1, spec C.4; structure [V2], details [D]):
+SubPO (Algorithm 1; its structure from secondary sources, its details our reconstruction):
 
 1. initialise logits theta (uniform policy by default);
 2. each epoch: sample B trajectories (numba), record Delta_j;
@@ -39,17 +37,17 @@ SubPO (Algorithm 1, spec C.4; structure [V2], details [D]):
    g = (1/B) sum_b sum_i grad log pi(a_i | .) w_i (+ optional entropy bonus
    ``ent_coef / (e + 1)`` as in the code; 0 by default and in all discrete configs);
 3. ascent step theta <- theta + lr g (``optimizer="sgd"``, Algorithm 1) or Adam (the code),
-   or the tabular softmax NPG step theta_h(s, .) += eta Q^Delta_h(s, .) (spec C.5, a [D]
-   form: the paper's NPG statement is UNVERIFIED).
+   or the tabular softmax NPG step theta_h(s, .) += eta Q^Delta_h(s, .) (our reconstruction:
+   the paper's NPG statement could not be checked).
 
 Choices the paper leaves open (all arguments):
 
 * ``estimator``: "reward_to_go" (paper), "myopic_prefix" (the released code: weight
   F(tau_{0:i+1}), whose expectation is the *myopic* gradient E[sum_i grad log pi Delta_i], not
-  grad J -- spec C.4 "Important discrepancy"), "reinforce" (full return F(tau)).
+  grad J -- a discrepancy between the paper and its code), "reinforce" (full return F(tau)).
 * ``baseline``: "batch_mean" (per-step mean of the weights over the *other* trajectories of
   the batch -- leave-one-out, so the estimator stays exactly unbiased; the plain batch mean
-  the spec mentions has an O(1/B) bias) or "none".
+  has an O(1/B) bias) or "none".
 * ``policy``: "markov" (SubPO-M, tabular softmax logits theta[h, s, a], the code's (state,
   time) input), "history" (SubPO-NM, tabular logits on every reachable (h, s, M) of the visit
   graph -- small instances only), "linear" (SubPO-NM for large grids: logits
@@ -62,11 +60,11 @@ Choices the paper leaves open (all arguments):
 * Defaults: Adam, lr 0.1, B = 100, uniform init, reward-to-go, leave-one-out baseline. There
   is no theorem step size; :data:`PAPER_PRESETS` hold the code's per-domain settings.
 
-Not implemented: the parametric NPG with a Fisher matrix and conjugate gradient (spec C.5
-[D]), MLP / recurrent policies, and the actor-critic variants of the continuous tasks (car
-racing, MuJoCo Ant).
+Not implemented: the parametric NPG with a Fisher matrix and conjugate gradient (our
+reconstruction of the paper's NPG), MLP / recurrent policies, and the actor-critic variants of
+the continuous tasks (car racing, MuJoCo Ant).
 
-Theorem 3 (eps-Bandit, spec C.6) tools: :func:`bandit_value_grad`, :func:`frank_wolfe_bandit`
+Theorem 3 (eps-Bandit) tools: :func:`bandit_value_grad`, :func:`frank_wolfe_bandit`
 (continuous greedy, step 1/K, Bian et al. 2017), :func:`projected_gradient_bandit`
 (projected ascent to a stationary point, Hassani et al. 2017), :func:`bandit_optimum`
 (enumeration of the A^H deterministic state-independent policies). Coordinates: x[h, a] =
@@ -155,7 +153,7 @@ def _transitions(smdp: SubmodularMDP):
 
 @dataclass(frozen=True)
 class VisitGraph:
-    """The reachable (h, s, visited-set) pairs, layer by layer (spec C.9).
+    """The reachable (h, s, visited-set) pairs, layer by layer.
 
     Attributes
     ----------
@@ -259,7 +257,7 @@ class Optimum:
 
 
 def optimum(smdp: SubmodularMDP) -> Optimum:
-    """OPT over history-dependent policies by DP on (h, s, visited set) (spec C.9)."""
+    """OPT over history-dependent policies by DP on (h, s, visited set)."""
     g = visit_graph(smdp)
     if "optimum" in smdp._cache:
         return smdp._cache["optimum"]
@@ -277,7 +275,7 @@ def optimum(smdp: SubmodularMDP) -> Optimum:
 
 def bruteforce_optimum(smdp: SubmodularMDP, *, max_sequences: int = 50_000_000):
     """Best open-loop action sequence of a deterministic SMDP by enumerating all A^H sequences
-    (spec C.9; equals OPT by Proposition 2). Returns (value, actions tuple)."""
+    (equal to OPT by Proposition 2). Returns (value, actions tuple)."""
     smdp = _smdp(smdp)
     if not smdp.is_deterministic():
         raise ValueError("bruteforce_optimum needs a deterministic SMDP (one-hot P and rho0)")
@@ -467,7 +465,7 @@ def _immediate_gains(g: VisitGraph) -> np.ndarray:
 def exact_myopic_gradient(smdp: SubmodularMDP, pi) -> np.ndarray:
     """Softmax-logit gradient of the myopic surrogate, E[sum_i grad log pi(a_i|s_i) Delta_i]
     (immediate marginal gains only) for a Markov pi (H, S, A): the expectation of the released
-    code's "myopic_prefix" estimator (spec C.4), which differs from grad J."""
+    code's "myopic_prefix" estimator, which differs from grad J."""
     g = visit_graph(smdp)
     pi = _markov_policy(smdp, pi)
     d = _occupancy(g, pi, True)
@@ -478,7 +476,7 @@ def exact_myopic_gradient(smdp: SubmodularMDP, pi) -> np.ndarray:
 
 
 def greedy_policy(smdp: SubmodularMDP) -> np.ndarray:
-    """Node policy of the greedy planner (spec C.9 exp. 1): at (h, s, M) take the action with
+    """Node policy of the greedy planner: at (h, s, M) take the action with
     the largest expected immediate marginal gain sum_s' P_h(s'|s,a) F(s' | M) (ties -> lowest
     index)."""
     g = visit_graph(smdp)
@@ -900,7 +898,7 @@ class SubPO:
 
 
 class ModPO(SubPO):
-    """ModPO / "MRL" baseline (spec C.4): SubPO with the modular reward F({s_{j+1}}) per step."""
+    """ModPO / "MRL" baseline: SubPO with the modular reward F({s_{j+1}}) per step."""
 
     name = "ModPO"
 
@@ -971,9 +969,9 @@ class BanditResult:
 
 
 def frank_wolfe_bandit(smdp: SubmodularMDP, K: int, *, null_action=None) -> BanditResult:
-    """Continuous greedy / Frank-Wolfe with step 1/K from x = 0 (Bian et al. 2017, Alg. 1;
-    spec C.9 exp. 2): v_k = argmax_{v in P} <v, grad J(x_k)> (per step h: the coordinate with
-    the largest positive partial derivative, or 0), x_{k+1} = x_k + v_k / K."""
+    """Continuous greedy / Frank-Wolfe with step 1/K from x = 0 (Bian et al. 2017, Alg. 1):
+    v_k = argmax_{v in P} <v, grad J(x_k)> (per step h: the coordinate with the largest positive
+    partial derivative, or 0), x_{k+1} = x_k + v_k / K."""
     smdp = _smdp(smdp)
     K = _validate.positive_int("K", K)
     null = _null_action(smdp, null_action)

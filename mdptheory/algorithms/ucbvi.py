@@ -5,7 +5,7 @@ Learning", ICML (arXiv 1703.05449). Follows Algorithm 1 (UCBVI) with Algorithm 2
 (UCB-Q-values) and the bonus of Algorithm 3 (UCBVI-CH) or Algorithm 4 (UCBVI-BF); regret
 bounds in :mod:`mdptheory.bounds.ucbvi` (Theorems 1 and 2).
 
-Constants (defaults = the paper's; constants recalled from the paper, no spec file covers them):
+Constants (defaults = the paper's; constants recalled from the paper):
 
 * L = ln(5 S A T / delta), T = K H time steps;
 * CH: b(s, a) = 7 H L sqrt(1 / n(s, a));

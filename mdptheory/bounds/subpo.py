@@ -1,21 +1,23 @@
 """Approximation guarantees of SubPO (Prajapat, Mutny, Zeilinger & Krause 2024, "Submodular
-Reinforcement Learning", ICLR 2024; spec shared/specs/demo_regularized_actor_critic_subpo.md,
-Part C.6). These are *lower* bounds on J(pi) as a fraction of an optimum.
+Reinforcement Learning", ICLR 2024; docs/papers/subpo.md). These are *lower* bounds on J(pi) as a
+fraction of an optimum.
 
-* Theorem 3 (eps-Bandit SMDP, [V2]): J is monotone DR-submodular in the per-step action
-  probabilities on a down-closed polytope P, hence
+* Theorem 3 (eps-Bandit SMDP, stated from secondary sources): J is monotone DR-submodular in
+  the per-step action probabilities on a down-closed polytope P, hence
   - Frank-Wolfe / continuous greedy with K steps of size 1/K reaches
     J(x_K) >= (1 - 1/e) OPT - L D^2 / (2K) (Bian et al. 2017, Theorem 1; the paper states the
     (1 - 1/e) factor, the finite-K term is Bian et al.'s), and
   - every stationary point of projected gradient ascent has J >= OPT / 2 (Hassani et al.
     2017, Theorem 2.1).
   OPT is over the state-independent, horizon-dependent class. How eps enters the paper's
-  statement is UNVERIFIED; in the construction of ``mdptheory.envs.submodular.epsilon_bandit``
-  the conditions hold for every eps (the noise is an affine map of pi with slope 1 - eps), so
+  statement could not be checked; in the construction of
+  ``mdptheory.envs.submodular.epsilon_bandit`` the conditions hold for every eps (the noise is an
+  affine map of pi with slope 1 - eps), so
   the bounds are evaluated with no eps term.
-* Proposition 3 (bounded curvature, [V2]): for tabular policies and F of total curvature c,
-  the policy SubPO returns satisfies J(pi) >= (1 - c) J(pi*). Whether it needs a global or a
-  stationary point, and which optimum pi* ranges over, is UNVERIFIED; we compare with the
+* Proposition 3 (bounded curvature, stated from secondary sources): for tabular policies and F of
+  total curvature c, the policy SubPO returns satisfies J(pi) >= (1 - c) J(pi*). Whether it needs a
+  global or a
+  stationary point, and which optimum pi* ranges over, could not be checked; we compare with the
   history-dependent OPT (an upper bound on every class's optimum), so a pass is the
   stronger statement.
 
@@ -73,8 +75,9 @@ def subpo_gradient_bandit(OPT):
           constants="paper", probability="deterministic",
           assumptions=("tabular SMDP, tabular (softmax) policy, SubPO run to convergence",
                        "c = total curvature 1 - min_v F(v | Omega - v) / F({v}) (standard "
-                       "definition; the paper's is UNVERIFIED)",
-                       "OPT: history-dependent optimum (the paper's pi* class UNVERIFIED)"))
+                       "definition; the paper's could not be checked)",
+                       "OPT: history-dependent optimum (the paper's pi* class could not be "
+                       "checked)"))
 def subpo_curvature(OPT, c):
     """(1 - c) OPT."""
     c = np.asarray(c, dtype=np.float64)

@@ -7,7 +7,7 @@ Regret(K) = sum_{k=1}^K V*_1(s_1^k) - V^{pi_k}_1(s_1^k), T = K H time steps, w.p
 * Theorem 2 (UCBVI-BF):  Regret(K) <= 30 L sqrt(H S A T) + 2500 H^2 S^2 A L^2 + 4 H L sqrt(T),
 
 with L = ln(5 H S A T / delta). The constants are recalled from the paper, not re-read from its
-PDF here (no spec file covers UCBVI); the rates agree with the abstract's
+PDF here; the rates agree with the abstract's
 O~(sqrt(H S A T) + H^2 S^2 A + H sqrt(T)). The H sqrt(T) term of Theorem 2 is written with L
 rather than sqrt(L), the larger of the two readings.
 

@@ -121,10 +121,11 @@ def simulated_linear_mdp(delta: float = 0.3, xi_norm: float = 0.2, H: int = 3) -
     * steps >= 2: mu_{h,1} = mu_{h,2} = 0.999 x3 + 0.001 x4, mu_{h,3} = x4, mu_{h,4} = x5.
 
     The factors never excited from reachable states (mu_{1,2}, mu_{1,3}, mu_{2,1}, and
-    mu_{h,1}, mu_{h,2} for h >= 3) are not specified by the paper; the choices above are the
-    our choice and do not change any value at x1. x4 is an absorbing zero-reward fail state, x5 an
-    absorbing reward-1 state. Spec §2.7: for delta = 0.3, V*(x1) = 1.4232 / 1.6243 / 1.7753 at
-    xi_norm = 0.1 / 0.2 / 0.3, with optimal first action (1, 1, 1, 1) (index 15).
+    mu_{h,1}, mu_{h,2} for h >= 3) are not specified by the paper; the choices above are
+    ours and do not change any value at x1. x4 is an absorbing zero-reward fail state, x5 an
+    absorbing reward-1 state. Reference values, computed independently of this package: for
+    delta = 0.3, V*(x1) = 1.4232 / 1.6243 / 1.7753 at xi_norm = 0.1 / 0.2 / 0.3, with optimal first
+    action (1, 1, 1, 1) (index 15).
 
     Parameters
     ----------
@@ -152,8 +153,8 @@ def simulated_linear_mdp_perturbed(q: float, delta: float = 0.3, xi_norm: float 
     leak (mu_{1,1} = x2), and the factor-4 mass goes to the fail state x4 with probability q
     and to x5 with probability 1 - q (mu_{1,4} = q x4 + (1 - q) x5, TV distance q from the
     nominal factor). From x1 under action a: x2 w.p. phi_1, x4 w.p. q phi_4, x5 w.p.
-    (1 - q) phi_4. Steps >= 2 are nominal. Spec §2.7: the nominal-optimal policy returns
-    1.4239 - 0.8 q / 1.6249 - 1.0 q / 1.7759 - 1.2 q for xi_norm = 0.1 / 0.2 / 0.3.
+    (1 - q) phi_4. Steps >= 2 are nominal. Independently computed: the nominal-optimal policy
+    returns 1.4239 - 0.8 q / 1.6249 - 1.0 q / 1.7759 - 1.2 q for xi_norm = 0.1 / 0.2 / 0.3.
 
     Parameters
     ----------

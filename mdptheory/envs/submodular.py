@@ -1,38 +1,40 @@
 """Submodular rewards over visited states and the SMDP environments of Prajapat et al. (2024).
 
 Paper: M. Prajapat, M. Mutny, M. N. Zeilinger, A. Krause, "Submodular Reinforcement Learning",
-ICLR 2024 (arXiv 2307.13372); spec: shared/specs/demo_regularized_actor_critic_subpo.md, Part C.
+ICLR 2024 (arXiv 2307.13372); see docs/papers/subpo.md.
 
-Set functions (spec C.2). A set function F : 2^{0..n-1} -> R is given as a :class:`SetFunction`;
+Set functions. A set function F : 2^{0..n-1} -> R is given as a :class:`SetFunction`;
 the ground set is the state space (F is defined on states, not on (state, time) pairs, as in
-the released code, spec C.10 item 6). Every family built here is normalized (F(empty) = 0),
+the released code). Every family built here is normalized (F(empty) = 0),
 monotone and submodular by construction:
 
 * :func:`modular` -- F(V) = sum_{v in V} w_v;
 * :func:`coverage` / :func:`weighted_coverage` -- F(V) = sum_{u in U_{v in V} D(v)} w_u with
-  footprints D(v) (spec C.2 item 1; grid footprint 2x2 with v at its top-left corner, as in
+  footprints D(v) (the paper's coverage reward; grid footprint 2x2 with v at its top-left corner,
+  as in
   the released code's ``diag_reward_graph``; "3x3" is the code's "large disc");
 * :func:`facility_location` -- F(V) = sum_u max_{v in V} W[u, v] (max over the empty set = 0);
-* :func:`item_collection` -- F(V) = sum_k min(|V n G_k|, D_k) (spec C.2 item 2);
+* :func:`item_collection` -- F(V) = sum_k min(|V n G_k|, D_k);
 * :func:`f_alpha` -- F_alpha = alpha * modular + (1 - alpha) * weighted coverage, a family with
-  curvature decreasing in alpha (spec C.2, "Curvature");
-* :func:`gp_mutual_information` -- F(V) = 1/2 log det(I + sigma^-2 K_VV) (spec C.2 item 3,
-  the package's "clean" experiment-design reward); computed per set, tabulated for kernels;
+  curvature decreasing in alpha;
+* :func:`gp_mutual_information` -- F(V) = 1/2 log det(I + sigma^-2 K_VV) (the
+  paper's "clean" experiment-design reward); computed per set, tabulated for kernels;
 * :meth:`SetFunction.from_callable` / :meth:`SetFunction.from_table` -- anything else, checked
   for normalization, monotonicity and submodularity on random sets when used in an SMDP.
 
 The first five are one :class:`StructuredSetFunction`,
 F(V) = sum_u w_u min(sum_{v in V} C[u, v], cap_u) + sum_u' max_{v in V} W[u', v], which the
 numba samplers evaluate incrementally for any n (the visited set of a 30 x 30 grid).
-Total curvature (spec C.2, a [D] standard definition; the paper's exact one is UNVERIFIED):
+Total curvature (the standard definition of Conforti & Cornuejols 1984; whether the paper
+uses exactly this one could not be checked):
 c = 1 - min_{v: F({v}) > 0} F(v | Omega - v) / F({v}).
 
 Environments. :class:`SubmodularMDP` pairs the dynamics (a FiniteHorizonMDP whose rewards are
 ignored) with F. Trajectories tau = (s_0, a_0, ..., a_{H-1}, s_H) have H actions (the paper's
-convention; the released code's H counts states, H_paper = H_code - 1, spec C.1), and
+convention; the released code's H counts states, H_paper = H_code - 1), and
 J(pi) = E[F({s_0, ..., s_H})].
 
-* :func:`grid_smdp` -- the released code's grid world (spec C.8): 5 actions 0 stay,
+* :func:`grid_smdp` -- the released code's grid world: 5 actions 0 stay,
   1 (i, j+1), 2 (i+1, j), 3 (i, j-1), 4 (i-1, j); moves off the grid or into a wall stay.
   ``slip`` = probability that the action is replaced by a uniformly random one (the code's
   ``stochasticity``, applied per step and trajectory instead of to a random fraction of the
@@ -40,16 +42,16 @@ J(pi) = E[F({s_0, ..., s_H})].
   from the code's n = i * Y + j numbering; ``return_nodes`` gives the map.
 * :func:`graph_smdp` -- any networkx graph: action 0 stays, action k moves to the k-th
   neighbour (sorted), coverage footprints are closed neighbourhoods.
-* :func:`two_rooms` -- building exploration (spec C.8 map; start (2, 6) = the code's node 34,
+* :func:`two_rooms` -- building exploration (the paper's map; start (2, 6) = the code's node 34,
   unweighted 2x2 coverage restricted to non-wall cells -- a reconstruction of the code's
   ``room_diag_reward_graph``, which drops footprint edges into walls).
 * :func:`paper_grid` -- the paper's discrete domains ("coverage", "bimodal", "gp",
   "item_collection", "two_rooms"), start node 34. The gorilla density is not public and the
-  code's entropy reward is not a set function (spec C.10 item 7); neither is provided.
-* :func:`epsilon_bandit` -- the eps-Bandit SMDP of Theorem 3 (spec C.6/C.9 exp. 2): A = S,
+  code's entropy reward is not a set function; neither is provided.
+* :func:`epsilon_bandit` -- the eps-Bandit SMDP of Theorem 3: A = S,
   action a moves to state a w.p. 1 - eps and to a uniform state otherwise; the start state's
   action acts as the "dropped" null action of the down-closed polytope.
-* :func:`random_grid_smdp` -- random small instances of the families above (spec C.9 exp. 1).
+* :func:`random_grid_smdp` -- random small instances of the families above.
 """
 from __future__ import annotations
 
@@ -141,7 +143,7 @@ class SetFunction:
 
     def curvature(self) -> float:
         """Total curvature c = 1 - min_{v: F({v}) > 0} F(v | Omega - v) / F({v}) in [0, 1]
-        (Conforti & Cornuejols 1984; spec C.2). 0 for modular F, 1 when some element's gain
+        (Conforti & Cornuejols 1984). 0 for modular F, 1 when some element's gain
         vanishes once everything else is in the set."""
         full = self.value(range(self.n))
         single = self.singletons()
@@ -385,8 +387,8 @@ class TabulatedSetFunction(SetFunction):
 
 
 class GPMutualInformation(SetFunction):
-    """F(V) = 1/2 log det(I + K_VV / noise) for a GP kernel matrix K (spec C.2 item 3, the
-    package's mutual-information form of Bayesian D-optimal design). Monotone submodular
+    """F(V) = 1/2 log det(I + K_VV / noise) for a GP kernel matrix K (the
+    paper's mutual-information form of Bayesian D-optimal design). Monotone submodular
     (Krause & Guestrin 2005). Evaluated per set (Cholesky log-determinants); the samplers
     use its table, so n <= 24 there."""
 
@@ -468,7 +470,7 @@ def modular(w, name: str = "modular") -> StructuredSetFunction:
 
 
 def weighted_coverage(footprints, weights, name: str = "weighted_coverage"):
-    """F(V) = sum_{u in U_{v in V} footprints[v]} weights[u] (spec C.2 item 1).
+    """F(V) = sum_{u in U_{v in V} footprints[v]} weights[u].
 
     footprints : sequence of n iterables of universe indices in [0, U); weights (U,) >= 0.
     """
@@ -498,7 +500,7 @@ def facility_location(W, name: str = "facility_location") -> StructuredSetFuncti
 
 
 def item_collection(groups, demands, n: int, name: str = "item_collection"):
-    """F(V) = sum_k min(|V n G_k|, D_k) (spec C.2 item 2, the code's "Steiner covering")."""
+    """F(V) = sum_k min(|V n G_k|, D_k)."""
     n = _validate.positive_int("n", n)
     demands = _validate.as_float_array("demands", demands)
     _validate.shape("demands", demands, ndim=1)
@@ -517,7 +519,7 @@ def item_collection(groups, demands, n: int, name: str = "item_collection"):
 
 
 def f_alpha(alpha: float, modular_weights, footprints, coverage_weights, name: str = "f_alpha"):
-    """F_alpha(V) = alpha sum_{v in V} w(v) + (1 - alpha) WeightedCoverage(V) (spec C.2)."""
+    """F_alpha(V) = alpha sum_{v in V} w(v) + (1 - alpha) WeightedCoverage(V)."""
     alpha = _validate.real("alpha", alpha, lo=0.0, hi=1.0)
     F = alpha * modular(modular_weights) + (1.0 - alpha) * weighted_coverage(
         footprints, coverage_weights)
@@ -527,8 +529,8 @@ def f_alpha(alpha: float, modular_weights, footprints, coverage_weights, name: s
 
 def gp_mutual_information(X, *, lengthscale: float = 1.0, outputscale: float = 1.0,
                           noise: float = 1e-3, nu: float = 2.5, name: str = "gp_mi"):
-    """Mutual information of a GP with a Matern kernel at the points X (n, dim) (spec C.2
-    item 3): F(V) = 1/2 log det(I + K_VV / noise)."""
+    """Mutual information of a GP with a Matern kernel at the points X (n, dim) (the paper's
+    experiment-design reward): F(V) = 1/2 log det(I + K_VV / noise)."""
     K = matern_kernel(X, lengthscale=lengthscale, outputscale=outputscale, nu=nu)
     return GPMutualInformation(K, noise, name=name)
 
@@ -654,7 +656,7 @@ def check_monotone_submodular(F: SetFunction, *, n_checks: int = 2000, rng=0,
 # ============================================================================ environments
 
 class SubmodularMDP:
-    """A submodular MDP <S, A, P, rho0, H, F> (spec C.1).
+    """A submodular MDP <S, A, P, rho0, H, F>.
 
     Parameters
     ----------
@@ -870,7 +872,7 @@ def graph_smdp(G, H: int, *, F=None, weights=None, radius: int = 1, start=None,
 
 
 def two_rooms(H: int = 39, *, slip: float = 0.0):
-    """Building exploration (spec C.8): 7 x 14 grid, two 7 x 4 rooms joined by a 2-row
+    """Building exploration: 7 x 14 grid, two 7 x 4 rooms joined by a 2-row
     corridor, start (2, 6) (the code's node 34), unweighted 2x2 coverage, H = 40 - 1."""
     walls = [(i, j) for i, row in enumerate(TWO_ROOMS_LAYOUT) for j, c in enumerate(row)
              if c == "#"]
@@ -892,7 +894,7 @@ ITEM_DEMANDS = (3, 2, 3, 4, 6, 3)
 def gp_sample_weights(shape, *, rng=0, lengthscale: float = 1.0, noise: float = 1e-3,
                       outputscale: float = 0.6931471805599453, step: float = 0.1,
                       offset: float = 1.0) -> np.ndarray:
-    """Positive weights from a GP sample as in the code's "GP" domain (spec C.8; a
+    """Positive weights from a GP sample as in the code's "GP" domain (our
     reconstruction): Matern-5/2 kernel (lengthscale 1, gpytorch's default outputscale
     softplus(0) = log 2), cell (i, j) at offset + step * (i, j), posterior given one
     observation 0 at a uniform point of [0, 10]^2 with noise 1e-3, shifted by +3 (or by -min
@@ -912,7 +914,7 @@ def gp_sample_weights(shape, *, rng=0, lengthscale: float = 1.0, noise: float = 
 
 
 def paper_grid(name: str, *, instance: int = 0, H: int | None = None, slip: float = 0.0):
-    """The paper's discrete domains (spec C.8), H = H_code - 1 by default.
+    """The paper's discrete domains, H = H_code - 1 by default.
 
     name: "coverage" (30x30, unweighted, H=79), "bimodal" (30x30, w = 1/(1+exp(-x y)) on
     x, y in linspace(-1, 1), H=39), "gp" (30x30, GP-sample weights from ``instance``, H=39),
@@ -950,7 +952,7 @@ def paper_grid(name: str, *, instance: int = 0, H: int | None = None, slip: floa
 
 def epsilon_bandit(F: SetFunction, H: int, eps: float, *, start: int = 0,
                    name: str = "eps_bandit", check: bool = True):
-    """eps-Bandit SMDP (spec C.6 / C.9 exp. 2): S = A = F.n, P(s' | s, a) = (1 - eps) 1[s' = a]
+    """eps-Bandit SMDP: S = A = F.n, P(s' | s, a) = (1 - eps) 1[s' = a]
     + eps / S from every state s; rho0 = delta_start. Action ``start`` leads (w.p. 1 - eps) to
     the already-visited start state: it is the null action whose probability is the
     remainder in the down-closed polytope of Theorem 3."""
@@ -968,7 +970,7 @@ def epsilon_bandit(F: SetFunction, H: int, eps: float, *, start: int = 0,
 
 def random_set_function(family: str, n: int, *, rng=0, footprints=None, coords=None,
                         alpha: float | None = None) -> StructuredSetFunction:
-    """A random monotone submodular function of one of the families (spec C.9 exp. 1).
+    """A random monotone submodular function of one of the families.
 
     family: "coverage" (unit weights), "weighted_coverage" (U(0, 1) weights),
     "facility_location" (W[u, v] = b_u exp(-|x_u - x_v|_1), b ~ U(0, 1), over n customers),

@@ -4,7 +4,7 @@ Two rectangularities, one inner problem (kernels.robust.inner_problem: constrain
 inf_{D(q||p) <= radius} q.V or regularised inf_q q.V + lam D(q||p)):
 
 * (s,a)-rectangular tabular:  Q_h(s,a) = r_h(s,a) + inner(P_h(.|s,a), V_{h+1}; param[h,s,a]).
-* d-rectangular linear (spec robust_linear §1.2–1.3):
+* d-rectangular linear:
       nu_{h,i} = inner(mu_{h,i}, V_{h+1}; param[h,i]),   Q_h(s,a) = <phi(s,a), theta_h + nu_h>.
   (The penalty lam <phi, D(mu_h || mu0_h)> of the d-RRMDP splits over factors the same way.)
 

@@ -134,7 +134,7 @@ def expand_layer(prev_M, prev_s, h, succ, nsucc):
 
 @njit(cache=True)
 def optimal_values(lay_ptr, node_s, node_F, child, nsucc, psucc, W_out, act_out):
-    """History-dependent optimum on the visit graph (spec C.9):
+    """History-dependent optimum on the visit graph:
 
     W_H = 0;  W_h(s, M) = max_a sum_s' P_h(s'|s,a) [F(M+s') - F(M) + W_{h+1}(s', M+s')].
     act_out[i] = lowest maximising action. W_out (N,), act_out (lay_ptr[H],).

@@ -1,4 +1,4 @@
-"""d-rectangular linear MDPs (Ma et al. 2022; Liu & Xu 2024; spec robust_linear §1.1).
+"""d-rectangular linear MDPs (Ma et al. 2022; Liu & Xu 2024).
 
 P_h(s' | s, a) = <phi(s, a), mu_h(s')> = sum_i phi_i(s, a) mu_{h,i}(s'),
 r_h(s, a)      = <phi(s, a), theta_h>.

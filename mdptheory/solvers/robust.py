@@ -8,11 +8,11 @@ Regularised robust MDP (RRMDP, R2PVI's d-RRMDP), weight lam (an inverse radius):
 Rectangularity:
   * FiniteHorizonMDP: (s,a)-rectangular, P0 = P_h(.|s,a); radius/lam scalar or broadcastable
     to (H, S, A).
-  * LinearMDP: d-rectangular (spec robust_linear §1.2–1.3), one set per factor mu_{h,i};
+  * LinearMDP: d-rectangular, one set per factor mu_{h,i};
     Q_h(s,a) = <phi(s,a), theta_h + nu_h>, nu_{h,i} = inner(mu_{h,i}, V_{h+1}); radius/lam scalar
     or broadcastable to (H, d) (per [h, i]).
 Divergences: 'tv' (with the 1/2 factor), 'kl', 'chi2'; inner problems solved exactly
-(closed forms and exact one-dimensional searches, spec robust_linear §1.4).
+(closed forms and exact one-dimensional searches; docs/papers/r2pvi.md).
 A FiniteHorizonMDP's terminal values V_terminal are V_H and its action mask is honoured (masked
 actions are never chosen; Q = -inf there); a discounted finite horizon (gamma < 1) is refused,
 as the regularised backup has no single discounted form.
@@ -83,7 +83,7 @@ def robust_evaluate_policy(model, pi, divergence: str, radius) -> PolicyValue:
 
 
 def regularized_robust_backward_induction(model, divergence: str, lam) -> Solution:
-    """Optimal regularised-robust values (d-RRMDP for a LinearMDP, spec robust_linear §1.3).
+    """Optimal regularised-robust values (d-RRMDP for a LinearMDP; docs/papers/r2pvi.md).
 
     ``lam`` >= 0 (per [h, i] for a LinearMDP): lam -> inf recovers the nominal MDP, lam = 0 the
     most pessimistic one.

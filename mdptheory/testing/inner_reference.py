@@ -6,7 +6,7 @@
 for D = 'tv' (1/2 L1), 'kl', 'chi2'. Written from the definitions, not from
 :mod:`mdptheory.kernels.robust`: the float64 inputs are converted exactly to mpmath numbers
 and p is normalized by its exact sum; the regularized values come from their closed forms
-(spec robust_linear §1.4) evaluated with enough digits for the cancellation they involve; the
+(docs/papers/r2pvi.md) evaluated with enough digits for the cancellation they involve; the
 constrained value is the Lagrangian dual
 
     C(rho) = sup_{lam >= 0} R(lam) - lam rho,

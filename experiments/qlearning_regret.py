@@ -12,7 +12,8 @@ Setting and choices (all visible in the output columns):
 * Learner: :class:`mdptheory.algorithms.qlearning.QLearningUCB`, the paper's algorithms with
   per-step Q and counts. The paper's bonus constants c, c1, c2 are unspecified absolute
   constants; ``c``, ``c1``, ``c2`` default to our derivation from the proofs (2, 4, 4; see the
-  module), so the provenance of the rate claims is "derived" for the constants.
+  module). The O(sqrt(H^3 S A T)) rates are recalled from the paper, not re-read, so the rate
+  claims' provenance is "paper-recalled".
 * Rewards: the learner observes mean rewards (``bernoulli_rewards=False``).
 * Regret is exact: sum over every episode k of V*_0(rho0) - V^{pi_k}_0(rho0), by dynamic
   programming on the true model (:func:`mdptheory.runner.online`, compiled loop).

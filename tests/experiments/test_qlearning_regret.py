@@ -37,7 +37,7 @@ def test_small_runs_end_to_end(tmp_path):
         assert isinstance(v, Verdict)
         assert v.claimed_exponent == 0.5 and v.exponent_is_upper
         assert v.outcome in ("inconclusive", "verified", "refuted")
-        assert v.provenance == "derived"
+        assert v.provenance == "paper-recalled"
         assert v.to_dict()["theorem"].startswith("Theorem")
 
     paths = ex.plot(results, tmp_path)

@@ -117,6 +117,10 @@ _INT = ("instance", "H", "S", "K", "epoch", "init")
 _STR = ("method", "family", "estimator", "baseline", "domain")
 
 
+#: grid_epochs = 0 runs each paper domain for the released code's own number of epochs.
+ZERO_MEANS_DEFAULT = ("grid_epochs",)
+
+
 def _row(part: str, seed: int, **kw) -> dict:
     row = {"experiment": NAME, "part": part, "seed": int(seed)}
     for c in _FLOAT:

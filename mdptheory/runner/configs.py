@@ -24,6 +24,8 @@ Three layers, applied by :func:`mdptheory.runner.sweep.run_experiment` (types) a
    * counts, sizes and horizons are >= 1: keys whose name, split at ``_``, has a part in
      :data:`COUNT_PARTS` (``K``, ``N``, ``H``, ``S``, ``A``, ``d``, ``n``, ``checkpoints``,
      ``epochs``, ``batch`` ...), e.g. ``K``, ``river_H``, ``garnet_S``, ``N_E``, ``n_K``;
+     an experiment may name, in its module-level tuple ``ZERO_MEANS_DEFAULT``, count keys for
+     which 0 means "the default" (e.g. the released code's own number of epochs);
    * probabilities are in (0, 1): keys in :data:`PROBABILITY_KEYS` (``delta``).
 
 3. **The experiment's own hook**: an experiment may define ``check_config(config)`` that raises
@@ -229,14 +231,17 @@ def _numbers(value):
                 yield f"[{i}]{suffix}", x
 
 
-def rule_errors(config: dict) -> list[str]:
-    """Messages for the values that break the generic rules by key name (see module doc)."""
+def rule_errors(config: dict, zero_means_default=()) -> list[str]:
+    """Messages for the values that break the generic rules by key name (see module doc).
+    Count keys in ``zero_means_default`` may also be exactly 0."""
     errors = []
     for key, value in config.items():
         if key == "seeds":
             continue
         if _is_count_key(key):
             for suffix, x in _numbers(value):
+                if key in zero_means_default and isinstance(x, int) and x == 0:
+                    continue
                 if not (isinstance(x, int) or (isinstance(x, float) and math.isinf(x))) or x < 1:
                     errors.append(f"{key}{suffix}={x!r}: a count must be an integer >= 1")
         if key in PROBABILITY_KEYS:
@@ -246,10 +251,12 @@ def rule_errors(config: dict) -> list[str]:
     return errors
 
 
-def check_config(config: dict, hook: Callable[[dict], object] | None = None) -> None:
+def check_config(config: dict, hook: Callable[[dict], object] | None = None,
+                 zero_means_default=()) -> None:
     """Generic rules, then the experiment's ``check_config`` hook; ConfigError on the first
-    failure (the hook's ValueError/TypeError message is kept)."""
-    errors = rule_errors(config)
+    failure (the hook's ValueError/TypeError message is kept). ``zero_means_default``: the
+    experiment's count keys that may be 0 (its ``ZERO_MEANS_DEFAULT``)."""
+    errors = rule_errors(config, zero_means_default)
     if errors:
         raise ConfigError(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1
                                        else ""))

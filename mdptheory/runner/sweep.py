@@ -188,9 +188,10 @@ def _progress(total: int, desc: str, enabled):
 
 def _check_configs(configs: list[dict], module) -> None:
     hook = getattr(module, "check_config", None)
+    zero_ok = tuple(getattr(module, "ZERO_MEANS_DEFAULT", ()))
     for c in configs:
         try:
-            _configs.check_config(c, hook)
+            _configs.check_config(c, hook, zero_ok)
         except _configs.ConfigError as exc:
             raise UsageError(str(exc)) from None
 

@@ -98,7 +98,16 @@ def test_every_built_in_config_passes_the_rules():
     for name in registry.list_experiments():
         module = registry.load_experiment(name)
         for size in ("CONFIG", "SMALL"):
-            assert rule_errors(getattr(module, size)) == [], (name, size)
+            zero_ok = getattr(module, "ZERO_MEANS_DEFAULT", ())
+            assert rule_errors(getattr(module, size), zero_ok) == [], (name, size)
+
+
+def test_an_experiment_may_let_named_counts_be_zero_and_only_those():
+    config = {"grid_epochs": 0, "K": 0}
+    assert rule_errors(config, ("grid_epochs",)) == ["K=0: a count must be an integer >= 1"]
+    assert rule_errors({"grid_epochs": -1}, ("grid_epochs",)) != []
+    with pytest.raises(ConfigError, match="K=0"):
+        check_config(config, None, ("grid_epochs",))
 
 
 def test_the_experiment_hook_runs_after_the_rules_and_its_message_is_kept():

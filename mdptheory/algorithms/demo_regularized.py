@@ -484,6 +484,14 @@ class RegBPITabular:
         observed initial states (the max over states before any episode).
     eps_rl : float, optional
         Target of the stopping rule ``certificate <= eps_rl`` (:attr:`should_stop`).
+    reward_bonus : bool
+        For noisy (e.g. Bernoulli) rewards learned from their empirical means (``reward`` not
+        given): add the reward bonus b^r_h(s,a) = bonus_scale min(1, sqrt(2 beta_r / n_h(s,a)))
+        with beta_r = log(3 S A H / delta) to the mean reward in the backup (Hoeffding: the
+        true mean is below r_hat + b^r w.h.p.), and 2 b^r to the certificate's per-pair term
+        (the reward error enters D_h = Q_bar_h - Q^pi_h once through optimism and once through
+        estimation). The compiled loop (:meth:`run_compiled`) plays mean rewards and does not
+        support it; use :func:`run_episodes` with ``bernoulli_rewards=True``.
     """
 
     name = "RegBPI-Tab"
@@ -494,7 +502,8 @@ class RegBPITabular:
         require_unit_rewards(mdp, "RegBPITabular", "Tiapkin et al., Theorem 5 (UCBVI-Ent+)")
 
     def __init__(self, S: int, A: int, H: int, ref_policy, lam: float, *, delta: float = 0.1,
-                 bonus_scale: float = 1.0, reward=None, rho0=None, eps_rl: float | None = None):
+                 bonus_scale: float = 1.0, reward=None, rho0=None, eps_rl: float | None = None,
+                 reward_bonus: bool = False):
         self.S = S = _validate.positive_int("S", S)
         self.A = A = _validate.positive_int("A", A)
         self.H = H = _validate.positive_int("H", H)
@@ -518,6 +527,12 @@ class RegBPITabular:
             self.rho0 = r0
         self.eps_rl = None if eps_rl is None else _validate.real("eps_rl", eps_rl, lo=0.0,
                                                                  lo_open=True)
+        if not isinstance(reward_bonus, (bool, np.bool_)):
+            raise TypeError(f"reward_bonus must be a bool, got {reward_bonus!r}")
+        if reward_bonus and self.reward is not None:
+            raise ValueError("reward_bonus=True applies to rewards learned from observations; "
+                             "got a known reward array")
+        self.reward_bonus = bool(reward_bonus)
         self.stats = CountStatistics(S, A, H, pooled=False)
         self.log_term = float(np.log(3.0 * S * A * H / self.delta))
         self.v_max = step_caps(H)                                        # H - h
@@ -537,7 +552,17 @@ class RegBPITabular:
 
     def hyperparameters(self) -> dict:
         return dict(lam=self.lam, delta=self.delta, bonus_scale=self.bonus_scale,
-                    known_reward=self.reward is not None)
+                    known_reward=self.reward is not None, reward_bonus=self.reward_bonus)
+
+    def reward_bonus_array(self) -> np.ndarray:
+        """b^r (H, S, A): bonus_scale min(1, sqrt(2 log(3 S A H / delta) / n)) on visited pairs,
+        0 elsewhere (unvisited pairs are capped at H - h anyway); zeros without
+        ``reward_bonus``."""
+        n = self.stats.n_sa
+        if not self.reward_bonus:
+            return np.zeros_like(n, dtype=np.float64)
+        w = np.minimum(1.0, np.sqrt(2.0 * self.log_term / np.maximum(n, 1.0)))
+        return np.where(n > 0, self.bonus_scale * w, 0.0)
 
     def policy(self) -> np.ndarray:
         """Softmax policy pi^t (H, S, A) for the next episode (a fresh array after each
@@ -561,6 +586,10 @@ class RegBPITabular:
         st = self.stats
         H, S, A = self.H, self.S, self.A
         r = st.r_hat if self.reward is None else self.reward
+        b_r = None
+        if self.reward_bonus:
+            b_r = self.reward_bonus_array()
+            r = np.ascontiguousarray(st.r_hat + b_r)
         if self.rho0 is not None:
             weights = self.rho0
         elif self.n_s0.sum() > 0:
@@ -573,6 +602,10 @@ class RegBPITabular:
                                      np.zeros(S) if weights is None else weights, self.width,
                                      self.bonus, self._visited, self.V, self.Q, pi, self.G,
                                      self._r_eff)
+        if b_r is not None:          # the certificate with the reward error: c_h + 2 b^r_h
+            w = kdr.gap_certificate(st.P_hat, self._visited, self._r_eff + 2.0 * b_r, pi,
+                                    self.d_max, self.G)
+            cert = float(np.dot(weights, w)) if weights is not None else 0.0
         self._pi = pi
         # before any episode (no initial state seen, rho0 unknown): the max over states
         self.certificate = float(cert) if weights is not None else float(
@@ -593,6 +626,9 @@ class RegBPITabular:
         """
         from ..analysis.stats import log_spaced
         K = _validate.positive_int("K", K)
+        if self.reward_bonus:
+            raise ValueError("run_compiled plays mean rewards and has no reward bonus; with "
+                             "reward_bonus=True use run_episodes(..., bernoulli_rewards=True)")
         rng = _validate.rng(rng)
         fin = as_finite(env)
         if (fin.H, fin.S, fin.A) != (self.H, self.S, self.A):
@@ -760,8 +796,10 @@ class _Ep:
 
 
 def run_episodes(learner, env, max_episodes: int, *, rng, callback=None,
-                 stop_on_certificate: bool = True) -> tuple[int, bool]:
-    """Play ``learner`` on ``env`` for at most ``max_episodes`` episodes (mean rewards).
+                 stop_on_certificate: bool = True,
+                 bernoulli_rewards: bool = False) -> tuple[int, bool]:
+    """Play ``learner`` on ``env`` for at most ``max_episodes`` episodes (mean rewards, or
+    Bernoulli(r_h(s, a)) rewards with ``bernoulli_rewards``: one more uniform per step).
 
     After each update, ``callback(t, learner)`` (t = episodes so far) may return True to stop;
     with ``stop_on_certificate`` the learner's ``should_stop`` also stops the run. Episodes are
@@ -778,12 +816,15 @@ def run_episodes(learner, env, max_episodes: int, *, rng, callback=None,
     r = np.ascontiguousarray(fin.r)
     rho0 = np.ascontiguousarray(fin.rho0)
     H = fin.H
+    if not isinstance(bernoulli_rewards, (bool, np.bool_)):
+        raise TypeError(f"bernoulli_rewards must be a bool, got {bernoulli_rewards!r}")
+    width = 3 * H + 1 if bernoulli_rewards else 2 * H + 1
     block = min(max_episodes, 1024)
-    U = rng.random((block, 2 * H + 1))
+    U = rng.random((block, width))
     for t in range(1, max_episodes + 1):
         j = (t - 1) % block
         if j == 0 and t > 1:
-            U = rng.random((block, 2 * H + 1))
+            U = rng.random((block, width))
         pi = learner.policy()
         if not (isinstance(pi, np.ndarray) and pi.dtype == np.float64
                 and pi.flags.c_contiguous):
@@ -791,7 +832,7 @@ def run_episodes(learner, env, max_episodes: int, *, rng, callback=None,
         s = np.empty(H + 1, dtype=np.int64)
         a = np.empty(H, dtype=np.int64)
         rew = np.empty(H)
-        kon.sample_episode(P, r, pi, rho0, U[j], False, s, a, rew)
+        kon.sample_episode(P, r, pi, rho0, U[j], bool(bernoulli_rewards), s, a, rew)
         learner.update(_Ep(s, a, rew))
         stop = bool(callback(t, learner)) if callback is not None else False
         if stop_on_certificate and getattr(learner, "should_stop", False):

@@ -96,7 +96,8 @@ CONFIG = dict(seeds=10, instance_seed=0, S=6, A=3, H=5, branching=3, reward_frac
               K_theory=1000000, checkpoints_theory=200,
               fixed_lam=0.1, eps_grid=[0.04, 0.06, 0.09, 0.13, 0.2, 0.4], eps_N_E=100,
               inner_N_E=100, inner_lams=[0.1, 0.18, 0.32, 0.56, 1.0],
-              inner_eps=[0.004, 0.007, 0.012, 0.022, 0.04],
+              inner_eps=[0.004, 0.007, 0.012, 0.022, 0.03, 0.04, 0.06, 0.09, 0.13, 0.2,
+                         0.3, 0.4],
               c_lambdas=[0.1, 0.3, 1.0, 3.0],
               red_lams=[0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
               thr_budget=4000000, thr_draws=20, thr_K=1000000,
@@ -552,8 +553,9 @@ def _inconclusive(theorem, claim, provenance, note, reason, needs):
 
 
 def _uncensored(df, x, y="n_stay"):
-    """Rows at the x values where no seed is censored (y finite), and the dropped x."""
-    fin = df.groupby(x)[y].apply(lambda v: bool(np.all(np.isfinite(v))))
+    """Rows at the x values where no seed is censored (y finite) and no seed's initial policy
+    already meets the target (y = 0: nothing learned), and the dropped x."""
+    fin = df.groupby(x)[y].apply(lambda v: bool(np.all(np.isfinite(v) & (v > 0))))
     keep = fin[fin].index
     return df[df[x].isin(keep)], sorted(float(v) for v in fin[~fin].index)
 
@@ -565,8 +567,8 @@ def _rate(df, x, y, a, theorem, claim, provenance, note, K, inv=False):
         df = df.assign(**{f"inv_{x}": 1.0 / df[x]})
         x = f"inv_{x}"
     use, dropped = _uncensored(df, x, y)
-    cen = (f"; censored at K = {K:g} (some seed never stays below the target) at {x} in "
-           f"{dropped}" if dropped else "")
+    cen = (f"; left out (some seed censored at K = {K:g}, or already at the target at t = 0)"
+           f" at {x} in {[round(v, 6) for v in dropped]}" if dropped else "")
     if use[x].nunique() < 2:
         return _inconclusive(theorem, claim, provenance, note + cen,
                              f"fewer than 2 uncensored {x} values", f"K > {K:g}")

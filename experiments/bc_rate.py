@@ -69,7 +69,7 @@ SMALL = dict(CONFIG, N_E=[10, 100, 1000], seeds=2, S_grid=[5, 10], A_grid=[2, 4]
 
 def sparse_reward_garnet(S: int, A: int, H: int, branching: int, reward_frac: float,
                          rng) -> FiniteHorizonMDP:
-    """Spec A.11 (i): stationary Garnet kernel, rewards U[0, 1] on a random ``reward_frac`` of
+    """Our test family: stationary Garnet kernel, rewards U[0, 1] on a random ``reward_frac`` of
     the (h, s, a) (0 elsewhere), rho0 uniform."""
     rng = np.random.default_rng(rng)
     g = envs.garnet(S, A, branching, H=H, rng=rng)

@@ -485,68 +485,6 @@ def _medians(df, x, y="n_stay"):
     return tab.columns.to_numpy(dtype=float), tab.to_numpy(dtype=float)
 
 
-def median_slope(df, x, y="n_stay", n_boot=2000, rng=0):
-    """Log-log OLS slope of the seed-median of y against x over the x where the median is
-    finite and > 0, with a seed-bootstrap 95% CI. Returns (slope, (lo, hi), xs used)."""
-    xs, Y = _medians(df, x, y)
-    med = np.median(Y, axis=0)
-    ok = np.isfinite(med) & (med > 0)
-    if ok.sum() < 2:
-        return np.nan, (np.nan, np.nan), xs[ok]
-    lx = np.log(xs[ok])
-
-    def slope(m):
-        return float(np.polyfit(lx, np.log(m), 1)[0])
-
-    s = slope(med[ok])
-    g = np.random.default_rng(rng)
-    boots = []
-    for _ in range(n_boot):
-        m = np.median(Y[g.integers(0, Y.shape[0], Y.shape[0])], axis=0)[ok]
-        if np.all(np.isfinite(m) & (m > 0)):
-            boots.append(slope(m))
-    lo, hi = (np.quantile(boots, [0.025, 0.975]) if len(boots) > 10 else (np.nan, np.nan))
-    return s, (float(lo), float(hi)), xs[ok]
-
-
-def pooled_slope(df, x, group, y="n_stay", n_boot=2000, rng=0):
-    """Common log-log slope of the seed-median of y against x across the groups (one intercept
-    per group: within-group OLS), over the (group, x) cells whose median is finite and > 0 and
-    the groups with >= 2 such cells; seed-bootstrap 95% CI. Returns (slope, (lo, hi), cells)."""
-    tabs = {gv: _medians(g, x, y) for gv, g in df.groupby(group)}
-    cells = {}
-    for gv, (xs, Y) in tabs.items():
-        med = np.median(Y, axis=0)
-        ok = np.isfinite(med) & (med > 0)
-        if ok.sum() >= 2:
-            cells[gv] = ok
-
-    def fit(meds):
-        num = den = 0.0
-        for gv, ok in cells.items():
-            lx = np.log(tabs[gv][0][ok])
-            ly = np.log(meds[gv][ok])
-            num += float((lx - lx.mean()) @ (ly - ly.mean()))
-            den += float((lx - lx.mean()) @ (lx - lx.mean()))
-        return num / den if den > 0 else np.nan
-
-    if not cells:
-        return np.nan, (np.nan, np.nan), {}
-    s = fit({gv: np.median(tabs[gv][1], axis=0) for gv in cells})
-    g = np.random.default_rng(rng)
-    n_seeds = min(tabs[gv][1].shape[0] for gv in cells)
-    boots = []
-    for _ in range(n_boot):
-        idx = g.integers(0, n_seeds, n_seeds)
-        meds = {gv: np.median(tabs[gv][1][idx], axis=0) for gv in cells}
-        if all(np.all(np.isfinite(meds[gv][ok]) & (meds[gv][ok] > 0))
-               for gv, ok in cells.items()):
-            boots.append(fit(meds))
-    lo, hi = (np.quantile(boots, [0.025, 0.975]) if len(boots) > 10 else (np.nan, np.nan))
-    return s, (float(lo), float(hi)), {gv: tabs[gv][0][ok].tolist() for gv, ok in
-                                       cells.items()}
-
-
 def _fmt_med(df, x, y="n_stay"):
     xs, Y = _medians(df, x, y)
     return ", ".join(f"{v:g}: {np.median(Y[:, i]):.4g}" for i, v in enumerate(xs))

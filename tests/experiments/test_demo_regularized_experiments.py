@@ -114,7 +114,30 @@ def test_sample_complexity_definitions():
     assert sc.n_stay(t, gap, 0.05) == 10.0
     assert sc.n_stay(t, gap, 0.01) == np.inf
     assert sc.n_stay(t, gap, 1.0) == 0.0
-    df = pd.DataFrame({"seed": np.repeat(np.arange(5), 3), "x": np.tile([1.0, 2.0, 4.0], 5),
-                       "n_stay": np.tile([8.0, 4.0, 2.0], 5) * np.repeat(np.arange(1, 6), 3)})
-    s, _, used = sc.median_slope(df, "x")
-    assert s == np.float64(s) and abs(s + 1.0) < 1e-12 and list(used) == [1.0, 2.0, 4.0]
+    # the certificate's stopping time: the first checkpoint where it is <= eps_RL
+    cert = np.array([15.0, 15.0, 3.0, 0.2, 0.01, 0.3])
+    assert sc.n_cert(t, cert, 0.25) == 5.0 and sc.n_cert(t, cert, 0.001) == np.inf
+
+
+def test_censored_and_t0_stops_are_left_out_of_rate_fits():
+    df = pd.DataFrame({"seed": np.repeat(np.arange(3), 4), "x": np.tile([1.0, 2.0, 4.0, 8.0], 3),
+                       "n_stay": [np.inf, 8.0, 4.0, 2.0, 16.0, 8.0, 4.0, 0.0,
+                                  16.0, 8.0, 4.0, 2.0]})
+    use, dropped = sc._uncensored(df, "x")
+    assert dropped == [1.0, 8.0] and sorted(use["x"].unique()) == [2.0, 4.0]
+    v = sc._rate(df, "x", "n_stay", -1.0, "T", "c", "expectation", "", K=100)
+    assert v.outcome == "inconclusive" and "x in [1.0, 8.0]" in v.note
+
+
+def test_demo_vs_nodemo_is_inconclusive_when_every_run_is_censored():
+    rows = [dict(seed=s, variant="nodemo", N_E=0, n_stay=np.inf) for s in range(12)]
+    rows += [dict(seed=s, variant="demo", N_E=n, n_stay=np.inf) for s in range(12)
+             for n in (10, 100)]
+    v = sc._demo_vs_nodemo(pd.DataFrame(rows), 1000, "T", "c", "expectation", "")
+    assert v.outcome == "inconclusive" and "censored" in v.reason
+    # demo strictly faster on every seed (paired log-ratio log(100 / 10)): verified
+    rows = [dict(seed=s, variant="nodemo", N_E=0, n_stay=100.0 + s) for s in range(12)]
+    rows += [dict(seed=s, variant="demo", N_E=n, n_stay=10.0 + s % 3) for s in range(12)
+             for n in (10, 100)]
+    v = sc._demo_vs_nodemo(pd.DataFrame(rows), 1000, "T", "c", "expectation", "")
+    assert v.outcome == "verified" and v.measured > np.log(5)

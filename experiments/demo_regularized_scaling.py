@@ -523,6 +523,8 @@ def _rate(df, x, y, a, theorem, claim, provenance, note, K, inv=False):
                              f"fewer than 2 uncensored {x} values", f"K > {K:g}")
     v = analysis.verdict(use, x=x, y=y, claimed_exponent=a, exponent_is_upper=True,
                          **_meta(theorem, claim, provenance, note + cen))
+    if v.needs:                    # the engine's generic word for the swept values
+        v = v.with_(needs=v.needs.replace("checkpoints in", f"{x} values in"))
     if dropped and v.outcome == "inconclusive":
         v = v.with_(needs=(v.needs + "; " if v.needs else "") + f"K > {K:g} (censored runs)")
     return v

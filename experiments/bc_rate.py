@@ -1,46 +1,47 @@
 """Claim: behaviour cloning's trajectory KL error KL_traj(pi^E || pi^BC) decays like 1/N^E
-(Tiapkin et al. 2024, "Demonstration-Regularized RL", ICLR 2024, Theorems 1-2; spec
-shared/specs/demo_regularized_actor_critic_subpo.md Part A.4, A.11 item 1), with the
-natural size dependence S A H (recalled [R]; the heuristic curve of spec A.4 is
-kappa H S_eff (A - 1) / N^E for a deterministic expert, H S_eff (A - 1) / (2 N^E) for a
-full-support one).
+(Tiapkin et al. 2024, "Demonstration-Regularized RL", ICLR 2024, Theorems 1-2; the project's
+page docs/papers/demo_regularized.md), with an upper bound whose size factor is
+(kappa A - 1) sum_h |supp d^E_h|, of the natural order S A H.
 
 Setting (all in the output columns):
 
-* Tabular instances: sparse-reward Garnets (spec A.11 (i)): ``branching`` successors per
-  (s, a) with Dirichlet(1) probabilities (:func:`mdptheory.envs.garnet`, stationary P), rewards
-  U[0, 1] on a random ``reward_frac`` of the (h, s, a) and 0 elsewhere, rho0 uniform; one
-  instance per (S, A, H), drawn from ``instance_seed``.
+* Tabular instances: sparse-reward Garnets (our choice of test family): ``branching``
+  successors per (s, a) with Dirichlet(1) probabilities (:func:`mdptheory.envs.garnet`,
+  stationary P), rewards U[0, 1] on a random ``reward_frac`` of the (h, s, a) and 0 elsewhere,
+  rho0 uniform. **Every seed draws a new instance** (seed sequence (instance_seed, S, A, H,
+  seed)) and a new demonstration set, so a configuration with ``seeds`` >= 20 covers >= 20
+  random instances per size: the size sweep never confounds one instance with its size.
 * Experts: "deterministic" (the greedy optimal policy) and "stochastic" (softmax(Q*/tau_E) with
   tau_E tuned by bisection so that V* - V^{pi^E} = ``expert_gap_frac`` H).
 * BC: add-kappa (kappa = ``kappa``; sensitivity over ``kappa_grid``). Demonstrations: for each
-  seed, max(N_E) expert trajectories; the sweep over N^E uses nested prefixes (one data set per
-  seed), so the curves are monotone in data, not re-drawn.
+  seed, max(N_E) expert trajectories; the sweep over N^E uses nested prefixes.
 * KL_traj is exact: the expert's occupancy (forward DP) times the per-state KL
   (:func:`mdptheory.algorithms.demo_regularized.trajectory_kl`).
-* Bound: the expectation bound (kappa A - 1) sum_h |supp d^E_h| / (N^E + 1) for kappa >= 1,
-  derived in :mod:`mdptheory.bounds.demo_regularized` (not the paper's constants, which are
-  UNVERIFIED); the paper's Theorem 1 is a high-probability O~(S A H / N^E) statement whose
-  constants are unknown, so only its rate is checked.
+* Bound: the expectation bound E KL_traj <= (kappa A - 1) sum_h |supp d^E_h| / (N^E + 1) for
+  kappa >= 1, derived in :mod:`mdptheory.bounds.demo_regularized` (our derivation, with C = 1;
+  the paper's Theorem 1 is a high-probability O~(S A H / N^E) statement whose constants we could
+  not read). It is the theorem's upper-bound form KL <= C (kappa A - 1) sum_h |supp d^E_h| / N
+  with an explicit C, so the size dependence is tested as a *bound* at every size (engine
+  bound test, in expectation over instances and demonstrations), not as an exact exponent.
 * Linear part: random d-rectangular linear MDPs (``lin_S`` states, ``lin_A`` actions, d in
   ``lin_d``, H = ``lin_H``), softmax(Q*/tau_E) expert with gap ``lin_expert_gap_frac`` H (in
   the softmax-linear class since Q* is linear), smoothed softmax-linear BC (ridge
-  ``lin_ridge``, gamma_s = min(1/2, 1/N^E)); the paper's linear BC class and bound form are
-  UNVERIFIED (spec A.4).
+  ``lin_ridge``, gamma_s = min(1/2, 1/N^E)); the paper's linear BC class and bound form could
+  not be read, so this is our reconstruction.
 
-Verdicts: (1) per expert kind, KL vs N^E: fitted exponent over the last decade of N^E (seed
-bootstrap CI, widened by +-0.05 for pre-asymptotic curvature: ``TOL``) contains -1 and the
-seed mean is under the expectation bound at every N^E;
-(2) per d, the linear BC rate (exponent -1, no bound); (3) size dependence at the largest N^E:
-exponents of KL in S, in A - 1 and in H (claimed 1 each, the recalled S A H form), per expert;
-(4) kappa sensitivity (informational).
+Verdicts (all through :mod:`mdptheory.analysis`): (1) per expert kind, KL vs N^E: the rate
+O(1/N^E) over the last two decades of N^E (`paper-recalled`) together with the derived
+expectation bound (`derived`); (2) per size (S, A, H varied one at a time) the derived bound
+at every N^E (`derived`), with the measured size exponents as info; (3) per d, the linear BC
+rate (`expectation`: our reconstruction of the class); (4) kappa sensitivity (info).
 
-Reading the result (CONFIG, 50 seeds, ~1.5 min): slopes -0.984 (deterministic expert) and
--1.019 (stochastic) over N^E in [1000, 10000], seed means under the expectation bound (which is
-nearly tight for a deterministic expert: 0.0149 vs 0.0150 at N^E = 10^4); linear BC slopes
--0.99 / -1.01 / -1.00 for d = 4 / 8 / 16. Size exponents: the deterministic expert's KL grows
-like S^0.94 and H^0.95 (its occupancy covers fewer than S states: the bound's sum_h |supp d_h|
-is the right size measure), the stochastic expert's like (A - 1)^1.17.
+Reading the result (CONFIG, 50 seeds = 50 random instances per size, ~1.5 min): the derived
+bound holds at 12 of 14 (size, expert) configurations; at (S, A) = (5, 4) and (10, 2) with the
+deterministic expert it is nearly tight and the seed mean's CI reaches it (inconclusive, needs
+more seeds). Rate over N^E in [100, 1e4]: stochastic expert -0.988 [-0.995, -0.981] (verified),
+deterministic -0.948 [-0.951, -0.945] (on the margin: inconclusive); linear BC -0.99 to -1.00
+for d = 4, 8, 16 (verified). Measured size exponents are 0.97-1.18, as the bound's size factor
+suggests.
 """
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ SMALL = dict(CONFIG, N_E=[10, 100, 1000], seeds=2, S_grid=[5, 10], A_grid=[2, 4]
 
 def sparse_reward_garnet(S: int, A: int, H: int, branching: int, reward_frac: float,
                          rng) -> FiniteHorizonMDP:
-    """Spec A.11 (i): stationary Garnet kernel, rewards U[0, 1] on a random ``reward_frac`` of
+    """Our test family: stationary Garnet kernel, rewards U[0, 1] on a random ``reward_frac`` of
     the (h, s, a) (0 elsewhere), rho0 uniform."""
     rng = np.random.default_rng(rng)
     g = envs.garnet(S, A, branching, H=H, rng=rng)
@@ -86,9 +87,10 @@ def sparse_reward_garnet(S: int, A: int, H: int, branching: int, reward_frac: fl
 
 
 @lru_cache(maxsize=64)
-def _tabular(S, A, H, branching, reward_frac, gap_frac, instance_seed):
+def _tabular(S, A, H, branching, reward_frac, gap_frac, instance_seed, draw):
+    """Instance number ``draw`` of size (S, A, H) (one per seed) with its two experts."""
     mdp = sparse_reward_garnet(S, A, H, branching, reward_frac,
-                               np.random.SeedSequence([instance_seed, S, A, H]))
+                               np.random.SeedSequence([instance_seed, S, A, H, draw]))
     experts = {"deterministic": dr.expert_with_gap(mdp, 0.0)[0],
                "stochastic": dr.expert_with_gap(mdp, gap_frac * H)[0]}
     return mdp, experts
@@ -108,7 +110,7 @@ def _scalar_params(config: dict) -> dict:
 
 def _tab_rows(config, seed, part, S, A, H, kappas):
     mdp, experts = _tabular(S, A, H, config["branching"], config["reward_frac"],
-                            config["expert_gap_frac"], config["instance_seed"])
+                            config["expert_gap_frac"], config["instance_seed"], int(seed))
     n_max = int(max(config["N_E"]))
     rows = []
     for j, kind in enumerate(EXPERTS):
@@ -125,7 +127,7 @@ def _tab_rows(config, seed, part, S, A, H, kappas):
                                  bound=float(bdr.bc_kl_expected_bound(support, A, n, kappa)),
                                  heuristic=float(bdr.bc_kl_heuristic(s_eff, A, H, n, kappa,
                                                                      kind)),
-                                 support=support))
+                                 support=support, instance=int(seed)))
     return rows
 
 
@@ -178,50 +180,81 @@ def _size_table(results: pd.DataFrame, expert: str, var: str) -> pd.DataFrame:
     return r[r["N_E"] == r["N_E"].max()]
 
 
+def _meta(theorem, claim, provenance, note):
+    return dict(paper=PAPER, theorem=theorem, claim=claim, provenance=provenance, note=note)
+
+
 def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
-    """Rate per expert, linear rate per d, size dependence, kappa sensitivity."""
+    """Every claim through the verdict engine (docs/verdicts.md).
+
+    Provenance: Theorem 1's 1/N^E rate is known from secondary sources (`paper-recalled`); the
+    expectation bound with C = 1 is our derivation (`derived`); the linear BC class is our
+    reconstruction (`expectation`); size exponents and kappa sensitivity are measurements.
+    """
     out = []
     nseeds = results["seed"].nunique()
+    sn = f"{nseeds} seeds (one random instance and one demonstration set per seed)"
     base = results[results["part"] == "N_E"]
     for kind in EXPERTS:
         df = base[base["expert"] == kind]
         last = df[df["N_E"] == df["N_E"].max()]
         ratio = float(last["kl"].mean() / last["heuristic"].mean())
+        size = (f"S={int(df['S'].iloc[0])}, A={int(df['A'].iloc[0])}, "
+                f"H={int(df['H'].iloc[0])}")
         out.append(analysis.verdict(
-            df, x="N_E", y="kl", bound="bound", claimed_exponent=-1.0, paper=PAPER, tol=TOL,
-            theorem="Theorem 1 (tabular BC rate; bound: derived expectation bound, kappa >= 1)",
-            claim=f"KL_traj(pi^E || pi^BC) = O(1/N^E), {kind} expert, S={int(df['S'].iloc[0])}"
-                  f", A={int(df['A'].iloc[0])}, H={int(df['H'].iloc[0])}",
-            note=f"{nseeds} seeds; measured / heuristic curve at N^E={int(last['N_E'].iloc[0])}"
-                 f": {ratio:.3g}"))
-    lin = results[results["part"] == "linear"]
-    for d, df in lin.groupby("d"):
+            df, x="N_E", y="kl", claimed_exponent=-1.0, exponent_is_upper=True, decades=2.0,
+            **_meta("Theorem 1 (tabular BC: KL error linear in 1/N^E)",
+                    f"KL_traj(pi^E || pi^BC) = O(1/N^E), {kind} expert, {size}",
+                    "paper-recalled",
+                    f"{sn}; fit over the last two decades of N^E; measured / heuristic curve "
+                    f"at N^E={int(last['N_E'].iloc[0])}: {ratio:.3g}")))
+    # the upper-bound form at every size: KL <= (kappa A - 1) sum_h |supp d^E_h| / (N^E + 1)
+    sizes = results[results["part"].isin(["N_E", "S", "A", "H"])
+                    & (results["kappa"] == results["cfg_kappa"])]
+    for (kind, S, A, H), df in sizes.groupby(["expert", "S", "A", "H"]):
+        df = df.drop_duplicates(["seed", "N_E"])
+        ratio = df["kl"] / df["bound"]
         out.append(analysis.verdict(
-            df, x="N_E", y="kl", claimed_exponent=-1.0, paper=PAPER, tol=TOL,
-            theorem="BC for linear policy classes (form UNVERIFIED)",
-            claim=f"smoothed softmax-linear BC: KL_traj = O(1/N^E), d={d}",
-            note=f"{nseeds} seeds; Newton converged in "
-                 f"{df['converged'].mean():.0%} of fits; no bound with constants"))
+            df, x="N_E", y="kl", bound="bound", probability="in expectation",
+            constants="paper", **_meta(
+                "Theorem 1, upper-bound form KL <= C (kappa A - 1) sum_h |supp d^E_h| / N "
+                "(C = 1 and N + 1: our derivation)",
+                f"E KL_traj <= (kappa A - 1) sum_h |supp d^E_h| / (N^E + 1), {kind} expert, "
+                f"S={S}, A={A}, H={H}, kappa={float(results['cfg_kappa'].iloc[0]):g}",
+                "derived",
+                f"{sn}; max over (instance, N^E) of KL / bound {ratio.max():.3f}, mean at the "
+                f"largest N^E {ratio[df['N_E'] == df['N_E'].max()].mean():.3f}")))
     for kind in EXPERTS:
         for var in ("S", "A_minus_1", "H"):
             tab = _size_table(results, kind, var)
             if tab[var].nunique() < 2:
                 continue
-            out.append(analysis.verdict(
-                tab, x=var, y="kl", claimed_exponent=1.0, paper=PAPER, tol=TOL,
-                theorem="Theorem 1 (natural form O~(S A H / N^E), [R])", decades=3.0,
-                claim=f"KL_traj at N^E={int(tab['N_E'].iloc[0])} grows linearly in {var} "
-                      f"({kind} expert)",
-                note=f"{nseeds} seeds; {var} in {sorted(tab[var].unique().tolist())}"))
+            f = analysis.fit_exponent(tab, var, "kl")
+            out.append(analysis.info(
+                measured=f.exponent, **_meta(
+                    "size dependence (measured exponent; the claim is the bound above)",
+                    f"exponent of mean KL_traj at N^E={int(tab['N_E'].iloc[0])} in {var} "
+                    f"({kind} expert)", "expectation",
+                    f"{sn}; {var} in {sorted(tab[var].unique().tolist())}; slope "
+                    f"{f.exponent:.3f} [{f.ci[0]:.3f}, {f.ci[1]:.3f}] across random "
+                    f"instances")))
+    lin = results[results["part"] == "linear"]
+    for d, df in lin.groupby("d"):
+        out.append(analysis.verdict(
+            df, x="N_E", y="kl", claimed_exponent=-1.0, exponent_is_upper=True, decades=2.0,
+            **_meta("BC for linear policy classes (our smoothed softmax-linear class)",
+                    f"smoothed softmax-linear BC: KL_traj = O(1/N^E), d={d}", "expectation",
+                    f"{nseeds} seeds (one linear MDP per d); Newton converged in "
+                    f"{df['converged'].mean():.0%} of fits")))
     kap = results[results["part"].isin(["N_E", "kappa"])]
     kap = kap[kap["N_E"] == kap["N_E"].max()]
     tab = kap.groupby(["expert", "kappa"])["kl"].mean().unstack()
     txt = "; ".join(f"{e}: " + ", ".join(f"kappa={k:g} {v:.3g}" for k, v in row.items())
                     for e, row in tab.iterrows())
-    out.append(analysis.Verdict(
-        paper=PAPER, theorem="spec A.4 (kappa sensitivity, informational)",
-        claim="mean KL_traj at the largest N^E for each smoothing kappa", passed=True,
-        measured=float(tab.min().min()), note=txt))
+    out.append(analysis.info(
+        measured=float(tab.min().min()), **_meta(
+            "BC smoothing kappa (our add-kappa reconstruction)",
+            "mean KL_traj at the largest N^E for each smoothing kappa", "expectation", txt)))
     return out
 
 

@@ -1,19 +1,21 @@
-"""Lemmas behind demonstration-regularized RL (Tiapkin et al., ICLR 2024; spec
-shared/specs/demo_regularized_actor_critic_subpo.md Part A), checked on random instances.
+"""Lemmas behind demonstration-regularized RL (Tiapkin et al. 2024, "Demonstration-Regularized
+RL", ICLR 2024; docs/papers/demo_regularized.md), checked on random instances. The soft Bellman
+facts are textbook; the reduction inequality has the structure of the paper's reduction (our
+proof); the certificate and the BC bound are our derivations for our reconstruction.
 
-* Soft Bellman = log-sum-exp backup (spec A.2): lam log sum_a ref(a) exp(Q(a)/lam) =
+* Soft Bellman = log-sum-exp backup: lam log sum_a ref(a) exp(Q(a)/lam) =
   max_q <q, Q> - lam KL(q || ref), attained by the Gibbs policy; the package's optimistic soft
   backup with no bonus is the exact KL-regularised solver.
-* Regularized values (spec A.2 facts): V^pi_lam <= V^pi, V*_lam <= V*, V^ref_lam = V^ref,
+* Regularized values (consequences of KL >= 0): V^pi_lam <= V^pi, V*_lam <= V*, V^ref_lam = V^ref,
   V*_lam decreasing in lam and -> V* as lam -> 0; and the identity
   V*_lam - V^pi_lam = lam KL_traj(pi || pi*_lam) (regularized gap = lam x trajectory KL to the
   soft-optimal policy; the reason the regularized problem has a fast rate).
-* The reduction inequality (spec A.3), for every policy pi^RL and every lam >= 0.
-* Optimism and the gap certificate of the tabular solver (spec A.5), deterministic core: with
+* The reduction inequality, for every policy pi^RL and every lam >= 0.
+* Optimism and the gap certificate of our tabular solver, deterministic core: with
   any model P_hat and bonus b_h = (H - h - 1) ||P_hat_h - P_h||_1, the clipped optimistic soft
   values dominate V*_lam, and the certificate with c_h = 2 b_h + D_{h+1} ||P_hat_h - P_h||_1
   bounds the true regularized gap of the plan's policy.
-* BC error vs N^E (spec A.4): for a deterministic expert, E[KL_traj(pi^E || pi^BC)] is
+* BC error vs N^E (add-kappa BC): for a deterministic expert, E[KL_traj(pi^E || pi^BC)] is
   decreasing in N^E (exact, via the binomial visit counts); for stochastic experts it is NOT
   monotone in general (a near-uniform expert is matched best by the N = 0 uniform policy; the
   counterexample is checked); the expectation bound E KL <= (kappa A - 1) sum_h |supp d_h| /
@@ -59,10 +61,10 @@ def _soft(mdp, pi, ref, lam):
     return soft_evaluate_policy(mdp, pi, ref, lam).value(mdp.rho0)
 
 
-# ------------------------------------------------------------------------- soft Bellman (A.2)
+# ------------------------------------------------------------------------- soft Bellman
 @MANY
 @given(st.integers(1, 6), st.data())
-def test_soft_bellman_is_the_log_sum_exp_backup(A, data):                  # spec A.2
+def test_soft_bellman_is_the_log_sum_exp_backup(A, data):
     rng = np.random.default_rng(data.draw(mst.seeds(), label="seed"))
     Q = rng.normal(size=A) * data.draw(st.sampled_from([0.1, 1.0, 10.0]), label="scale")
     ref = _full_support(rng.dirichlet(np.ones(A)))
@@ -80,7 +82,7 @@ def test_soft_bellman_is_the_log_sum_exp_backup(A, data):                  # spe
 
 @MANY
 @given(mst.finite_mdps(max_S=5, max_A=4, max_H=4), st.data())
-def test_optimistic_backup_without_bonus_is_the_exact_soft_solver(mdp, data):  # spec A.2, A.5
+def test_optimistic_backup_without_bonus_is_the_exact_soft_solver(mdp, data):
     ref = _full_support(data.draw(mst.policies(mdp.H, mdp.S, mdp.A), label="ref"))
     lam = data.draw(mst.lams(1e-2, 1e2), label="lam")
     V, _, pi = dr.regularized_plan(mdp.P, mdp.r, ref, lam)
@@ -91,7 +93,7 @@ def test_optimistic_backup_without_bonus_is_the_exact_soft_solver(mdp, data):  #
 
 @MANY
 @given(mst.finite_mdps(max_S=5, max_A=3, max_H=4), st.data())
-def test_regularized_value_facts(mdp, data):                                # spec A.2
+def test_regularized_value_facts(mdp, data):
     ref = _full_support(data.draw(mst.policies(mdp.H, mdp.S, mdp.A), label="ref"))
     pi = data.draw(mst.policies(mdp.H, mdp.S, mdp.A), label="pi")
     lam = data.draw(mst.lams(1e-2, 1e1), label="lam")
@@ -110,7 +112,7 @@ def test_regularized_value_facts(mdp, data):                                # sp
 
 @MANY
 @given(mst.finite_mdps(max_S=5, max_A=3, max_H=4), st.data())
-def test_regularized_gap_is_lam_times_kl_to_the_soft_optimum(mdp, data):    # spec A.2/A.5
+def test_regularized_gap_is_lam_times_kl_to_the_soft_optimum(mdp, data):
     ref = _full_support(data.draw(mst.policies(mdp.H, mdp.S, mdp.A), label="ref"))
     pi = _full_support(data.draw(mst.policies(mdp.H, mdp.S, mdp.A), label="pi"), 0.01)
     lam = data.draw(mst.lams(1e-1, 1e1), label="lam")
@@ -120,10 +122,10 @@ def test_regularized_gap_is_lam_times_kl_to_the_soft_optimum(mdp, data):    # sp
     assert gap == pytest.approx(lam * kl, rel=1e-7, abs=1e-9 * (1 + mdp.H))
 
 
-# ------------------------------------------------------------------------ reduction (A.3)
+# ------------------------------------------------------------------------ reduction
 @MANY
 @given(mst.finite_mdps(max_S=5, max_A=3, max_H=4), st.data())
-def test_reduction_inequality(mdp, data):                                   # spec A.3
+def test_reduction_inequality(mdp, data):
     expert = data.draw(mst.policies(mdp.H, mdp.S, mdp.A), label="expert")
     bc = _full_support(data.draw(mst.policies(mdp.H, mdp.S, mdp.A), label="bc"),
                        data.draw(st.sampled_from([1e-3, 0.1, 0.5]), label="smoothing"))
@@ -145,10 +147,10 @@ def test_reduction_inequality(mdp, data):                                   # sp
         assert v_star - _val(mdp, pi_star_lam) <= eps_e + lam * kl + tol
 
 
-# --------------------------------------------------- optimism and the certificate (A.5)
+# --------------------------------------------------- optimism and the certificate
 @FEW
 @given(mst.finite_mdps(max_S=4, max_A=3, max_H=4), st.data())
-def test_optimism_and_certificate_with_valid_bonuses(mdp, data):            # spec A.5
+def test_optimism_and_certificate_with_valid_bonuses(mdp, data):
     H, S, A = mdp.H, mdp.S, mdp.A
     rng = np.random.default_rng(data.draw(mst.seeds(), label="seed"))
     mix = data.draw(st.sampled_from([0.0, 0.05, 0.3, 1.0]), label="model error")
@@ -170,7 +172,7 @@ def test_optimism_and_certificate_with_valid_bonuses(mdp, data):            # sp
     assert mdp.rho0 @ w0 >= mdp.rho0 @ V_bar[0] - _soft(mdp, pi, ref, lam) - tol
 
 
-# --------------------------------------------------------------------------- BC error (A.4)
+# --------------------------------------------------------------------------- BC error
 def _expected_kl_given_n(p, n, kappa):
     """E over counts ~ Multinomial(n, p) of KL(p || (counts + kappa) / (n + kappa A)), exact."""
     A = p.size
@@ -197,7 +199,7 @@ def _expected_traj_kl(mdp, expert, N, f):
 
 @FEW
 @given(mst.finite_mdps(max_S=4, max_A=3, max_H=3), st.data())
-def test_bc_error_is_monotone_in_NE_for_deterministic_experts(mdp, data):   # spec A.4
+def test_bc_error_is_monotone_in_NE_for_deterministic_experts(mdp, data):
     expert = data.draw(mst.policies(mdp.H, mdp.S, mdp.A, deterministic=True), label="expert")
     kappa = data.draw(st.sampled_from([0.1, 0.5, 1.0, 2.0]), label="kappa")
     A = mdp.A
@@ -213,7 +215,7 @@ def test_bc_error_is_monotone_in_NE_for_deterministic_experts(mdp, data):   # sp
             assert v <= bc_kl_expected_bound(support, A, N, kappa) + 1e-12
 
 
-def test_bc_error_is_not_monotone_for_a_near_uniform_expert():              # spec A.4
+def test_bc_error_is_not_monotone_for_a_near_uniform_expert():
     # N^E = 0 gives the uniform policy, which matches a near-uniform expert best: the expected
     # KL first *increases* with the data (counterexample to "monotone in N^E" in general).
     p = np.array([0.48, 0.52])

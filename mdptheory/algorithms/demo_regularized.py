@@ -3,48 +3,56 @@ identification towards the BC policy, and demonstration-regularized RLHF.
 
 Paper: D. Tiapkin, D. Belomestny, D. Calandriello, E. Moulines, R. Munos, A. Naumov, P. Perrault,
 M. Valko, P. Ménard (2024), "Demonstration-Regularized RL", ICLR 2024 (arXiv 2310.17303).
-Spec: shared/specs/demo_regularized_actor_critic_subpo.md, Part A. The paper's full text (theorem
-statements, algorithm boxes, bonuses, constants) could not be read by the spec's author; most of
-this module is a RECONSTRUCTION of the verified skeleton (BC -> KL-regularized BPI towards the BC
-policy; rates 1/N^E and 1/(eps^2 N^E)) with standard components. Each piece says which.
+Project page: docs/papers/demo_regularized.md. The paper's full text (theorem statements,
+algorithm boxes, bonuses, constants) could not be read; what is known comes from its abstract
+and the OpenReview reviews, which quote theorem numbers. Most of this module is therefore OUR
+RECONSTRUCTION of the known skeleton (BC -> KL-regularized BPI towards the BC policy; rates
+1/N^E and 1/(eps^2 N^E)) with standard components. Each piece says which.
 
-Pipeline (spec A.7, "Demonstration-regularized BPI"; h = 0..H-1 here, 1..H in the paper):
+Pipeline (the paper's "demonstration-regularized BPI"; h = 0..H-1 here, 1..H in the paper):
 
-1. Behaviour cloning (spec A.4). Tabular: add-kappa smoothed MLE
+1. Behaviour cloning. Tabular: add-kappa smoothed MLE
        pi^BC_h(a|s) = (N_h(s,a) + kappa) / (N_h(s) + kappa A)
-   (the MLE with a log-barrier kappa sum log pi; kappa = 1 default, the paper's exact kappa is
-   UNVERIFIED; unvisited states get the uniform policy). Linear (reconstruction [D]; the paper's
-   smoothed class is UNVERIFIED): per-step multinomial-logistic MLE of
+   (the MLE with a log-barrier kappa sum log pi, which is how secondary sources describe the
+   paper's regularized MLE; kappa = 1 default, the paper's exact kappa is unknown; unvisited
+   states get the uniform policy). Linear (our reconstruction; the paper's smoothed class is
+   unknown): per-step multinomial-logistic MLE of
    pi_theta,h(a|s) ∝ exp(<phi(s,a), theta_h>) with ridge (rho/2)||theta_h||^2 (Newton), mixed
    with the uniform policy: pi^BC = (1 - gamma_s) pi_theta + gamma_s Unif(A),
    gamma_s = min(1/2, 1/N^E).
 2. lambda = c_lambda eps / (3 eps_KL_hat), eps_KL_hat = S A H / N^E (tabular) or d H / N^E
-   (linear) (spec A.3/A.7: the heuristic KL curve; c_lambda = 1 default).
+   (linear): our heuristic KL curve put into the reduction's parameter choice lambda =
+   eps / (3 eps_KL); c_lambda = 1 default.
 3. Regularized BPI towards pi~ = pi^BC with weight lambda, eps_RL = eps / 3:
-   * tabular, "UCBVI-Ent+"-style (spec A.5; the paper's bonuses and stopping rule are
-     UNVERIFIED, this is the spec's implementable version [D]): per-step counts, empirical
-     kernel P_hat (reward known: the observed mean rewards, or a given reward such as RLHF's
-     r_hat), bonus b_h(s,a) = bonus_scale (H - h - 1) min(2, sqrt(2 beta(delta, n) / n)),
-     beta(delta, n) = log(3 S A H / delta) + S log(8 e (n + 1)), n = max(1, n_h(s,a)), and the
-     optimistic soft backup
+   * tabular, a stand-in for the paper's UCBVI-Ent+ (whose bonuses and stopping rule we could
+     not read; ours keeps the structure of UCBVI-Ent, Tiapkin et al. 2023, whose code is
+     public): per-step counts, empirical kernel P_hat (reward known: the observed mean
+     rewards, or a given reward such as RLHF's r_hat; for noisy rewards an optional reward
+     bonus, see :class:`RegBPITabular`), bonus
+     b_h(s,a) = bonus_scale (H - h - 1) min(2, sqrt(2 beta(delta, n) / n)),
+     beta(delta, n) = log(3 S A H / delta) + S log(8 e (n + 1)), n = max(1, n_h(s,a))
+     (a KL concentration in the style of Ménard et al. 2021, turned into an L1 width by
+     Pinsker), and the optimistic soft backup
          Q_h = min(H - h, r_h + P_hat_h V_{h+1} + b_h)   (H - h on unvisited pairs),
          V_h(s) = lambda log sum_a pi~_h(a|s) exp(Q_h(s,a) / lambda),
          pi_h(a|s) = pi~_h(a|s) exp((Q_h(s,a) - V_h(s)) / lambda),
      the soft step being :func:`mdptheory.kernels.backward.soft_backward_induction` (one-step
      slices, with the reward shifted so that its backup returns the clipped Q). Gap
-     certificate (spec A.5, valid but slow-rate): G_h = c_h + P_hat_h pi_{h+1} G_{h+1},
+     certificate (our derivation; valid but slow-rate): G_h = c_h + P_hat_h pi_{h+1} G_{h+1},
      c_h = 2 b_h + bonus_scale D_{h+1} min(2, sqrt(2 beta / n)) with D_h = (H - h) +
      (H - h - 1)(H - h) / 2 the deterministic bound on Q_bar_h - Q^pi_{lambda,h} (G is clipped
      at D_h, which keeps G >= Q_bar - Q^pi_lambda); stop when rho0 . (pi_0 G_0) <= eps_RL.
-     The range H - h - 1 is the spec's "H - h" rewritten for 0-based h (the range of V_{h+1}).
-   * linear, "LSVI-UCB with a soft backup" (spec A.6 [D]; the paper's Algorithm 3 roll-out
-     scheme is UNVERIFIED and not reproduced): Lambda_h = rho I + sum phi phi^T,
+     The range H - h - 1 is the range of V_{h+1} for 0-based h. At bonus_scale 1 this
+     certificate needs far more episodes than the true gap (docs/papers/demo_regularized.md),
+     so the experiments report oracle stopping (the exact gap) beside it.
+   * linear, "LSVI-UCB with a soft backup" (our reconstruction; the paper's Algorithm 3
+     roll-out scheme is unknown and not reproduced): Lambda_h = rho I + sum phi phi^T,
      w_h = Lambda_h^{-1} sum phi V_{h+1}(s') (the known linear reward is added exactly),
      Q_h = min(H - h, r_h + <phi, w_h> + beta ||phi||_{Lambda_h^{-1}}), soft backup as above,
      beta = c_beta d H sqrt(log(2 d H K / delta)). The backup is the tabular kernel run on the
      signed ridge pseudo-kernel P_lin_h(s'|s,a) = phi(s,a)^T Lambda_h^{-1} M_h[:, s'], M_h the
      design grouped by next state (:class:`mdptheory.algorithms.linear_estimation.OnlineRidge`),
-     which gives <phi, w_h> exactly. Certificate (heuristic, as the spec says): the mean over
+     which gives <phi, w_h> exactly. Certificate (a heuristic, no guarantee): the mean over
      the last ``window`` episodes of sum_h 2 beta ||phi(s_h, a_h)||_{Lambda_h^{-1}}.
 4. Output the final softmax policy.
 
@@ -52,14 +60,14 @@ lambda = 0 is accepted by the solvers and means the lambda -> 0 limit of the sof
 V = max_a Q over supp(pi~) and pi proportional to pi~ on the maximisers. With pi~ uniform that
 is plain optimistic BPI (baseline "no demonstrations"); with pi~ = pi^BC it is optimistic BPI
 whose ties (e.g. all-clipped Q at the start) are broken by the BC policy (baseline "BC warm
-start without KL", spec A.11 4c). lambda < 0 is refused.
+start without KL"). lambda < 0 is refused.
 
-RLHF (spec A.8 [D]; data-collection policy and link UNVERIFIED): N^RM pairs of trajectories
-rolled out with pi^BC, labels o ~ Bernoulli(sigma(R(tau^1) - R(tau^0))) with R the true return,
-Bradley–Terry MLE of a reward linear in the trajectory features Phi(tau) = sum_h e_h (x)
-phi(s_h, a_h) (one-hot (h, s, a) counts in the tabular case) over the box [0, 1] (tabular: the
-spec's box; linear: [0, 1]^{d H}, a deviation from the spec's ball ||theta_h|| <= sqrt(d): the
-box lies inside that ball, contains the theta of :func:`mdptheory.envs.random_linear_mdp`, and
+RLHF (our pipeline; the paper's data-collection policy and link function are unknown): N^RM
+pairs of trajectories rolled out with pi^BC, labels o ~ Bernoulli(sigma(R(tau^1) - R(tau^0)))
+with R the true return, Bradley–Terry MLE of a reward linear in the trajectory features
+Phi(tau) = sum_h e_h (x) phi(s_h, a_h) (one-hot (h, s, a) counts in the tabular case) over the
+box [0, 1] (tabular: [0, 1]^{H S A}; linear: [0, 1]^{d H}, which lies inside the ball
+||theta_h|| <= sqrt(d), contains the theta of :func:`mdptheory.envs.random_linear_mdp`, and
 keeps r_hat in [0, 1] for simplex features), with a tiny ridge towards the box centre 1/2 that
 pins the coordinates no trajectory identifies (they stay at 1/2: neither pessimistic nor
 optimistic) and the per-step additive shift. Then KL-regularized solving with r_hat, pi~ =
@@ -150,7 +158,7 @@ def validate_demonstrations(demonstrations, S: int, A: int, H: int | None = None
 
     ``demonstrations`` is a :class:`mdptheory.runner.Dataset` (or any object with integer
     fields ``s`` and ``a``) or a pair ``(s, a)``. Rewards are not used (they are not observed
-    in demonstrations, spec A.1).
+    in demonstrations, as in the paper's setting).
 
     Raises
     ------
@@ -201,14 +209,15 @@ def _policy(name: str, pi, H: int, S: int, A: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
-# behaviour cloning (spec A.4)
+# behaviour cloning
 # ----------------------------------------------------------------------------------------------
 def behavior_cloning(demonstrations, S: int, A: int, *, H: int | None = None,
                      kappa: float = 1.0) -> np.ndarray:
     """Tabular BC: pi^BC_h(a|s) = (N_h(s,a) + kappa) / (N_h(s) + kappa A), shape (H, S, A).
 
-    The maximiser of sum_{i,h} log pi_h(a^i_h|s^i_h) + kappa sum_{h,s,a} log pi_h(a|s) (spec
-    A.4; kappa = 1 default, UNVERIFIED as the paper's constant). States never visited at step h
+    The maximiser of sum_{i,h} log pi_h(a^i_h|s^i_h) + kappa sum_{h,s,a} log pi_h(a|s) (our
+    reading of the paper's regularized MLE; kappa = 1 default, the paper's constant is
+    unknown). States never visited at step h
     get the uniform policy. kappa must be > 0 (it keeps KL(pi^E || pi^BC) finite).
     """
     S = _validate.positive_int("S", S)
@@ -289,7 +298,7 @@ def _logistic_newton(phi, n_sa, ridge, tol, max_iter):
 def linear_behavior_cloning(demonstrations, phi, *, H: int | None = None, ridge: float = 1e-2,
                             gamma_s: float | None = None, tol: float = 1e-9,
                             max_iter: int = 100) -> LinearBC:
-    """Smoothed softmax-linear BC (spec A.4, linear; reconstruction [D]).
+    """Smoothed softmax-linear BC (our reconstruction; see the module docstring).
 
     Per step h: theta_h = argmin -sum_i log pi_theta,h(a^i_h|s^i_h) + (ridge/2)||theta_h||^2
     (convex; Newton), pi^BC = (1 - gamma_s) pi_theta + gamma_s Unif(A) with
@@ -351,7 +360,7 @@ def softmax_expert(mdp, tau: float) -> np.ndarray:
     """pi^E_h(a|s) ∝ exp(Q*_h(s,a) / tau) (tau > 0), or the greedy optimal policy (tau = 0).
 
     For a linear MDP, Q*_h = <phi, theta_h + mu_h V*_{h+1}> is linear, so this expert lies in the
-    softmax-linear class (spec A.4, "expert for linear tests")."""
+    softmax-linear class (the expert of our linear tests)."""
     tau = _validate.real("tau", tau, lo=0.0)
     sol = backward_induction(as_finite(mdp))
     if tau == 0.0:
@@ -361,7 +370,7 @@ def softmax_expert(mdp, tau: float) -> np.ndarray:
 
 def expert_with_gap(mdp, gap: float, *, rtol: float = 1e-6):
     """(pi^E, tau): the softmax(Q* / tau) expert with V*_0(rho0) - V^{pi^E}_0(rho0) = ``gap``
-    (bisection on log tau; spec A.11 "tau_E tuned"); gap = 0 gives the greedy optimal expert
+    (bisection on log tau); gap = 0 gives the greedy optimal expert
     (tau = 0). Raises ValueError if ``gap`` exceeds the uniform policy's gap."""
     fin = as_finite(mdp)
     gap = _validate.real("gap", gap, lo=0.0)
@@ -396,7 +405,7 @@ def lambda_schedule(eps: float, N_E: int, *, H: int, S: int | None = None,
                     A: int | None = None, d: int | None = None,
                     c_lambda: float = 1.0) -> float:
     """lambda = c_lambda eps / (3 eps_KL_hat) with eps_KL_hat = S A H / N^E (tabular, S and A
-    given) or d H / N^E (linear, d given) (spec A.3, A.7; the heuristic KL curve, [D])."""
+    given) or d H / N^E (linear, d given) (the reduction's lambda = eps / (3 eps_KL) with our heuristic KL curve)."""
     eps = _validate.real("eps", eps, lo=0.0, lo_open=True)
     N_E = _validate.positive_int("N_E", N_E)
     H = _validate.positive_int("H", H)
@@ -412,14 +421,14 @@ def lambda_schedule(eps: float, N_E: int, *, H: int, S: int | None = None,
 
 def deviation_bounds(H: int) -> np.ndarray:
     """D_h = (H - h) + (H - h - 1)(H - h) / 2 for h = 0..H (D_H = 0): the deterministic bound on
-    Q_bar_h - Q^pi_{lam,h} for the softmax policy of a Q_bar in [0, H - h] (spec A.5)."""
+    Q_bar_h - Q^pi_{lam,h} for the softmax policy of a Q_bar in [0, H - h] (our derivation, module docstring)."""
     k = (H - np.arange(H + 1)).astype(np.float64)
     return k + (k - 1.0) * k / 2.0 * (k >= 1)
 
 
 def regularized_plan(P, r, ref_policy, lam: float, *, bonus=None, visited=None,
                      v_max=None):
-    """The optimistic soft backup of spec A.5 on explicit arrays: returns (V (H + 1, S),
+    """The optimistic soft backup of the tabular solver on explicit arrays: returns (V (H + 1, S),
     Q (H, S, A), pi (H, S, A)). P (H, S, A, S) (a probability kernel or a signed ridge
     pseudo-kernel), r (H, S, A), bonus (H, S, A) default 0, visited (H, S, A) default all,
     v_max (H,) default H - h; lam >= 0 (0: the lam -> 0 limit)."""
@@ -439,7 +448,7 @@ def regularized_plan(P, r, ref_policy, lam: float, *, bonus=None, visited=None,
 
 
 # ----------------------------------------------------------------------------------------------
-# regularized BPI solvers (spec A.5, A.6)
+# regularized BPI solvers
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class BPITrace:
@@ -457,8 +466,8 @@ class BPITrace:
 
 
 class RegBPITabular:
-    """KL-regularized optimistic BPI towards a reference policy ("UCBVI-Ent+"-style, spec A.5;
-    reconstruction [D], see the module docstring).
+    """KL-regularized optimistic BPI towards a reference policy (our stand-in for the paper's
+    UCBVI-Ent+, see the module docstring).
 
     Online learner for :func:`mdptheory.runner.online` or :func:`run_episodes`: ``policy()``
     gives the softmax policy pi^t (H, S, A), ``update(episode)`` adds the episode and re-plans.
@@ -474,7 +483,7 @@ class RegBPITabular:
     delta : float
         Confidence in (0, 1) of beta(delta, n).
     bonus_scale : float
-        Multiplier of the bonus and certificate (1 = the spec's constants; "practical" runs use
+        Multiplier of the bonus and certificate (1 = the constants under which the certificate is valid; "practical" runs use
         0.1, which is not covered by the certificate's guarantee).
     reward : ndarray of shape (H, S, A), optional
         Known reward used in the backup (e.g. RLHF's r_hat). Default: the observed mean rewards
@@ -484,6 +493,14 @@ class RegBPITabular:
         observed initial states (the max over states before any episode).
     eps_rl : float, optional
         Target of the stopping rule ``certificate <= eps_rl`` (:attr:`should_stop`).
+    reward_bonus : bool
+        For noisy (e.g. Bernoulli) rewards learned from their empirical means (``reward`` not
+        given): add the reward bonus b^r_h(s,a) = bonus_scale min(1, sqrt(2 beta_r / n_h(s,a)))
+        with beta_r = log(3 S A H / delta) to the mean reward in the backup (Hoeffding: the
+        true mean is below r_hat + b^r w.h.p.), and 2 b^r to the certificate's per-pair term
+        (the reward error enters D_h = Q_bar_h - Q^pi_h once through optimism and once through
+        estimation). The compiled loop (:meth:`run_compiled`) plays mean rewards and does not
+        support it; use :func:`run_episodes` with ``bernoulli_rewards=True``.
     """
 
     name = "RegBPI-Tab"
@@ -494,7 +511,8 @@ class RegBPITabular:
         require_unit_rewards(mdp, "RegBPITabular", "Tiapkin et al., Theorem 5 (UCBVI-Ent+)")
 
     def __init__(self, S: int, A: int, H: int, ref_policy, lam: float, *, delta: float = 0.1,
-                 bonus_scale: float = 1.0, reward=None, rho0=None, eps_rl: float | None = None):
+                 bonus_scale: float = 1.0, reward=None, rho0=None, eps_rl: float | None = None,
+                 reward_bonus: bool = False):
         self.S = S = _validate.positive_int("S", S)
         self.A = A = _validate.positive_int("A", A)
         self.H = H = _validate.positive_int("H", H)
@@ -518,6 +536,12 @@ class RegBPITabular:
             self.rho0 = r0
         self.eps_rl = None if eps_rl is None else _validate.real("eps_rl", eps_rl, lo=0.0,
                                                                  lo_open=True)
+        if not isinstance(reward_bonus, (bool, np.bool_)):
+            raise TypeError(f"reward_bonus must be a bool, got {reward_bonus!r}")
+        if reward_bonus and self.reward is not None:
+            raise ValueError("reward_bonus=True applies to rewards learned from observations; "
+                             "got a known reward array")
+        self.reward_bonus = bool(reward_bonus)
         self.stats = CountStatistics(S, A, H, pooled=False)
         self.log_term = float(np.log(3.0 * S * A * H / self.delta))
         self.v_max = step_caps(H)                                        # H - h
@@ -537,7 +561,17 @@ class RegBPITabular:
 
     def hyperparameters(self) -> dict:
         return dict(lam=self.lam, delta=self.delta, bonus_scale=self.bonus_scale,
-                    known_reward=self.reward is not None)
+                    known_reward=self.reward is not None, reward_bonus=self.reward_bonus)
+
+    def reward_bonus_array(self) -> np.ndarray:
+        """b^r (H, S, A): bonus_scale min(1, sqrt(2 log(3 S A H / delta) / n)) on visited pairs,
+        0 elsewhere (unvisited pairs are capped at H - h anyway); zeros without
+        ``reward_bonus``."""
+        n = self.stats.n_sa
+        if not self.reward_bonus:
+            return np.zeros_like(n, dtype=np.float64)
+        w = np.minimum(1.0, np.sqrt(2.0 * self.log_term / np.maximum(n, 1.0)))
+        return np.where(n > 0, self.bonus_scale * w, 0.0)
 
     def policy(self) -> np.ndarray:
         """Softmax policy pi^t (H, S, A) for the next episode (a fresh array after each
@@ -553,7 +587,7 @@ class RegBPITabular:
 
     def warm_start(self, dataset) -> None:
         """Add prior episodes (e.g. the demonstrations' transitions; an optional extension, not
-        the paper's algorithm, spec A.7 step 1) and re-plan; the episode count is unchanged."""
+        the paper's algorithm, which does not use the demonstrations' transitions) and re-plan; the episode count is unchanged."""
         self.stats.add_dataset(dataset)
         self._plan()
 
@@ -561,6 +595,10 @@ class RegBPITabular:
         st = self.stats
         H, S, A = self.H, self.S, self.A
         r = st.r_hat if self.reward is None else self.reward
+        b_r = None
+        if self.reward_bonus:
+            b_r = self.reward_bonus_array()
+            r = np.ascontiguousarray(st.r_hat + b_r)
         if self.rho0 is not None:
             weights = self.rho0
         elif self.n_s0.sum() > 0:
@@ -573,6 +611,10 @@ class RegBPITabular:
                                      np.zeros(S) if weights is None else weights, self.width,
                                      self.bonus, self._visited, self.V, self.Q, pi, self.G,
                                      self._r_eff)
+        if b_r is not None:          # the certificate with the reward error: c_h + 2 b^r_h
+            w = kdr.gap_certificate(st.P_hat, self._visited, self._r_eff + 2.0 * b_r, pi,
+                                    self.d_max, self.G)
+            cert = float(np.dot(weights, w)) if weights is not None else 0.0
         self._pi = pi
         # before any episode (no initial state seen, rho0 unknown): the max over states
         self.certificate = float(cert) if weights is not None else float(
@@ -593,6 +635,9 @@ class RegBPITabular:
         """
         from ..analysis.stats import log_spaced
         K = _validate.positive_int("K", K)
+        if self.reward_bonus:
+            raise ValueError("run_compiled plays mean rewards and has no reward bonus; with "
+                             "reward_bonus=True use run_episodes(..., bernoulli_rewards=True)")
         rng = _validate.rng(rng)
         fin = as_finite(env)
         if (fin.H, fin.S, fin.A) != (self.H, self.S, self.A):
@@ -635,7 +680,7 @@ class RegBPITabular:
 
     @property
     def should_stop(self) -> bool:
-        """Stopping rule of spec A.5: certificate <= eps_rl (False when eps_rl is None)."""
+        """Stopping rule: certificate <= eps_rl (False when eps_rl is None)."""
         return self.eps_rl is not None and self.certificate <= self.eps_rl
 
     def metrics(self) -> dict:
@@ -646,7 +691,7 @@ class RegBPITabular:
 
 
 class RegBPILinear:
-    """KL-regularized LSVI-UCB towards a reference policy (spec A.6; reconstruction [D]).
+    """KL-regularized LSVI-UCB towards a reference policy (our reconstruction; module docstring).
 
     Parameters
     ----------
@@ -659,7 +704,7 @@ class RegBPILinear:
     K : int
         Planned number of episodes (enters beta through log(2 d H K / delta)).
     c_beta : float
-        beta = c_beta d H sqrt(log(2 d H K / delta)) (spec default 0.1; 1 = Jin et al. scale).
+        beta = c_beta d H sqrt(log(2 d H K / delta)) (default 0.1, a calibrated value; 1 = Jin et al. 2020's scale).
     ridge : float
         rho of Lambda_h = rho I + sum phi phi^T.
     reward : ndarray of shape (H, S, A), optional
@@ -750,7 +795,7 @@ class RegBPILinear:
 
 
 # ----------------------------------------------------------------------------------------------
-# driver and the full procedure (spec A.7)
+# driver and the full procedure
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class _Ep:
@@ -760,8 +805,10 @@ class _Ep:
 
 
 def run_episodes(learner, env, max_episodes: int, *, rng, callback=None,
-                 stop_on_certificate: bool = True) -> tuple[int, bool]:
-    """Play ``learner`` on ``env`` for at most ``max_episodes`` episodes (mean rewards).
+                 stop_on_certificate: bool = True,
+                 bernoulli_rewards: bool = False) -> tuple[int, bool]:
+    """Play ``learner`` on ``env`` for at most ``max_episodes`` episodes (mean rewards, or
+    Bernoulli(r_h(s, a)) rewards with ``bernoulli_rewards``: one more uniform per step).
 
     After each update, ``callback(t, learner)`` (t = episodes so far) may return True to stop;
     with ``stop_on_certificate`` the learner's ``should_stop`` also stops the run. Episodes are
@@ -778,12 +825,15 @@ def run_episodes(learner, env, max_episodes: int, *, rng, callback=None,
     r = np.ascontiguousarray(fin.r)
     rho0 = np.ascontiguousarray(fin.rho0)
     H = fin.H
+    if not isinstance(bernoulli_rewards, (bool, np.bool_)):
+        raise TypeError(f"bernoulli_rewards must be a bool, got {bernoulli_rewards!r}")
+    width = 3 * H + 1 if bernoulli_rewards else 2 * H + 1
     block = min(max_episodes, 1024)
-    U = rng.random((block, 2 * H + 1))
+    U = rng.random((block, width))
     for t in range(1, max_episodes + 1):
         j = (t - 1) % block
         if j == 0 and t > 1:
-            U = rng.random((block, 2 * H + 1))
+            U = rng.random((block, width))
         pi = learner.policy()
         if not (isinstance(pi, np.ndarray) and pi.dtype == np.float64
                 and pi.flags.c_contiguous):
@@ -791,7 +841,7 @@ def run_episodes(learner, env, max_episodes: int, *, rng, callback=None,
         s = np.empty(H + 1, dtype=np.int64)
         a = np.empty(H, dtype=np.int64)
         rew = np.empty(H)
-        kon.sample_episode(P, r, pi, rho0, U[j], False, s, a, rew)
+        kon.sample_episode(P, r, pi, rho0, U[j], bool(bernoulli_rewards), s, a, rew)
         learner.update(_Ep(s, a, rew))
         stop = bool(callback(t, learner)) if callback is not None else False
         if stop_on_certificate and getattr(learner, "should_stop", False):
@@ -822,7 +872,7 @@ def demo_regularized_bpi(demonstrations, env, eps: float, *, rng, linear: bool =
                          c_beta: float = 0.1, ridge: float = 1.0,
                          bc_ridge: float = 1.0, gamma_s: float | None = None,
                          max_episodes: int = 100_000, callback=None) -> DemoBPIResult:
-    """Demonstration-regularized BPI (spec A.7): BC -> lambda schedule -> regularized BPI with
+    """Demonstration-regularized BPI (the paper's pipeline, our components): BC -> lambda schedule -> regularized BPI with
     eps_RL = eps / 3 until the certificate stops it (or ``max_episodes``).
 
     Parameters
@@ -874,7 +924,7 @@ def demo_regularized_bpi(demonstrations, env, eps: float, *, rng, linear: bool =
 
 
 # ----------------------------------------------------------------------------------------------
-# RLHF (spec A.8)
+# RLHF
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Preferences:
@@ -935,7 +985,7 @@ def validate_preferences(prefs, S: int, A: int, H: int | None = None):
 
 
 def collect_preferences(env, pi, N_RM: int, *, rng) -> Preferences:
-    """N^RM pairs (tau^0, tau^1) rolled out with pi (the BC policy, spec A.8 step 2 [R]) and
+    """N^RM pairs (tau^0, tau^1) rolled out with pi (the BC policy, our reading of the paper's RLHF data collection) and
     labels o ~ Bernoulli(sigma(R(tau^1) - R(tau^0))), R(tau) = sum_h r_h(s_h, a_h) with the
     mean rewards (Bradley–Terry on trajectory returns)."""
     N_RM = _validate.positive_int("N_RM", N_RM)
@@ -1020,7 +1070,7 @@ def _box_newton_logistic(X, o, ridge, center, tol, max_iter):
 def fit_bradley_terry(prefs, S: int, A: int, *, H: int | None = None, phi=None,
                       ridge: float = 1e-3, center: float = 0.5, tol: float = 1e-8,
                       max_iter: int = 200) -> RewardModel:
-    """Bradley–Terry MLE over the box [0, 1] (spec A.8 step 3; projected Newton):
+    """Bradley–Terry MLE over the box [0, 1] (projected Newton):
 
         theta_hat = argmin sum_i softplus(<theta, x_i>) - o_i <theta, x_i>
                     + (ridge / 2) ||theta - center||^2,   x_i = Phi(tau^1_i) - Phi(tau^0_i),
@@ -1082,7 +1132,7 @@ def rlhf_pipeline(demonstrations, env, N_RM: int, *, rng, lam: float, kappa: flo
                   linear: bool = False, bc_ridge: float = 1e-2, solver: str = "exact",
                   episodes: int = 1000, bonus_scale: float = 1.0, c_beta: float = 0.1,
                   preferences: Preferences | None = None, ridge: float = 1e-3) -> RLHFResult:
-    """Demonstration-regularized RLHF (spec A.8 [D]): BC -> N^RM preference pairs from pi^BC ->
+    """Demonstration-regularized RLHF (our pipeline): BC -> N^RM preference pairs from pi^BC ->
     Bradley–Terry r_hat -> KL-regularized solving with r_hat, pi~ = pi^BC and ``lam`` (>= 0).
 
     ``solver="exact"``: exact soft planning on the true transitions with r_hat (isolates the

@@ -1,18 +1,21 @@
 """Bounds of demonstration-regularized RL (Tiapkin, Belomestny, Calandriello, Moulines, Munos,
 Naumov, Perrault, Valko & Ménard 2024, "Demonstration-Regularized RL", ICLR 2024, arXiv
-2310.17303; spec shared/specs/demo_regularized_actor_critic_subpo.md, Part A.3, A.4, A.9).
+2310.17303; the project's page docs/papers/demo_regularized.md says what could be read).
 
-What is verified about the paper's statements (spec A.9) is the *rates*: BC's KL error is
+What we know of the paper's statements (from its abstract and the OpenReview reviews, which
+quote theorem numbers; the full text could not be read) is the *rates*: BC's KL error is
 linear in 1/N^E (Theorems 1-2), regularized BPI is a fast O(1/eps) rate (Theorem 5, UCBVI-Ent+),
 and demonstration-regularized BPI needs O~(Poly(S, A, H) / (eps^2 N^E)) episodes (tabular,
 Corollary 3) or O~(Poly(d, H) / (eps^2 N^E)) (linear). The polynomials and constants are
-UNVERIFIED (recalled, low confidence), so every paper bound here is ``constants="rate-only"``:
+recalled from secondary sources with low confidence, so every paper bound here is
+``constants="rate-only"``:
 an absolute constant ``c`` (default 1) times the recalled polynomial times a log factor.
 
 Two bounds have explicit constants:
 
-* the reduction inequality (spec A.3; structure verified, short proof in the spec): for every
-  policy pi^RL and every lambda >= 0,
+* the reduction inequality (the structure of the paper's reduction; our short proof: V^pi >=
+  V^pi_lambda since KL >= 0, and V*_lambda >= V^{pi^E}_lambda): for every policy pi^RL and
+  every lambda >= 0,
       V*(s_1) - V^{pi^RL}(s_1) <= [V* - V^{pi^E}] + lambda KL_traj(pi^E || pi^BC)
                                   + [V*_lambda - V^{pi^RL}_lambda];
   deterministic, no constants;
@@ -34,8 +37,8 @@ from .base import register
 
 _PAPER = ("Tiapkin, Belomestny, Calandriello, Moulines, Munos, Naumov, Perrault, Valko & "
           "Ménard (2024), Demonstration-Regularized RL, ICLR 2024")
-_RATE = ("rate only: the paper's polynomial and constants are UNVERIFIED (spec A.9); "
-         "c (default 1) times the recalled polynomial times a log factor")
+_RATE = ("rate only: the paper's polynomial and constants could not be read (secondary "
+         "sources only); c (default 1) times the recalled polynomial times a log factor")
 
 
 def _log(*terms) -> np.ndarray:
@@ -46,8 +49,9 @@ def _log(*terms) -> np.ndarray:
 @register("demo_bc_kl_tabular", paper=_PAPER, theorem="Theorem 1 (tabular BC)",
           quantity="KL_traj(pi^E || pi^BC)", variable="N^E", exponent=-1.0,
           constants="rate-only", probability="w.p. >= 1 - delta",
-          assumptions=(_RATE, "natural form O~(S A H / N^E) (spec A.4, [R])",
-                       "add-kappa smoothed MLE, kappa = 1 (UNVERIFIED as the paper's)"))
+          assumptions=(_RATE, "natural form O~(S A H / N^E) (recalled)",
+                       "add-kappa smoothed MLE, kappa = 1 (our reconstruction of the "
+                       "paper's log-regularized MLE)"))
 def bc_kl_tabular(S: int, A: int, H: int, N_E, delta: float = 0.1, c: float = 1.0):
     """c S A H log(S A H / delta) / N^E."""
     N_E = np.asarray(N_E, dtype=np.float64)
@@ -71,7 +75,7 @@ def bc_kl_expected_bound(support, A: int, N_E, kappa: float = 1.0):
 
 def bc_kl_heuristic(S_eff, A: int, H: int, N_E, kappa: float = 1.0,
                     expert: str = "deterministic"):
-    """Large-N^E heuristic curve of spec A.4: kappa H S_eff (A - 1) / N^E for a deterministic
+    """Large-N^E heuristic curve (our asymptotics): kappa H S_eff (A - 1) / N^E for a deterministic
     expert, H S_eff (A - 1) / (2 N^E) for a full-support stochastic one (classical asymptotics
     of the add-constant estimator)."""
     N_E = np.asarray(N_E, dtype=np.float64)
@@ -86,8 +90,9 @@ def bc_kl_heuristic(S_eff, A: int, H: int, N_E, kappa: float = 1.0,
           theorem="BC for linear / general policy classes (covering-number bound)",
           quantity="KL_traj(pi^E || pi^BC)", variable="N^E", exponent=-1.0,
           constants="rate-only", probability="w.p. >= 1 - delta",
-          assumptions=(_RATE, "form O~(d H / N^E) [R UNVERIFIED]",
-                       "smoothed softmax-linear class with gamma_s = min(1/2, 1/N^E) [D]"))
+          assumptions=(_RATE, "form O~(d H / N^E) (recalled, low confidence)",
+                       "smoothed softmax-linear class with gamma_s = min(1/2, 1/N^E) (our "
+                       "design choice)"))
 def bc_kl_linear(d: int, H: int, N_E, A: int = 2, delta: float = 0.1, c: float = 1.0):
     """c d H log(A N^E / delta) / N^E (the log(1/gamma_s) factor of a smoothed class)."""
     N_E = np.asarray(N_E, dtype=np.float64)
@@ -95,7 +100,7 @@ def bc_kl_linear(d: int, H: int, N_E, A: int = 2, delta: float = 0.1, c: float =
 
 
 @register("demo_reduction", paper=_PAPER,
-          theorem="reduction inequality (spec A.3; structure of the paper's reduction theorem)",
+          theorem="reduction inequality (structure of the paper's reduction; our proof)",
           quantity="V*(s_1) - V^{pi^RL}(s_1)", variable="lambda", exponent=1.0,
           constants="paper", probability="deterministic (every policy, every lambda >= 0)",
           assumptions=("KL_traj is the forward KL, expert first",
@@ -109,8 +114,8 @@ def reduction_bound(eps_E, lam, kl, reg_gap=0.0):
 @register("demo_regbpi_tabular", paper=_PAPER, theorem="Theorem 5 (UCBVI-Ent+)",
           quantity="episodes until the regularized gap is <= eps_RL", variable="eps_RL",
           exponent=-1.0, constants="rate-only", probability="w.p. >= 1 - delta",
-          assumptions=(_RATE, "1/(lambda eps_RL) fast rate: 1/eps [V], 1/lambda [R]",
-                       "polynomial H^3 S A [R]"))
+          assumptions=(_RATE, "1/(lambda eps_RL) fast rate: 1/eps quoted by a reviewer, "
+                       "1/lambda recalled", "polynomial H^3 S A (recalled)"))
 def regbpi_tabular_episodes(S: int, A: int, H: int, lam, eps_rl, delta: float = 0.1,
                             c: float = 1.0):
     """c H^3 S A log(S A H / delta) / (lambda eps_RL)."""
@@ -121,7 +126,8 @@ def regbpi_tabular_episodes(S: int, A: int, H: int, lam, eps_rl, delta: float = 
 @register("demo_regbpi_linear", paper=_PAPER, theorem="Theorem 6 (linear regularized BPI)",
           quantity="episodes until the regularized gap is <= eps_RL", variable="eps_RL",
           exponent=-1.0, constants="rate-only", probability="w.p. >= 1 - delta",
-          assumptions=(_RATE, "form O~(poly(d, H) / (lambda eps)) [R]", "polynomial d^2 H^5 [R]"))
+          assumptions=(_RATE, "form O~(poly(d, H) / (lambda eps)) (recalled)",
+                       "polynomial d^2 H^5 (recalled)"))
 def regbpi_linear_episodes(d: int, H: int, lam, eps_rl, delta: float = 0.1, c: float = 1.0):
     """c d^2 H^5 log(d H / delta) / (lambda eps_RL)."""
     return c * d ** 2 * H ** 5 * _log(d * H / delta) / (np.asarray(lam, np.float64)
@@ -139,9 +145,9 @@ def _demo_lin(d, H, eps, N_E, delta=0.1, c=1.0):
 
 
 _TAB = (_RATE, "expert O(eps)-optimal (reviewer reading of Corollary 3)",
-        ("polynomial S^2 A^2 H^6 [R]; improves on plain BPI (H^3 S A / eps^2) once "
-         "N^E > H^3 S A (one reviewer's reading, UNVERIFIED)"))
-_LIN = (_RATE, "polynomial d^2 H^6 [R] (spec: d^{2-3} H^{6-7})")
+        ("polynomial S^2 A^2 H^6 (recalled); improves on plain BPI (H^3 S A / eps^2) once "
+         "N^E > H^3 S A (one reviewer's reading)"))
+_LIN = (_RATE, "polynomial d^2 H^6 (recalled; somewhere between d^2 H^6 and d^3 H^7)")
 
 
 @register("demo_bpi_tabular", paper=_PAPER, theorem="Corollary 3 (tabular)",

@@ -1,5 +1,8 @@
-"""Chain MDP with a large distribution mismatch coefficient (spec §4.8: "chain MDPs with large
-distribution mismatch, to make theta_rho large in T3").
+"""Chain MDP with a large distribution mismatch coefficient theta_rho = ||d^{pi*}_rho / rho||_inf
+/ (1 - gamma), the contraction factor of the linear convergence rate of policy mirror descent
+with geometrically increasing steps (Xiao 2022, "On the convergence rates of policy gradient
+methods", JMLR), used by the MDPO / policy-mirror-descent experiments to make that factor
+large.
 
 States 0..S-1 on a line, A = 2 actions: 0 = left (deterministic move to s - 1, stays at 0),
 1 = right (moves to s + 1 with probability 1 - slip, else stays; stays at S - 1). Rewards:
@@ -11,8 +14,8 @@ theta_rho = |d^{pi*}_rho / rho|_inf / (1 - gamma) is of order S / (eps (1 - gamm
 
 The goal is optimal from state 0 iff (gamma (1 - slip))^{S-1}-ish discounted arrival beats the
 distractor; :func:`mismatch_chain` does not check this (use ``mdptheory.algorithms.mdpo.
-mismatch_coefficient`` to read theta_rho off the instance). Design of this package (no paper
-fixes the instance); see spec §4.8.
+mismatch_coefficient`` to read theta_rho off the instance). The instance is this package's
+design: no paper fixes it.
 """
 from __future__ import annotations
 

@@ -521,3 +521,89 @@ def test_solvers_run_under_the_shared_online_driver():
     df = online(dr.RegBPILinear(lm, np.full((3, 4, 2), 0.5), 0.2, K=50), lm, 50, rng=43,
                 checkpoints=[50])
     assert df["k"].iloc[0] == 50 and np.isfinite(df["certificate"].iloc[0])
+
+
+# ------------------------------------------------------------- noisy rewards: the reward bonus
+def test_bernoulli_rewards_are_zero_one_with_the_right_means():
+    mdp = random_mdp(40, H=2, S=2, A=2)
+    ref = np.full((2, 2, 2), 0.5)
+    L = dr.RegBPITabular(2, 2, 2, ref, 0.0, reward_bonus=True)
+    dr.run_episodes(L, mdp, 6000, rng=41, stop_on_certificate=False, bernoulli_rewards=True)
+    st = L.stats
+    frac = st.r_sum / np.maximum(st.n_sa, 1)
+    # a 0/1 reward: r_sum counts successes, so each sum is an integer
+    np.testing.assert_array_equal(st.r_sum, np.round(st.r_sum))
+    visited = st.n_sa > 200
+    assert visited.sum() >= 4
+    # Hoeffding at 5 sigma-ish: the empirical success rate is near the Bernoulli mean
+    tol = np.sqrt(np.log(2e6) / (2 * np.maximum(st.n_sa, 1)))
+    assert np.all(np.abs(frac - mdp.r)[visited] <= tol[visited])
+
+
+def test_reward_bonus_is_the_hoeffding_width_added_to_the_mean_reward():
+    mdp = random_mdp(42, H=3, S=3, A=2)
+    ref = random_policy(np.random.default_rng(43), 3, 3, 2)
+    lam, delta, scale = 0.2, 0.1, 0.5
+    L = dr.RegBPITabular(3, 2, 3, ref, lam, delta=delta, bonus_scale=scale, reward_bonus=True,
+                         rho0=mdp.rho0)
+    dr.run_episodes(L, mdp, 300, rng=44, stop_on_certificate=False, bernoulli_rewards=True)
+    n = L.stats.n_sa
+    b_r = np.where(n > 0, scale * np.minimum(1.0, np.sqrt(2.0 * np.log(3 * 3 * 2 * 3 / delta)
+                                                          / np.maximum(n, 1))), 0.0)
+    np.testing.assert_allclose(L.reward_bonus_array(), b_r, rtol=1e-14, atol=0)
+    # the plan equals the optimistic soft backup with reward r_hat + b^r (explicit arrays)
+    _, Q, pi = dr.regularized_plan(L.stats.P_hat, L.stats.r_hat + b_r, ref, lam,
+                                   bonus=L.bonus, visited=(n > 0).astype(float))
+    np.testing.assert_allclose(L.Q, Q, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(L.policy(), pi, rtol=1e-12, atol=1e-12)
+    # without the reward bonus the plan uses r_hat itself: strictly smaller Q somewhere
+    L0 = dr.RegBPITabular(3, 2, 3, ref, lam, delta=delta, bonus_scale=scale, rho0=mdp.rho0)
+    dr.run_episodes(L0, mdp, 300, rng=44, stop_on_certificate=False, bernoulli_rewards=True)
+    assert np.all(L0.Q <= L.Q + 1e-12) and np.any(L0.Q < L.Q - 1e-6)
+    # the certificate: a plain numpy recursion with per-pair term 2 b + scale D_{h+1} width
+    # + 2 b^r, clipped at D_h, evaluated under pi from rho0
+    H, S = 3, 3
+    d_max = dr.deviation_bounds(H)
+    G = np.zeros((H + 1, S, 2))
+    for h in range(H - 1, -1, -1):
+        nxt = (L.policy()[h + 1] * G[h + 1]).sum(-1) if h + 1 < H else np.zeros(S)
+        c = 2 * L.bonus[h] + scale * d_max[h + 1] * L.width[h] + 2 * b_r[h]
+        G[h] = np.where(n[h] > 0, np.minimum(d_max[h], c + L.stats.P_hat[h] @ nxt), d_max[h])
+    cert = float(mdp.rho0 @ (L.policy()[0] * G[0]).sum(-1))
+    assert L.certificate == pytest.approx(cert, rel=1e-12)
+    assert L.certificate > L0.certificate
+
+
+def test_reward_bonus_keeps_optimism_and_the_certificate_under_noisy_rewards():
+    mdp = random_mdp(45, H=3, S=3, A=2)
+    ref = random_policy(np.random.default_rng(46), 3, 3, 2)
+    lam = 0.2
+    sol = soft_backward_induction(mdp, ref, lam)
+    L = dr.RegBPITabular(3, 2, 3, ref, lam, rho0=mdp.rho0, reward_bonus=True)
+    checks = []
+
+    def cb(t, learner):
+        if t % 400 == 0:
+            gap = sol.value(mdp.rho0) - soft_evaluate_policy(mdp, learner.policy(), ref,
+                                                             lam).value(mdp.rho0)
+            checks.append((np.all(learner.V >= sol.V - 1e-9), learner.certificate >= gap - 1e-9,
+                           gap))
+        return False
+
+    dr.run_episodes(L, mdp, 4000, rng=47, callback=cb, stop_on_certificate=False,
+                    bernoulli_rewards=True)
+    assert all(c[0] for c in checks) and all(c[1] for c in checks)
+    assert checks[-1][2] < checks[0][2]
+
+
+def test_reward_bonus_bad_uses_raise():
+    ref = np.full((2, 2, 2), 0.5)
+    with pytest.raises(ValueError, match="reward_bonus"):
+        dr.RegBPITabular(2, 2, 2, ref, 0.1, reward=np.zeros((2, 2, 2)), reward_bonus=True)
+    with pytest.raises(TypeError, match="reward_bonus"):
+        dr.RegBPITabular(2, 2, 2, ref, 0.1, reward_bonus="yes")
+    L = dr.RegBPITabular(2, 2, 2, ref, 0.1, reward_bonus=True)
+    with pytest.raises(ValueError, match="reward_bonus"):
+        L.run_compiled(random_mdp(48, H=2, S=2, A=2), 10, rng=0)
+    with pytest.raises(TypeError, match="bernoulli_rewards"):
+        dr.run_episodes(L, random_mdp(48, H=2, S=2, A=2), 5, rng=0, bernoulli_rewards=1)

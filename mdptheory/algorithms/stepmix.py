@@ -130,9 +130,9 @@ from ..models import _validate
 from ..models.policies import validate_policy
 from ..solvers._common import as_finite
 from ..solvers.finite import backward_induction, occupancy_measure
-from ._common import CountStatistics, require_unit_rewards, step_caps, support_lists
+from ._common import CountStatistics, log_term, require_unit_rewards, step_caps, support_lists
 
-BONUSES = ("l1", "hoeffding")
+BONUSES = ("l1", "hoeffding", "bernstein")
 MIXTURES = ("per_step", "switch_step")
 SEARCHES = ("nested", "bisect")
 BISECT_STEPS = 30
@@ -155,10 +155,12 @@ def bonus_coefficients(S: int, A: int, H: int, K: int, delta: float, bonus: str 
     """coef (H,) with b_h(s, a) = coef[h] / sqrt(n_h(s, a)) (0-based h; spec §3.3).
 
     B1 ("l1"): c_b (H - h - 1)/2 sqrt(2 (S ln 2 + ln(S A H K / delta)));
-    B2 ("hoeffding"): c_b (H - h - 1) sqrt(ln(2 S A H K / delta) / 2).
+    B2 ("hoeffding"): c_b (H - h - 1) sqrt(ln(2 S A H K / delta) / 2);
+    "bernstein": the B1 coefficients (they serve the pessimistic evaluation; the optimistic
+    plan's Bernstein bonus depends on V_{h+1} and is computed during the plan).
     """
     rng_h = (H - 1 - np.arange(H)).astype(np.float64)          # range of V_{h+1}
-    if bonus == "l1":
+    if bonus in ("l1", "bernstein"):
         return c_b * rng_h / 2.0 * np.sqrt(2.0 * (S * np.log(2.0) + np.log(S * A * H * K / delta)))
     if bonus == "hoeffding":
         return c_b * rng_h * np.sqrt(np.log(2.0 * S * A * H * K / delta) / 2.0)
@@ -240,6 +242,11 @@ class _Optimistic:
         self.stats = CountStatistics(S, A, H, pooled=False)
         self.coef = bonus_coefficients(S, A, H, K, self.delta, self.bonus, self.c_b)
         self.bonus_values = np.zeros((H, S, A))                  # b_h(s, a) on visited pairs
+        if self.bonus == "bernstein":
+            # UCBVI-BF constants (Azar et al. 2017, Alg. 4): L = ln(5 S A T / delta), T = K H
+            self.L_bernstein = log_term(S, A, K * H, self.delta)
+            self.c_corr = 100.0 ** 2 * H ** 3 * S ** 2 * A * self.L_bernstein ** 2
+        self.plan_bonus = self.bonus_values                      # bonus of the optimistic plan
         self.v_max = step_caps(H)                                # H - h
         self.Q = np.broadcast_to(self.v_max[:, None, None], (H, S, A)).copy()  # Q_bar[h, s, a]
         self.V = np.zeros((H + 1, S))                                           # V_bar[h, s]
@@ -254,6 +261,14 @@ class _Optimistic:
 
     def _optimistic_plan(self) -> None:
         st = self.stats
+        if self.bonus == "bernstein":
+            if self.plan_bonus is self.bonus_values:
+                self.plan_bonus = np.zeros_like(self.bonus_values)
+            ko.optimistic_backward_induction_bernstein(
+                st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ, st.n_s, float(self.H),
+                self.L_bernstein, self.c_corr, self.c_b, self.v_max, self.monotone, self.V,
+                self.Q, self.act, self.plan_bonus)
+            return
         ko.optimistic_backward_induction(st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ,
                                          self.bonus_values, self.v_max, self.monotone, self.V,
                                          self.Q, self.act)

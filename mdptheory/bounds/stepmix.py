@@ -102,6 +102,52 @@ def stepmix_regret(S: int, A: int, H: int, K, delta: float, alpha, V_b, kappa, *
     return ucbvi_l1_regret(S, A, H, K, delta, K_total=K_tot) + np.asarray(kappa) * n_c
 
 
+def certification_episodes(occupancy, S: int, A: int, H: int, K_total, delta: float, gap):
+    """Predicted number of episodes after which the optimal policy's pessimistic value clears
+    the threshold: n_cert = (sum_h c_h sum_{s,a} sqrt(d*_h(s, a)))^2 / gap^2.
+
+    ``occupancy`` (H, S, A) is the optimal policy's state-action occupancy d*_h(s, a) on the true
+    model, ``gap`` = V* - theta = kappa + alpha V^b, and c_h = (H - h - 1)/2 sqrt(2 L') is the B1
+    bonus coefficient (b_h = c_h / sqrt(n)). If pi* were played for n episodes, the pair (h, s, a)
+    would be visited about n d*_h(s, a) times, so the pessimistic value would fall short of V* by
+    about sum_{h,s,a} d*_h(s, a) c_h / sqrt(n d*_h(s, a)) = (sum_h c_h sum sqrt(d*_h)) / sqrt(n);
+    certification needs that to be below ``gap``. A property of the instance, the baseline and
+    alpha only (no learner is run), used to pre-register the instances of the safety experiment.
+    It ignores the exploration cost of finding pi*, so real learners certify later.
+    """
+    d = np.asarray(occupancy, dtype=np.float64)
+    if d.shape != (H, S, A):
+        raise ValueError(f"occupancy must have shape {(H, S, A)}, got {d.shape}")
+    gap = float(gap)
+    if not gap > 0.0:
+        raise ValueError(f"gap must be > 0, got {gap!r}")
+    c = (H - 1 - np.arange(H)) / 2.0 * np.sqrt(2.0 * l1_log_term(S, A, H, K_total, delta))
+    spread = float(np.sum(c * np.sqrt(d).sum(axis=(1, 2))))
+    return (spread / gap) ** 2
+
+
+def ucbvi_l1_parts(S: int, A: int, H: int, K, delta: float, *, K_total=None) -> dict:
+    """The two parts of :func:`ucbvi_l1_regret`: ``leading`` (the sqrt(K) terms) and ``lower``
+    (the K-free term S A H (H + 1) / 2); they sum to the bound."""
+    K = np.asarray(K, dtype=np.float64)
+    K_tot = K if K_total is None else K_total
+    L1 = l1_log_term(S, A, H, K_tot, delta)
+    lead = (H * (H - 1) * np.sqrt(2.0 * L1 * S * A * K)
+            + H * np.sqrt(2.0 * (H + 1) * K * np.log(1.0 / delta)))
+    return {"leading": lead, "lower": np.full_like(lead, S * A * H * (H + 1) / 2.0)}
+
+
+def stepmix_regret_parts(S: int, A: int, H: int, K, delta: float, alpha, V_b, kappa, *,
+                         K_total=None) -> dict:
+    """The parts of :func:`stepmix_regret`: ``leading`` (the sqrt(K) terms of the UCBVI part)
+    and ``lower`` (S A H (H + 1) / 2 + kappa N_c, with N_c capped at K)."""
+    K = np.asarray(K, dtype=np.float64)
+    K_tot = K if K_total is None else K_total
+    p = ucbvi_l1_parts(S, A, H, K, delta, K_total=K_tot)
+    n_c = np.minimum(conservative_episodes(S, A, H, K_tot, delta, alpha, V_b, kappa), K)
+    return {"leading": p["leading"], "lower": p["lower"] + np.asarray(kappa) * n_c}
+
+
 def overhead_shape(alpha, V_b, kappa):
     """1 / (alpha (kappa + alpha V^b)^2): the alpha- and kappa-dependence of the overhead."""
     alpha = np.asarray(alpha, dtype=np.float64)
@@ -120,10 +166,13 @@ def violation_probability(delta: float) -> float:
 
 
 __all__ = [
+    "certification_episodes",
     "conservative_episodes",
     "l1_log_term",
     "overhead_shape",
+    "stepmix_regret_parts",
     "stepmix_regret",
+    "ucbvi_l1_parts",
     "ucbvi_l1_regret",
     "violation_probability",
     "width_constant",

@@ -45,8 +45,13 @@ import pandas as pd
 
 from mdptheory import analysis
 from mdptheory.algorithms.stepmix import EpsMix, ExactValueMonitor, SameBonusUCBVI, StepMix
-from mdptheory.bounds.stepmix import (overhead_shape, stepmix_regret, stepmix_regret_parts,
-                                      ucbvi_l1_parts, ucbvi_l1_regret)
+from mdptheory.bounds.stepmix import (
+    overhead_shape,
+    stepmix_regret,
+    stepmix_regret_parts,
+    ucbvi_l1_parts,
+    ucbvi_l1_regret,
+)
 from mdptheory.envs.conservative import garnet_instance
 from mdptheory.runner import online
 
@@ -162,17 +167,17 @@ def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
     main = results[results["phase"] == "main"]
     S, A, H = (int(results[c].iloc[0]) for c in ("S", "A", "H"))
     delta = float(results["delta"].iloc[0])
-    a0, r0 = float(results["main_alpha"].iloc[0]), float(results["main_ratio"].iloc[0])
+    r0 = float(results["main_ratio"].iloc[0])
     # (1) regret O(sqrt(K)), under the bound where it has constants
     for algo, df in main.groupby("algorithm", sort=True):
         K = int(df["K_run"].iloc[0])
         v_star = float(df["V_star"].iloc[0])
-        kw = dict(x="k", y="regret", claimed_exponent=0.5, exponent_is_upper=True,
-                  cumulative=True, paper=PAPER, provenance=PROVENANCE[algo],
-                  claim=f"{algo} regret is O(sqrt(K))"
-                        + (" and under the bound" if algo == "UCBVI" else ""))
+        kw = {"x": "k", "y": "regret", "claimed_exponent": 0.5, "exponent_is_upper": True,
+              "cumulative": True, "paper": PAPER, "provenance": PROVENANCE[algo],
+              "claim": f"{algo} regret is O(sqrt(K))"
+                       + (" and under the bound" if algo == "UCBVI" else "")}
         if algo == "UCBVI":
-            def parts(k, K=K):
+            def parts(k, v_star=v_star):
                 p = ucbvi_l1_parts(S, A, H, k, delta, K_total=k)
                 return {**p, "trivial": np.asarray(k, dtype=float) * v_star}
             v = analysis.verdict(
@@ -185,7 +190,7 @@ def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
             alpha = float(df["alpha"].iloc[0])
             Vb, kap = float(df["V_b"].iloc[0]), float(df["kappa"].iloc[0])
 
-            def parts(k, alpha=alpha, Vb=Vb, kap=kap):
+            def parts(k, alpha=alpha, Vb=Vb, kap=kap, v_star=v_star):
                 p = stepmix_regret_parts(S, A, H, k, delta, alpha, Vb, kap, K_total=k)
                 return {**p, "trivial": np.asarray(k, dtype=float) * v_star}
             v = analysis.verdict(

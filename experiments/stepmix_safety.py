@@ -139,7 +139,7 @@ def family_size(config: dict, selection: list[dict] | None = None) -> int:
 def seeds_to_certify(delta: float, family: int, level: float = 0.05) -> int:
     """Smallest n with (level / family)^(1/n) >= 1 - delta: zero violations in n runs then
     certify delta under the Bonferroni correction."""
-    return int(math.ceil(math.log(level / max(family, 1)) / math.log(1.0 - delta)))
+    return math.ceil(math.log(level / max(family, 1)) / math.log(1.0 - delta))
 
 
 def _learner(algorithm: str, inst, K: int, alpha: float, bonus: str, delta: float, rng):

@@ -1,6 +1,6 @@
-"""StepMix / EpsMix (spec §3): kernels vs their Python and NumPy twins, the search rule, exact
-values of the executed policies, safety on small instances, the offline baseline, instances,
-bounds and bad input."""
+"""StepMix / EpsMix (our reconstruction): kernels vs their Python and NumPy twins, the search rule,
+exact values of the executed policies, safety on small instances, the offline baseline, the
+Bernstein variant, instances, bounds and bad input."""
 import itertools
 
 import numpy as np
@@ -147,7 +147,7 @@ def test_search_prelude_is_the_generic_kernel_bit_for_bit():
 # ------------------------------------------------------------------------------ the rule
 
 class Audited(StepMix):
-    """StepMix that checks the spec §3.5 rule against the full grid at every plan."""
+    """StepMix that checks the mixing rule against the full grid at every plan."""
 
     def _plan(self):
         super()._plan()
@@ -175,7 +175,7 @@ class Audited(StepMix):
 
 @pytest.mark.parametrize("mixture,search", [("per_step", "nested"), ("switch_step", "nested"),
                                             ("per_step", "bisect")])
-def test_search_follows_the_rule_of_spec_3_5(mixture, search):
+def test_search_follows_the_mixing_rule(mixture, search):
     L = trained(Audited, K=400, mixture=mixture, search=search)
     seen = set(L.audit)
     assert {"optimistic", "mixed", "baseline"} <= seen          # every branch was exercised
@@ -504,7 +504,7 @@ def test_baseline_for_ratio_refuses_an_unreachable_ratio():
 def test_instances():
     g = cenv.episodic_garnet(6, 3, 5, branching=2, rng=0)
     assert g.P.shape == (5, 6, 3, 6) and np.all((g.P > 0).sum(-1) == 2)
-    assert not np.allclose(g.P[0], g.P[1])                     # independent steps (spec §1.4)
+    assert not np.allclose(g.P[0], g.P[1])                     # independent steps
     assert g.rho0[0] == 1.0
     gs = cenv.episodic_garnet(6, 3, 5, rng=0, stationary=True)
     np.testing.assert_array_equal(gs.P[0], gs.P[4])
@@ -532,7 +532,7 @@ def test_bounds():
     for name in ("ucbvi_l1_regret", "stepmix_regret", "stepmix_conservative_episodes",
                  "stepmix_violation_probability"):
         assert name in bounds_base.REGISTRY
-    # B1 coefficient: c_b (H - h - 1)/2 sqrt(2 L'); beta(n) as in spec §3.3
+    # B1 coefficient: c_b (H - h - 1)/2 sqrt(2 L'); beta(n) of Weissman's inequality
     coef = sm.bonus_coefficients(5, 3, 5, 100, 0.05, "l1")
     L1 = bsm.l1_log_term(5, 3, 5, 100, 0.05)
     np.testing.assert_allclose(coef / np.sqrt(7.0),

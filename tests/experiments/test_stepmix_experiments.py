@@ -105,16 +105,18 @@ def test_safety_verdict_semantics_on_synthetic_runs():
         rows = []
         for s in range(n):
             for algo in saf.ALGORITHMS:
-                rows.append(dict(instance="garnet_0.5", bonus="l1", alpha=0.2, algorithm=algo,
-                                 seed=s, k=1000, delta=0.05, violations=int(s < viol_seeds),
-                                 min_margin=-1.0 if s < viol_seeds else 0.1,
-                                 late_conservative_share=late if algo != "UCBVI" else np.nan,
-                                 realized_violations=0, n_cert=10.0, family_size=F,
-                                 selection='[{"instance": "garnet_0.5", "alpha": 0.2, '
-                                           '"n_cert": 10.0, "kept": true, "reason": "kept"}]'))
+                rows.append({"instance": "garnet_0.5", "bonus": "l1", "alpha": 0.2,
+                             "algorithm": algo, "seed": s, "k": 1000, "delta": 0.05,
+                             "violations": int(s < viol_seeds),
+                             "min_margin": -1.0 if s < viol_seeds else 0.1,
+                             "late_conservative_share": late if algo != "UCBVI" else np.nan,
+                             "realized_violations": 0, "n_cert": 10.0, "family_size": F,
+                             "selection": '[{"instance": "garnet_0.5", "alpha": 0.2, '
+                                          '"n_cert": 10.0, "kept": true, "reason": "kept"}]'})
         return pd.DataFrame(rows)
     need = saf.seeds_to_certify(0.05, 3)
-    out = {v.claim.split(" ")[0]: v for v in saf.verdict(frame(need, 0.2)) if v.kind == "proportion"}
+    out = {v.claim.split(" ")[0]: v for v in saf.verdict(frame(need, 0.2))
+           if v.kind == "proportion"}
     assert out["StepMix"].outcome == "verified" and out["EpsMix"].outcome == "verified"
     out = [v for v in saf.verdict(frame(need - 1, 0.2)) if v.kind == "proportion"]
     assert all(v.outcome == "inconclusive" for v in out)        # one run short of certifying

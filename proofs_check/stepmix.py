@@ -1,15 +1,15 @@
-"""Numeric checks of the facts StepMix / EpsMix rest on (spec shared/specs/iwocs_stepmix_mdpo.md
-§3.3-§3.6; Li, Huang, Shen & Yang 2023, arXiv 2306.06265 — a reconstruction, see
-:mod:`mdptheory.algorithms.stepmix`).
+"""Numeric checks of the facts our reconstruction of StepMix / EpsMix rests on (Li, Huang, Shen
+& Yang 2023, arXiv 2306.06265; the derivations are ours, see :mod:`mdptheory.algorithms.stepmix`
+and docs/papers/stepmix.md).
 
-* §3.5 continuity: the value of the mixture (per-step and switch-step) is continuous in its
+* Continuity: the value of the mixture (per-step and switch-step) is continuous in its
   coefficient, with the Lipschitz constants H (H + 1) / 2 (per-step) and H^2 (switch-step in
   u = t / H), and runs from V^b (u = 0) to V^{pi_bar} (u = 1); the same holds for the pessimistic
   value g(u) the search uses.
-* §3.6: EpsMix's eps_k >= alpha, eps_k <= 1, and eps V_low + (1 - eps) V^b >= (1 - alpha) V^b.
-* §3.3-§3.4 (the good event): if ||P_hat_h(.|s, a) - P_h(.|s, a)||_1 <= beta(n_h(s, a)) on every
+* EpsMix's eps_k >= alpha, eps_k <= 1, and eps V_low + (1 - eps) V^b >= (1 - alpha) V^b.
+* The good event of the L1 bonus: if ||P_hat_h(.|s, a) - P_h(.|s, a)||_1 <= beta(n_h(s, a)) on every
   visited pair, then V_low^pi <= V^pi <= V_up^pi for every policy pi and Q_bar >= Q*.
-* §3.5 safety argument: on that event, the policy StepMix executes (either mixture) and EpsMix's
+* Our safety argument: on that event, the policy StepMix executes (either mixture) and EpsMix's
   conditional value satisfy V >= (1 - alpha) V^b. The event is built directly (P_hat drawn inside
   the L1 ball), so the check is deterministic, not a frequency.
 * Grid pruning: the interval weights bound g from above on the whole interval.
@@ -84,11 +84,11 @@ def instances(draw, max_S=4, max_A=3, max_H=4):
     return mdp, pi_b, pi_bar
 
 
-# ------------------------------------------------------------------ §3.5 continuity
+# ------------------------------------------------------------------ continuity
 
 @SOME
 @given(instances(), st.sampled_from(sm.MIXTURES))
-def test_mixture_value_is_continuous_from_baseline_to_optimistic(inst, mixture):   # spec §3.5
+def test_mixture_value_is_continuous_from_baseline_to_optimistic(inst, mixture):
     mdp, pi_b, pi_bar = inst
     H = mdp.H
     us = np.linspace(0.0, 1.0, 65)
@@ -101,7 +101,7 @@ def test_mixture_value_is_continuous_from_baseline_to_optimistic(inst, mixture):
 
 @SOME
 @given(instances(), st.sampled_from(sm.MIXTURES), st.data())
-def test_pessimistic_mixture_value_is_continuous(inst, mixture, data):      # spec §3.4-§3.5
+def test_pessimistic_mixture_value_is_continuous(inst, mixture, data):
     mdp, pi_b, _ = inst
     L = _l1_event_learner(mdp, pi_b, 0.2, data, mixture=mixture)
     us = np.linspace(0.0, 1.0, 129)
@@ -113,11 +113,11 @@ def test_pessimistic_mixture_value_is_continuous(inst, mixture, data):      # sp
     assert abs(g[-1] - L.confidence_value(L.optimistic_policy())) <= TOL
 
 
-# ------------------------------------------------------------------ §3.6 EpsMix
+# ------------------------------------------------------------------ EpsMix
 
 @examples(300)
 @given(st.floats(1e-3, 50.0), st.floats(1e-3, 1 - 1e-3), st.floats(0.0, 1.0))
-def test_epsmix_epsilon_is_at_least_alpha_and_safe(V_b, alpha, frac):       # spec §3.6
+def test_epsmix_epsilon_is_at_least_alpha_and_safe(V_b, alpha, frac):
     theta = (1 - alpha) * V_b
     low = frac * theta                                     # pessimistic value in [0, theta]
     eps = sm.epsmix_epsilon(low, V_b, theta, alpha)
@@ -126,11 +126,11 @@ def test_epsmix_epsilon_is_at_least_alpha_and_safe(V_b, alpha, frac):       # sp
     assert sm.epsmix_epsilon(theta + frac, V_b, theta, alpha) == 1.0
 
 
-# ------------------------------------------------------------------ §3.3-§3.4 good event
+# ------------------------------------------------------------------ good event
 
 @SOME
 @given(instances(), st.data())
-def test_confidence_values_bracket_every_policy_on_the_l1_event(inst, data):  # spec §3.3-§3.4
+def test_confidence_values_bracket_every_policy_on_the_l1_event(inst, data):
     mdp, pi_b, pi_bar = inst
     L = _l1_event_learner(mdp, pi_b, 0.2, data)
     for pi in (pi_b, pi_bar, L.optimistic_policy(), L.policy()):
@@ -141,11 +141,11 @@ def test_confidence_values_bracket_every_policy_on_the_l1_event(inst, data):  # 
     assert L.upper_value() >= backward_induction(mdp).value(mdp.rho0) - TOL
 
 
-# ------------------------------------------------------------------ §3.5 safety argument
+# ------------------------------------------------------------------ safety argument
 
 @SOME
 @given(instances(), st.sampled_from(sm.MIXTURES), st.sampled_from([0.05, 0.2, 0.5]), st.data())
-def test_stepmix_executed_policy_is_safe_on_the_l1_event(inst, mixture, alpha, data):  # §3.5
+def test_stepmix_executed_policy_is_safe_on_the_l1_event(inst, mixture, alpha, data):
     mdp, pi_b, _ = inst
     L = _l1_event_learner(mdp, pi_b, alpha, data, mixture=mixture)
     theta = L.threshold
@@ -157,7 +157,7 @@ def test_stepmix_executed_policy_is_safe_on_the_l1_event(inst, mixture, alpha, d
 
 @SOME
 @given(instances(), st.sampled_from([0.05, 0.2, 0.5]), st.data())
-def test_epsmix_conditional_value_is_safe_on_the_l1_event(inst, alpha, data):    # spec §3.6
+def test_epsmix_conditional_value_is_safe_on_the_l1_event(inst, alpha, data):
     mdp, pi_b, _ = inst
     L = _l1_event_learner(mdp, pi_b, alpha, data, cls=sm.EpsMix, rng=0)
     v = sum(w * _value(mdp, p) for w, p in L.executed_mixture())

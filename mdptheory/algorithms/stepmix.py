@@ -2,80 +2,88 @@
 
 Paper: D. Li, R. Huang, C. Shen, J. Yang (2023), "Near-optimal Conservative Exploration in
 Reinforcement Learning under Episode-wise Constraints", ICML 2023, PMLR 202:19527-19564
-(arXiv 2306.06265). Spec: shared/specs/iwocs_stepmix_mdpo.md §3.
+(arXiv 2306.06265). Provenance of every part: docs/papers/stepmix.md.
 
-**This module is a reconstruction (spec §3, "[RECALL]" / "[DESIGN]" items).** Only the paper's
-abstract could be read: StepMix mixes a known safe baseline policy pi^b with an optimistic policy
-so that every episode satisfies V^{pi_k}_1(s_1) >= (1 - alpha) V^b with probability >= 1 - delta,
-EpsMix randomises between the two at the episode level, and an extension learns the baseline
-from offline data. The mixture, the bonus, the mixing rule, the search and the offline
-construction below are the spec's reading (§3.3-§3.8), not the paper's verified algorithm box.
+**This module is our reconstruction.** Only the paper's abstract could be read: StepMix mixes a
+known safe baseline policy pi^b with an optimistic policy so that every episode satisfies
+V^{pi_k}_1(s_1) >= (1 - alpha) V^b with probability >= 1 - delta, EpsMix randomises between
+the two at the episode level, and an extension learns the baseline from offline data. The
+mixture, the bonuses, the mixing rule, the search and the offline construction below are our
+reading of that description (recalled from secondary sources where noted), not the paper's
+verified algorithm box.
 
-Problem (spec §3.2). Episodic MDP, steps h = 0..H-1 here (1..H in the paper), transitions
-unknown, rewards observed as means (UCBVI convention: on a visited pair r_hat = r, i.e. rewards
-are known where they matter; with Bernoulli rewards no reward bonus is added and the safety
-argument does not cover the reward noise). Initial law rho0 (the paper's fixed s_1 is rho0 = delta_{s_1});
-it is known to the learner. Constraint: for every episode k,
+Problem. Episodic MDP, steps h = 0..H-1 here (1..H in the paper), transitions unknown,
+rewards observed as means (UCBVI convention: on a visited pair r_hat = r, i.e. rewards are
+known where they matter; with Bernoulli rewards no reward bonus is added and the safety
+argument does not cover the reward noise). Initial law rho0 (the paper's fixed s_1 is
+rho0 = delta_{s_1}); it is known to the learner. Constraint: for every episode k,
 V^{pi_k}_0(rho0) >= theta := (1 - alpha) V^b with V^b = V^{pi^b}_0(rho0) known (as in prior
-conservative-RL work; [RECALL/DESIGN]); for EpsMix the left side is E[V^{pi_k} | past].
+conservative-RL work; our assumption); for EpsMix the left side is E[V^{pi_k} | past].
 
-Statistics and bonuses (spec §3.3; per-step counts n_h(s, a), the engine's
+Statistics and bonuses (per-step counts n_h(s, a), the engine's
 :class:`~mdptheory.algorithms._common.CountStatistics`):
 
 * ``bonus="l1"`` (B1, default): b_h(s, a) = c_b (H - h - 1)/2 beta(n_h(s, a)),
   beta(n) = sqrt((2/n)(S ln 2 + ln(S A H K / delta))) (Weissman's L1 inequality with a union
-  bound over k, h, s, a). (H - h - 1) is the range of V_{h+1} (0-based; the spec's (H - h)/2 is
-  1-based). On the good event |(P_hat - P) V| <= b for *every* V with that range, so the
-  pessimistic value below is a lower bound on the true value of any policy, including the
-  data-dependent mixtures: this is what makes the safety argument rigorous (spec §3.5).
+  bound over k, h, s, a). (H - h - 1) is the range of V_{h+1} (0-based steps). On the good
+  event |(P_hat - P) V| <= b for *every* V with that range, so the pessimistic value below is
+  a lower bound on the true value of any policy, including the data-dependent mixtures: this
+  is what makes our safety argument rigorous.
 * ``bonus="hoeffding"`` (B2): b_h = c_b (H - h - 1) sqrt(ln(2 S A H K / delta) / (2 n)).
   Hoeffding for a *fixed* V: enough for optimism, **not** valid uniformly over policies, so the
-  safety guarantee does not cover it ("practical" runs only). The spec's Azar-style constant
+  safety guarantee does not cover it ("practical" runs only). An Azar-style constant
   c_b = 7 with L = ln(5 S A H K / delta) is available through ``c_b``.
-* The Bernstein bonus (B3) of the spec is not implemented: the spec leaves its pessimistic
-  counterpart open and it is not uniformly valid either.
+* ``bonus="bernstein"`` (the Bernstein variant): the optimistic plan uses the UCBVI-BF bonus of
+  Azar et al. (2017, Alg. 4) with its constants, computed inside the plan because it reads
+  V_bar_{h+1} (the engine's kernel
+  :func:`mdptheory.kernels.optimistic.optimistic_backward_induction_bernstein`; scaled by
+  ``c_b``; stored in ``plan_bonus``); the pessimistic evaluation keeps B1, whose bound holds
+  uniformly over value functions, so the safety argument is unchanged. Which bonus the paper
+  uses is not known to us; the near-optimal sqrt(H^3 S A K) order of the abstract needs a
+  Bernstein-type bonus, which is why this variant exists.
 * Unvisited pairs: optimistic Q = the cap H - h, pessimistic Q = 0. The bonus is not clipped
   at H - h: with the value clip [0, H - h] the result is the same.
 
-Estimates (spec §3.4), both built on the engine's pieces:
+Estimates, both built on the engine's pieces:
 
 * optimistic: the engine's UCBVI kernel
   :func:`mdptheory.kernels.optimistic.optimistic_backward_induction` with the bonus above
   (Q_bar_h = min(H - h, r_hat + P_hat V_bar_{h+1} + b), greedy policy pi_bar; ties -> fewest
   visits, then lowest index). ``monotone=True`` also takes the min with the previous Q
-  (Azar et al.'s Alg. 2; the spec's §3.4 does not, so the default is False);
+  (Azar et al.'s Alg. 2; our default is False);
 * pessimistic value of a Markov policy pi: Q_low_h = max(0, r_hat + P_hat V_low_{h+1} - b),
   V_low_h = sum_a pi_h(a|s) Q_low_h, evaluated for a whole family of mixtures in one pass by
   :func:`mdptheory.kernels.stepmix.mixture_values` (the engine's optimistic kernel maximises
   over actions and clips unvisited pairs at the cap, so it cannot be reused with a negative
   sign: the evaluation kernel is new, and takes the sign of the bonus as a parameter).
 
-StepMix (spec §3.5, §3.7). The executed policy of episode k is the Markov policy
+StepMix. The executed policy of episode k is the Markov policy
 
-    ``mixture="per_step"`` (default; [RECALL, medium confidence]):
+    ``mixture="per_step"`` (default; recalled from secondary sources, medium confidence):
         pi^{k, rho}_h(a|s) = rho 1{a = pi_bar^k_h(s)} + (1 - rho) pi^b_h(a|s)   for all h, s;
 
-    ``mixture="switch_step"`` (the spec's alternative reading, UNVERIFIED): with t = u H in
+    ``mixture="switch_step"`` (our alternative reading, unverified): with t = u H in
         [0, H], h* = floor(t), rho = t - h*: pi_bar at steps h < h*, the per-state mixture
         rho pi_bar + (1 - rho) pi^b at step h*, pi^b at steps h > h*. This is the same law of
         trajectories as "switch from pi_bar to pi^b at the random step T in {h*, h* + 1},
         T = h* + 1 with probability rho, the coin drawn at the start of the episode": only the
         action at step h* depends on the coin, and the coin is independent of s_{h*}. So it is
         a Markov policy too, and its value is linear in rho within a step (piecewise linear in
-        t, as the spec says). The mixing coefficient reported is u = t / H.
+        t). The mixing coefficient reported is u = t / H.
 
     In both readings u in [0, 1] runs from pi^b (u = 0) to pi_bar (u = 1) and
-    g_k(u) = rho0 . V_low_0 of the mixture is continuous in u. The rule (spec §3.5):
+    g_k(u) = rho0 . V_low_0 of the mixture is continuous in u. The rule (our reading of the
+    abstract's "mixture that adapts between the two"):
     (1) if g_k(1) >= theta play pi_bar (u = 1, certified); (2) else u_k = the largest u with
     g_k(u) >= theta, searched on the grid {j/M} (M = ``grid`` = 64), vectorised over the grid,
     then refined inside [u_j, u_{j+1}] keeping a feasible left end; (3) if no grid point is
     feasible, play pi^b exactly (u = 0), which is safe because V^{pi^b} = V^b >= theta.
-    Refinement (a [DESIGN] choice, the spec's is also offered): ``search="nested"`` (default)
+    Refinement (our choice): ``search="nested"`` (default)
     evaluates ``refine_points`` - 1 interior points of the bracket at once and recurses into the
     sub-bracket after the largest feasible one, ``refine`` times (resolution
-    1 / (M refine_points^refine)); ``search="bisect"`` is the spec's literal 30-step bisection.
+    1 / (M refine_points^refine)); ``search="bisect"`` is a plain 30-step bisection.
     Both always return a feasible u; nested grids cost a few vectorised passes instead of 30
-    scalar ones (the performance target of the issue). Every search starts with one fused pass
+    scalar ones. Every search starts with one fused pass
     (:func:`mdptheory.kernels.stepmix.search_prelude`) giving g(1), g(0) and an upper bound on g
     over the whole grid. Grid pruning (``screen=True``, a pure speed-up with the same result):
     upper bounds come from the pessimistic backup that takes, state by state, the larger of the
@@ -85,12 +93,12 @@ StepMix (spec §3.5, §3.7). The executed policy of episode k is the Markov poli
     of 8 consecutive grid points, chunks below theta - 1e-9 are skipped and the others evaluated
     from the top down to the first one holding a feasible point.
 
-EpsMix (spec §3.6). eps_k = 1 if V_low^{pi_bar}(rho0) >= theta, else
+EpsMix. eps_k = 1 if V_low^{pi_bar}(rho0) >= theta, else
 eps_k = alpha V^b / (V^b - V_low^{pi_bar}) in [alpha, 1) (the largest eps with
 eps V_low^{pi_bar} + (1 - eps) V^b >= theta). A coin Z_k ~ Bernoulli(eps_k) (from the learner's
 own ``rng``, drawn when the plan is made) chooses pi_bar (Z = 1) or pi^b for the whole episode.
 
-Offline-learned baseline (spec §3.8, [DESIGN], UNVERIFIED vs the paper):
+Offline-learned baseline (our construction, unverified against the paper):
 :func:`learn_baseline` turns n episodes of an unknown behaviour policy pi^beta into a baseline
 pi_hat^b (behaviour cloning: empirical action frequencies per (h, s), uniform where unseen; or
 ``method="lcb"``: greedy in a pessimistic (VI-LCB) plan on the data) and a Monte-Carlo interval
@@ -100,7 +108,7 @@ and use theta = (1 - alpha) V_high^beta (so the true constraint relative to V^be
 and, the baseline's value being unknown, its pessimistic value V_low^{pi_hat^b} in place of V^b.
 Playing pi_hat^b is then no longer automatically safe: an episode whose fallback is not
 certified (V_low^{pi_hat^b} < theta) is played with the baseline anyway and counted in the
-metric ``uncertified_episodes`` (the spec's "abstain and flag").
+metric ``uncertified_episodes`` ("abstain and flag").
 
 Exact values of the executed policies (what the experiments record). StepMix's policy (either
 mixture) is Markov, so :func:`mdptheory.runner.online` evaluates it exactly. Note that the value
@@ -115,7 +123,7 @@ at every step, :func:`equivalent_markov_policy`), but it does not produce the sa
 trajectories, so the learner plays the real coin.
 
 Comparison learner: :class:`SameBonusUCBVI` is UCBVI with exactly these statistics, bonus and
-optimistic plan and no constraint (u = 1 always), i.e. the spec's "UCBVI (same bonus)".
+optimistic plan and no constraint (u = 1 always): "UCBVI with the same bonus".
 """
 from __future__ import annotations
 
@@ -130,9 +138,9 @@ from ..models import _validate
 from ..models.policies import validate_policy
 from ..solvers._common import as_finite
 from ..solvers.finite import backward_induction, occupancy_measure
-from ._common import CountStatistics, require_unit_rewards, step_caps, support_lists
+from ._common import CountStatistics, log_term, require_unit_rewards, step_caps, support_lists
 
-BONUSES = ("l1", "hoeffding")
+BONUSES = ("l1", "hoeffding", "bernstein")
 MIXTURES = ("per_step", "switch_step")
 SEARCHES = ("nested", "bisect")
 BISECT_STEPS = 30
@@ -143,7 +151,7 @@ SCREEN_MARGIN = 1e-9      # covers rounding in the sums of the mixture evaluatio
 # ----------------------------------------------------------------------------- formulas
 
 def l1_width(n, S: int, A: int, H: int, K: int, delta: float):
-    """beta(n) = sqrt((2 / n) (S ln 2 + ln(S A H K / delta))) (spec §3.3, B1); +inf at n = 0."""
+    """beta(n) = sqrt((2 / n) (S ln 2 + ln(S A H K / delta))) (B1); +inf at n = 0."""
     n = np.asarray(n, dtype=np.float64)
     L1 = S * np.log(2.0) + np.log(S * A * H * K / delta)
     with np.errstate(divide="ignore"):
@@ -152,13 +160,15 @@ def l1_width(n, S: int, A: int, H: int, K: int, delta: float):
 
 def bonus_coefficients(S: int, A: int, H: int, K: int, delta: float, bonus: str = "l1",
                        c_b: float = 1.0) -> np.ndarray:
-    """coef (H,) with b_h(s, a) = coef[h] / sqrt(n_h(s, a)) (0-based h; spec §3.3).
+    """coef (H,) with b_h(s, a) = coef[h] / sqrt(n_h(s, a)) (0-based h).
 
     B1 ("l1"): c_b (H - h - 1)/2 sqrt(2 (S ln 2 + ln(S A H K / delta)));
-    B2 ("hoeffding"): c_b (H - h - 1) sqrt(ln(2 S A H K / delta) / 2).
+    B2 ("hoeffding"): c_b (H - h - 1) sqrt(ln(2 S A H K / delta) / 2);
+    "bernstein": the B1 coefficients (they serve the pessimistic evaluation; the optimistic
+    plan's Bernstein bonus depends on V_{h+1} and is computed during the plan).
     """
     rng_h = (H - 1 - np.arange(H)).astype(np.float64)          # range of V_{h+1}
-    if bonus == "l1":
+    if bonus in ("l1", "bernstein"):
         return c_b * rng_h / 2.0 * np.sqrt(2.0 * (S * np.log(2.0) + np.log(S * A * H * K / delta)))
     if bonus == "hoeffding":
         return c_b * rng_h * np.sqrt(np.log(2.0 * S * A * H * K / delta) / 2.0)
@@ -181,7 +191,7 @@ def mixture_weights(u, H: int, mixture: str = "per_step") -> np.ndarray:
 def epsmix_epsilon(lower_optimistic: float, baseline_value: float, threshold: float,
                    alpha: float | None = None) -> float:
     """eps = 1 if V_low^{pi_bar} >= theta, else (V^b - theta) / (V^b - V_low^{pi_bar}) clipped to
-    [0, 1] (spec §3.6). With ``alpha`` (known V^b, theta = (1 - alpha) V^b) it is computed as
+    [0, 1] (EpsMix). With ``alpha`` (known V^b, theta = (1 - alpha) V^b) it is computed as
     alpha / (1 - V_low / V^b), which is >= alpha also in floating point."""
     if lower_optimistic >= threshold:
         return 1.0
@@ -221,7 +231,8 @@ class _Optimistic:
 
     def check_model(self, mdp) -> None:
         """Called by the runners before the first episode: the regret and conservative-
-        constraint guarantees (Li et al. 2023; spec §3.3-§3.9) assume rewards in [0, 1]."""
+        constraint guarantees (Li et al. 2023, abstract; our reconstruction) assume rewards in
+        [0, 1]."""
         require_unit_rewards(mdp, type(self).__name__,
                              "Li et al. 2023, regret and conservative-constraint theorems")
 
@@ -240,6 +251,11 @@ class _Optimistic:
         self.stats = CountStatistics(S, A, H, pooled=False)
         self.coef = bonus_coefficients(S, A, H, K, self.delta, self.bonus, self.c_b)
         self.bonus_values = np.zeros((H, S, A))                  # b_h(s, a) on visited pairs
+        if self.bonus == "bernstein":
+            # UCBVI-BF constants (Azar et al. 2017, Alg. 4): L = ln(5 S A T / delta), T = K H
+            self.L_bernstein = log_term(S, A, K * H, self.delta)
+            self.c_corr = 100.0 ** 2 * H ** 3 * S ** 2 * A * self.L_bernstein ** 2
+        self.plan_bonus = self.bonus_values                      # bonus of the optimistic plan
         self.v_max = step_caps(H)                                # H - h
         self.Q = np.broadcast_to(self.v_max[:, None, None], (H, S, A)).copy()  # Q_bar[h, s, a]
         self.V = np.zeros((H + 1, S))                                           # V_bar[h, s]
@@ -254,6 +270,14 @@ class _Optimistic:
 
     def _optimistic_plan(self) -> None:
         st = self.stats
+        if self.bonus == "bernstein":
+            if self.plan_bonus is self.bonus_values:
+                self.plan_bonus = np.zeros_like(self.bonus_values)
+            ko.optimistic_backward_induction_bernstein(
+                st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ, st.n_s, float(self.H),
+                self.L_bernstein, self.c_corr, self.c_b, self.v_max, self.monotone, self.V,
+                self.Q, self.act, self.plan_bonus)
+            return
         ko.optimistic_backward_induction(st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ,
                                          self.bonus_values, self.v_max, self.monotone, self.V,
                                          self.Q, self.act)
@@ -278,7 +302,7 @@ class _Optimistic:
 
     def confidence_value(self, pi, sign: int = -1) -> float:
         """rho0 . V_0 of a Markov policy pi (H, S, A) under the current statistics:
-        pessimistic (sign = -1, spec §3.4) or upper-confidence (sign = +1) evaluation."""
+        pessimistic (sign = -1) or upper-confidence (sign = +1) evaluation."""
         pi = _baseline(pi, self.H, self.S, self.A, name="pi")
         if sign not in (-1, 1):
             raise ValueError(f"sign must be -1 (pessimistic) or +1 (optimistic), got {sign!r}")
@@ -296,19 +320,20 @@ class _Optimistic:
 
     def warm_start(self, dataset) -> None:
         """Add prior episodes (``s`` (N, H + 1), ``a``, ``r`` (N, H)) and re-plan. Not part of
-        the online algorithm except for the offline-baseline variant (spec §3.8, step 3)."""
+        the online algorithm except for the offline-baseline variant."""
         self.stats.add_dataset(dataset)
         km.fill_bonus(self.stats.n_sa, self.coef, self.bonus_values)
         self._plan()
 
     def hyperparameters(self) -> dict:
-        return {"bonus": self.bonus, "c_b": self.c_b, "delta": self.delta, "monotone": self.monotone}
+        return {"bonus": self.bonus, "c_b": self.c_b, "delta": self.delta,
+                "monotone": self.monotone}
 
 
 class SameBonusUCBVI(_Optimistic):
     """UCBVI with StepMix's statistics, bonus and optimistic plan, and no constraint.
 
-    The spec's "UCBVI (same bonus, unconstrained)" comparison learner (§3.10): plays pi_bar in
+    The "UCBVI (same bonus, unconstrained)" comparison learner of our experiments: plays pi_bar in
     every episode. Parameters as :class:`StepMix` (no baseline, no alpha).
     """
 
@@ -379,7 +404,7 @@ class _Conservative(_Optimistic):
     @classmethod
     def from_dataset(cls, dataset, S: int, A: int, K: int, alpha: float, *, rho0,
                      delta: float = 0.05, baseline: str = "bc", **kwargs):
-        """The offline-learned-baseline variant (spec §3.8): baseline and threshold learned from
+        """The offline-learned-baseline variant (our construction): baseline and threshold from
         ``dataset`` (n episodes of an unknown behaviour policy), counts warm-started with it.
 
         theta = (1 - alpha) V_high^beta; the baseline's value is unknown to the learner (its
@@ -396,10 +421,10 @@ class _Conservative(_Optimistic):
 
 
 class StepMix(_Conservative):
-    """StepMix (spec §3.5, §3.7): per-step mixture of the optimistic and the baseline policy
+    """StepMix (our reconstruction): per-step mixture of the optimistic and the baseline policy
     with the largest mixing coefficient whose pessimistic value clears (1 - alpha) V^b.
 
-    Reconstruction; see the module docstring and spec §3.5 (the switch-step reading is behind
+    Reconstruction; see the module docstring (the switch-step reading is behind
     ``mixture="switch_step"``).
 
     Parameters
@@ -411,7 +436,7 @@ class StepMix(_Conservative):
     pi_b : ndarray of shape (H, S, A) or (S, A)
         Baseline policy (rows are probability vectors).
     V_b : float or None
-        Its value V^{pi_b}_0(rho0), known to the learner (spec §3.2). None: unknown; then
+        Its value V^{pi_b}_0(rho0), known to the learner (our assumption). None: unknown; then
         ``threshold`` must be given and the fallback is certified only by the pessimistic value.
     alpha : float in (0, 1)
         Allowed fraction of V^b that may be lost: the constraint is V^{pi_k} >= (1 - alpha) V^b.
@@ -419,10 +444,11 @@ class StepMix(_Conservative):
         Initial state s_1 or initial distribution (known).
     delta : float in (0, 1)
         Failure probability of the confidence sets (default 0.05).
-    bonus : {"l1", "hoeffding"}
-        B1 (default; the safety proof needs it) or B2 (practical; not uniformly valid).
+    bonus : {"l1", "hoeffding", "bernstein"}
+        B1 (default; the safety proof needs it), B2 (practical; not uniformly valid) or the
+        Bernstein variant (UCBVI-BF bonus in the optimistic plan, B1 in the pessimistic check).
     c_b : float
-        Bonus multiplier (1 = the spec's B1).
+        Bonus multiplier (1 = B1 as derived in the module docstring).
     mixture : {"per_step", "switch_step"}
         The mixture family (module docstring).
     grid : int
@@ -432,7 +458,7 @@ class StepMix(_Conservative):
     refine, refine_points : int
         Nested refinement: levels and points per level (default 3 and 8).
     monotone : bool
-        Min with the previous optimistic Q (default False, as spec §3.4).
+        Min with the previous optimistic Q (default False).
     threshold : float, optional
         theta; default (1 - alpha) V_b.
     screen : bool
@@ -540,7 +566,7 @@ class StepMix(_Conservative):
         return -1, None
 
     def _search(self):
-        """(u, g(u), status) by the rule of spec §3.5."""
+        """(u, g(u), status) by the rule of the module docstring."""
         theta = self.threshold
         # one pass: g(1), an upper bound on g over the whole grid [0, (M-1)/M], and g(0)
         st = self.stats
@@ -633,13 +659,14 @@ class StepMix(_Conservative):
 
 
 class EpsMix(_Conservative):
-    """EpsMix (spec §3.6): play the optimistic policy for the whole episode with probability
+    """EpsMix (our reconstruction): play the optimistic policy for the whole episode with prob.
     eps_k = alpha V^b / (V^b - V_low^{pi_bar}) (1 when certified), the baseline otherwise.
 
     Reconstruction; see the module docstring. Parameters as :class:`StepMix` (no mixture or
     search), plus ``rng`` (Generator or seed) for the episode coin Z_k ~ Bernoulli(eps_k).
-    With ``V_b=None`` the baseline's contribution is its pessimistic value (spec §3.6, last
-    item) and eps = 0 with the episode counted as uncertified when that is below theta.
+    With ``V_b=None`` the baseline's contribution is its pessimistic value (our construction;
+    see the module docstring) and eps = 0 with the episode counted as uncertified when that is
+    below theta.
     """
 
     name = "EpsMix"
@@ -732,7 +759,7 @@ class EpsMix(_Conservative):
 
 @dataclass(frozen=True, eq=False)
 class OfflineBaseline:
-    """A baseline learned from n episodes of an unknown behaviour policy (spec §3.8).
+    """A baseline learned from n episodes of an unknown behaviour policy (our construction).
 
     pi_b (H, S, A); V_hat = mean episode return; [V_low, V_high] = V_hat -/+ H sqrt(ln(4/delta)
     / (2 n)) (Hoeffding, returns in [0, H]); n episodes; method "bc" or "lcb".
@@ -748,7 +775,7 @@ class OfflineBaseline:
 
 def learn_baseline(dataset, S: int, A: int, *, delta: float = 0.05,
                    method: str = "bc") -> OfflineBaseline:
-    """Baseline policy and Monte-Carlo interval on V^beta from ``dataset`` (spec §3.8, steps 1-2).
+    """Baseline policy and Monte-Carlo interval on V^beta from ``dataset`` (our construction).
 
     ``method="bc"``: behaviour cloning, pi_b[h, s] = empirical action frequencies at (h, s),
     uniform where (h, s) was never visited. ``method="lcb"``: greedy in the pessimistic plan

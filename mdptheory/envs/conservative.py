@@ -1,19 +1,19 @@
-"""Instances and baseline policies for conservative exploration (StepMix / EpsMix; spec
-iwocs_stepmix_mdpo.md §1.4 and §3.10, package default benchmark, [DESIGN]).
+"""Instances and baseline policies for conservative exploration (StepMix / EpsMix; our benchmark,
+see docs/papers/stepmix.md).
 
-The paper's experiments could not be read (spec §3.10: "synthetic randomly generated tabular
-MDPs; a fixed sub-optimal baseline", UNVERIFIED), so these are the spec's stand-ins:
+The paper's experiments could not be read (secondary sources recall "synthetic randomly
+generated tabular MDPs; a fixed sub-optimal baseline", unverified), so these are our stand-ins:
 
-* :func:`episodic_garnet`: Garnet(S, A, b) with independent P_h, r_h at every step (spec §1.4,
-  the episodic version), or one stationary draw; every episode starts in ``s1`` (the paper's
+* :func:`episodic_garnet`: Garnet(S, A, b) with independent P_h, r_h at every step (the
+  episodic version), or one stationary draw; every episode starts in ``s1`` (the paper's
   fixed initial state);
-* baselines pi^b = lam pi* + (1 - lam) pi^unif (a per-step mixture, spec §3.10), with lam chosen
+* baselines pi^b = lam pi* + (1 - lam) pi^unif (a per-step mixture), with lam chosen
   so that V^b / V* hits a target ratio (:func:`baseline_for_ratio`). When the ratio is below
   V^unif / V* the family is continued by mu pi^unif + (1 - mu) pi^worst (pi^worst minimises the
-  value), a [DESIGN] extension: on Garnets with U[0, 1] rewards the uniform policy already has
-  V^unif / V* ~ 0.6-0.7, so the spec's ratio 0.5 needs it;
+  value), our extension: on Garnets with U[0, 1] rewards the uniform policy already has
+  V^unif / V* ~ 0.6-0.7, so a ratio of 0.5 needs it;
 * :func:`river_swim_instance`: RiverSwim with the baseline "always swim left", which never
-  reaches the rewarding end (spec §3.10's hard instance).
+  reaches the rewarding end (a hard instance).
 
 All values are exact (backward induction / evaluation on the true model).
 """
@@ -36,7 +36,7 @@ class ConservativeInstance:
     """An MDP with a baseline policy and the exact values the experiments need.
 
     mdp (FiniteHorizonMDP), pi_b (H, S, A), V_b = V^{pi_b}_0(rho0), V_star = V*_0(rho0);
-    ``kappa`` = V* - V^b (spec §3.2's baseline gap); ``info`` holds how pi_b was built.
+    ``kappa`` = V* - V^b (the baseline gap); ``info`` holds how pi_b was built.
     """
 
     name: str
@@ -85,7 +85,7 @@ def worst_policy(mdp) -> np.ndarray:
 
 
 def mixture_baseline(mdp, lam: float) -> np.ndarray:
-    """pi^b = lam pi* + (1 - lam) pi^unif at every (h, s) (spec §3.10); lam in [0, 1]."""
+    """pi^b = lam pi* + (1 - lam) pi^unif at every (h, s); lam in [0, 1]."""
     lam = _validate.real("lam", lam, lo=0.0, hi=1.0)
     pi_star = backward_induction(mdp).pi
     return lam * pi_star + (1.0 - lam) / mdp.A
@@ -137,7 +137,7 @@ def baseline_for_ratio(mdp, ratio: float, *, xtol: float = 1e-13) -> tuple[np.nd
 
 def garnet_instance(S: int = 5, A: int = 3, H: int = 5, branching: int = 3, ratio: float = 0.7,
                     *, rng, stationary: bool = False) -> ConservativeInstance:
-    """Episodic Garnet with the baseline of :func:`baseline_for_ratio` (spec §3.10)."""
+    """Episodic Garnet with the baseline of :func:`baseline_for_ratio` (our benchmark)."""
     mdp = episodic_garnet(S, A, H, branching, rng=rng, stationary=stationary)
     pi_b, info = baseline_for_ratio(mdp, ratio)
     info.update(S=S, A=A, H=H, branching=branching, ratio=ratio, stationary=stationary)
@@ -148,7 +148,7 @@ def garnet_instance(S: int = 5, A: int = 3, H: int = 5, branching: int = 3, rati
 def river_swim_instance(S: int = 6, H: int = 20) -> ConservativeInstance:
     """RiverSwim (:func:`mdptheory.envs.river_swim`, start at the left bank) with the baseline
     "always swim left": it stays at state 0 and collects the small reward 0.005 per step, never
-    reaching the rewarding right end (spec §3.10). V^b = 0.005 H."""
+    reaching the rewarding right end. V^b = 0.005 H."""
     mdp = river_swim(S, H=H)
     pi_b = np.zeros((mdp.H, mdp.S, mdp.A))
     pi_b[..., LEFT] = 1.0

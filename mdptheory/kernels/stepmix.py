@@ -1,4 +1,5 @@
-"""Kernels of the conservative learners StepMix / EpsMix (spec iwocs_stepmix_mdpo.md §3.3-§3.7).
+"""Kernels of the conservative learners StepMix / EpsMix (our reconstruction, see
+docs/papers/stepmix.md).
 
 The optimistic backward pass is the engine's (:func:`mdptheory.kernels.optimistic.
 optimistic_backward_induction`); what is new here is *evaluation with a signed bonus* of a whole
@@ -9,7 +10,7 @@ family of mixture policies at once, which is what the mixing-coefficient search 
                 = (v_max[h] if sign > 0 else 0)         if n_h(s, a) = 0,
     V_h^m(s)    = W[h, m] Q_h^m(s, act[h, s]) + (1 - W[h, m]) sum_a pi_b[h, s, a] Q_h^m(s, a),
 
-for every candidate m at once (sign = -1: the pessimistic value of spec §3.4; sign = +1: an
+for every candidate m at once (sign = -1: the pessimistic value of the learners; sign = +1: an
 upper confidence value of a fixed policy). Member m of the family plays the optimistic action
 act[h, s] with probability W[h, m] and a baseline action otherwise, at every step: W[h, m] = rho_m
 for the per-step mixture, W[h, m] = clip(t_m - h, 0, 1) for the switch-step one. The candidate

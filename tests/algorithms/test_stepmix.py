@@ -1,6 +1,6 @@
-"""StepMix / EpsMix (spec §3): kernels vs their Python and NumPy twins, the search rule, exact
-values of the executed policies, safety on small instances, the offline baseline, instances,
-bounds and bad input."""
+"""StepMix / EpsMix (our reconstruction): kernels vs their Python and NumPy twins, the search rule,
+exact values of the executed policies, safety on small instances, the offline baseline, the
+Bernstein variant, instances, bounds and bad input."""
 import itertools
 
 import numpy as np
@@ -147,7 +147,7 @@ def test_search_prelude_is_the_generic_kernel_bit_for_bit():
 # ------------------------------------------------------------------------------ the rule
 
 class Audited(StepMix):
-    """StepMix that checks the spec §3.5 rule against the full grid at every plan."""
+    """StepMix that checks the mixing rule against the full grid at every plan."""
 
     def _plan(self):
         super()._plan()
@@ -175,7 +175,7 @@ class Audited(StepMix):
 
 @pytest.mark.parametrize("mixture,search", [("per_step", "nested"), ("switch_step", "nested"),
                                             ("per_step", "bisect")])
-def test_search_follows_the_rule_of_spec_3_5(mixture, search):
+def test_search_follows_the_mixing_rule(mixture, search):
     L = trained(Audited, K=400, mixture=mixture, search=search)
     seen = set(L.audit)
     assert {"optimistic", "mixed", "baseline"} <= seen          # every branch was exercised
@@ -452,7 +452,7 @@ def test_bad_input_is_refused_with_a_clear_message():
     with pytest.raises(TypeError, match="K must be an integer"):
         StepMix(MDP.S, MDP.A, MDP.H, 10.5, INST.pi_b, INST.V_b, 0.1, rho0=0)
     with pytest.raises(ValueError, match="bonus must be one of"):
-        StepMix(*args, INST.pi_b, INST.V_b, 0.1, rho0=0, bonus="bernstein")
+        StepMix(*args, INST.pi_b, INST.V_b, 0.1, rho0=0, bonus="empirical")
     with pytest.raises(ValueError, match="mixture must be one of"):
         StepMix(*args, INST.pi_b, INST.V_b, 0.1, rho0=0, mixture="episode")
     with pytest.raises(ValueError, match="search must be one of"):
@@ -504,7 +504,7 @@ def test_baseline_for_ratio_refuses_an_unreachable_ratio():
 def test_instances():
     g = cenv.episodic_garnet(6, 3, 5, branching=2, rng=0)
     assert g.P.shape == (5, 6, 3, 6) and np.all((g.P > 0).sum(-1) == 2)
-    assert not np.allclose(g.P[0], g.P[1])                     # independent steps (spec §1.4)
+    assert not np.allclose(g.P[0], g.P[1])                     # independent steps
     assert g.rho0[0] == 1.0
     gs = cenv.episodic_garnet(6, 3, 5, rng=0, stationary=True)
     np.testing.assert_array_equal(gs.P[0], gs.P[4])
@@ -532,9 +532,109 @@ def test_bounds():
     for name in ("ucbvi_l1_regret", "stepmix_regret", "stepmix_conservative_episodes",
                  "stepmix_violation_probability"):
         assert name in bounds_base.REGISTRY
-    # B1 coefficient: c_b (H - h - 1)/2 sqrt(2 L'); beta(n) as in spec §3.3
+    # B1 coefficient: c_b (H - h - 1)/2 sqrt(2 L'); beta(n) of Weissman's inequality
     coef = sm.bonus_coefficients(5, 3, 5, 100, 0.05, "l1")
     L1 = bsm.l1_log_term(5, 3, 5, 100, 0.05)
     np.testing.assert_allclose(coef / np.sqrt(7.0),
                                (5 - 1 - np.arange(5)) / 2 * sm.l1_width(7, 5, 3, 5, 100, 0.05))
     assert coef[0] == pytest.approx(2.0 * np.sqrt(2 * L1))
+
+
+# ------------------------------------------------------------------------------ Bernstein bonus
+
+def test_bernstein_bonus_by_hand_on_a_deterministic_chain():
+    """One episode on a deterministic 2-state chain: every visited pair has n = 1 and a single
+    successor, so Var = 0 and N'_{h+1}(y) = 1; with the UCBVI-BF constants (c_corr huge) the
+    correction weight is H^2, so b_h = 14 H L / 3 + sqrt(8 H^2) (Azar et al. 2017, Alg. 4)."""
+    S, A, H, K, delta = 2, 2, 3, 50, 0.05
+    P = np.zeros((H, S, A, S))
+    P[..., 1] = 1.0                                        # always go to state 1
+    mdp = FiniteHorizonMDP(P=P, r=np.full((H, S, A), 0.5), rho0=np.array([1.0, 0.0]))
+    U = SameBonusUCBVI(S, A, H, K, rho0=0, delta=delta, bonus="bernstein")
+    online(U, mdp, 1, rng=0)
+    L = np.log(5 * S * A * K * H / delta)
+    assert U.L_bernstein == pytest.approx(L)
+    expected = 14 * H * L / 3 + np.sqrt(8 * H ** 2)
+    visited = U.stats.n_sa > 0
+    assert visited.sum() == H                              # one pair per step
+    np.testing.assert_allclose(U.plan_bonus[visited], expected, rtol=1e-12)
+    assert np.all(U.plan_bonus[~visited] == 0.0)
+    # visited pairs: Q = min(H - h, r + b + V_{h+1}) = the cap here (the bonus is large)
+    for h in range(H):
+        assert np.all(U.Q[h][U.stats.n_sa[h] > 0] == H - h)
+    # the pessimistic evaluation keeps the B1 bonus: coef_h / sqrt(1)
+    coef = sm.bonus_coefficients(S, A, H, K, delta, "l1")
+    np.testing.assert_allclose(U.bonus_values[visited], coef[np.nonzero(visited)[0]], rtol=1e-12)
+
+
+def test_bernstein_bonus_with_variance_by_hand():
+    """A visited pair with two successors: b = sqrt(8 L Var / n) + 14 H L / (3 n)
+    + sqrt(8 sum_y p(y) w(y) / n), computed here from P_hat, V_bar and N' directly."""
+    L = trained(SameBonusUCBVI, K=200, seed=3, bonus="bernstein", c_b=1.0)
+    st = L.stats
+    H = L.H
+    checked = 0
+    for h in range(H):
+        w = np.where(st.n_s[h + 1] > 0, np.minimum(L.c_corr / np.maximum(st.n_s[h + 1], 1),
+                                                   H ** 2), H ** 2)
+        for s in range(L.S):
+            for a in range(L.A):
+                n = st.n_sa[h, s, a]
+                if n == 0:
+                    continue
+                p = st.n_sas[h, s, a] / n
+                v = L.V[h + 1]
+                var = p @ (v - p @ v) ** 2
+                b = (np.sqrt(8 * L.L_bernstein * var / n) + 14 * H * L.L_bernstein / (3 * n)
+                     + np.sqrt(8 * (p @ w) / n))
+                assert L.plan_bonus[h, s, a] == pytest.approx(b, rel=1e-10)
+                assert L.plan_bonus[h, s, a] >= 0
+                checked += 1
+    assert checked > 5
+
+
+@pytest.mark.parametrize("cls", [StepMix, EpsMix, SameBonusUCBVI])
+def test_bernstein_variant_is_optimistic_and_safe(cls):
+    """The Bernstein variant: optimistic (Q_bar >= Q*, paper constants) and, the pessimistic
+    check keeping B1, no episode below (1 - alpha) V^b on a small instance."""
+    inst = cenv.garnet_instance(3, 2, 3, ratio=0.8, rng=2)
+    mdp, K, alpha = inst.mdp, 800, 0.2
+    if cls is SameBonusUCBVI:
+        learner = cls(mdp.S, mdp.A, mdp.H, K, rho0=0, bonus="bernstein")
+    else:
+        learner = cls(mdp.S, mdp.A, mdp.H, K, inst.pi_b, inst.V_b, alpha, rho0=0,
+                      bonus="bernstein")
+    mon = ExactValueMonitor(learner, mdp, threshold=(1 - alpha) * inst.V_b)
+    online(mon, mdp, K, rng=5)
+    assert np.all(learner.Q >= backward_induction(mdp).Q - 1e-9)
+    assert np.all(learner.plan_bonus >= 0)
+    assert learner.hyperparameters()["bonus"] == "bernstein"
+    if cls is not SameBonusUCBVI:
+        assert mon.violations == 0
+
+
+def test_bound_parts_and_certification_time():
+    K = np.array([10.0, 1e3, 1e5])
+    p = bsm.ucbvi_l1_parts(5, 3, 5, K, 0.05, K_total=1e5)
+    np.testing.assert_allclose(p["leading"] + p["lower"],
+                               bsm.ucbvi_l1_regret(5, 3, 5, K, 0.05, K_total=1e5))
+    q = bsm.stepmix_regret_parts(5, 3, 5, K, 0.05, 0.1, 2.0, 1.0, K_total=1e5)
+    np.testing.assert_allclose(q["leading"] + q["lower"],
+                               bsm.stepmix_regret(5, 3, 5, K, 0.05, 0.1, 2.0, 1.0, K_total=1e5))
+    # n_cert on a one-path occupancy: sum_h c_h * 1, squared over the gap
+    H = 4
+    d = np.zeros((H, 2, 2))
+    d[:, 0, 0] = 1.0
+    L1 = bsm.l1_log_term(2, 2, H, 100, 0.05)
+    c = (H - 1 - np.arange(H)) / 2 * np.sqrt(2 * L1)
+    assert bsm.certification_episodes(d, 2, 2, H, 100, 0.05, 0.5) == pytest.approx(
+        (c.sum() / 0.5) ** 2)
+    # spreading the occupancy over two pairs costs a factor (2 sqrt(1/2))^2 = 2
+    d2 = np.zeros((H, 2, 2))
+    d2[:, 0, :] = 0.5
+    assert bsm.certification_episodes(d2, 2, 2, H, 100, 0.05, 0.5) == pytest.approx(
+        2 * (c.sum() / 0.5) ** 2)
+    with pytest.raises(ValueError, match="gap"):
+        bsm.certification_episodes(d, 2, 2, H, 100, 0.05, 0.0)
+    with pytest.raises(ValueError, match="occupancy"):
+        bsm.certification_episodes(d[:2], 2, 2, H, 100, 0.05, 0.5)

@@ -63,21 +63,49 @@ from mdptheory.bounds import pmd as B
 from mdptheory.envs.mismatch_chain import mismatch_chain
 
 NAME = "pmd_convergence"
-SPEC = "spec §4.7"
 PAPERS = {
-    "T1": "Xiao (2022), JMLR (monotone improvement; derived in the spec)",
-    "T2": "Xiao (2022), JMLR / Agarwal et al. (2021) (sublinear rate; derived in the spec)",
-    "T3": "Xiao (2022), JMLR (linear rate, geometric steps; derived in the spec)",
-    "T4": "Lan (2022), Math. Program. (gamma-rate, eta_0 gamma^-k; derived in the spec)",
-    "T5": "Johnson, Pike-Burke & Rebeschini (2023), arXiv 2302.11381 (adaptive steps; derived)",
-    "T5_step": "Johnson, Pike-Burke & Rebeschini (2023), arXiv 2302.11381 (one-step form)",
-    "T6": "Lan (2022), Math. Program., Thm 1 entropy instance (derived in the spec)",
-    "T6_step": "Lan (2022), Math. Program., Thm 1 entropy instance (one-step form)",
-    "T7_Q": "Cen, Cheng, Chen, Wei & Chi (2022), Oper. Res., Thm 1 (recalled by the spec)",
-    "T7_logpi": "Cen, Cheng, Chen, Wei & Chi (2022), Oper. Res., Thm 1 (recalled by the spec)",
-    "T8_unregularized": "Shani, Efroni & Mannor (2020), AAAI (rate only)",
-    "T8_regularized": "Shani, Efroni & Mannor (2020), AAAI (rate only)",
+    "T1": "Xiao (2022), On the convergence rates of policy gradient methods, JMLR",
+    "T2": "Xiao (2022), JMLR; Agarwal, Kakade, Lee & Mahajan (2021), JMLR",
+    "T3": "Xiao (2022), On the convergence rates of policy gradient methods, JMLR",
+    "T4": "Lan (2022), Policy mirror descent for reinforcement learning, Math. Program.",
+    "T5": "Johnson, Pike-Burke & Rebeschini (2023), arXiv 2302.11381",
+    "T5_step": "Johnson, Pike-Burke & Rebeschini (2023), arXiv 2302.11381",
+    "T6": "Lan (2022), Policy mirror descent for reinforcement learning, Math. Program.",
+    "T6_step": "Lan (2022), Policy mirror descent for reinforcement learning, Math. Program.",
+    "T7_Q": "Cen, Cheng, Chen, Wei & Chi (2022), Fast global convergence of natural policy "
+            "gradient methods with entropy regularization, Oper. Res.",
+    "T7_logpi": "Cen, Cheng, Chen, Wei & Chi (2022), Fast global convergence of natural policy "
+                "gradient methods with entropy regularization, Oper. Res.",
+    "T8_unregularized": "Shani, Efroni & Mannor (2020), Adaptive trust region policy "
+                        "optimization, AAAI",
+    "T8_regularized": "Shani, Efroni & Mannor (2020), Adaptive trust region policy "
+                      "optimization, AAAI",
 }
+# T1-T8 are this project's numbering of the checked statements (docs/papers/mdpo.md).
+STATEMENT = {
+    "T1": "monotone improvement of exact PMD, any step (our derivation, as in Xiao 2022)",
+    "T2": "sublinear O(1/k) rate with a non-decreasing step (our derivation, the constants of "
+          "Xiao 2022's sublinear theorem as we derived them)",
+    "T3": "linear rate with geometrically increasing steps (our derivation of Xiao 2022's "
+          "linear rate; our placement of the constants)",
+    "T4": "gamma-rate in the stationary-weighted gap with eta_k = eta_0 gamma^-k (our "
+          "derivation, in the style of Lan 2022)",
+    "T5": "gamma-rate in sup-norm with adaptive steps (our derivation, in the style of "
+          "Johnson et al. 2023)",
+    "T5_step": "one-step form of the adaptive-step recursion (our derivation)",
+    "T6": "linear rate of entropy-regularised exact-prox PMD, constant step (our derivation "
+          "of the entropy instance of Lan 2022, Theorem 1)",
+    "T6_step": "one-step form of the entropy-regularised potential recursion (our derivation)",
+    "T7_Q": "Cen et al. 2022, Theorem 1: linear convergence of Q_tau (recalled)",
+    "T7_logpi": "Cen et al. 2022, Theorem 1: linear convergence of log pi (recalled)",
+    "T8_unregularized": "Shani et al. 2020: O(1/sqrt(k)) with t_k = (1-gamma)/sqrt(k+1) "
+                        "(recalled, rate only)",
+    "T8_regularized": "Shani et al. 2020: O~(1/k) with t_k = 1/(tau (k+2)) (recalled, rate "
+                      "only)",
+}
+PROVENANCE = {t: ("paper-recalled" if t.startswith(("T7", "T8")) else "derived")
+              for t in STATEMENT}
+TRIVIAL = ("T2", "T3", "T4", "T5")          # V-gaps: the trivial bound is 1/(1 - gamma)
 QUANTITY = {
     "T1": "max_s [V_k(s) - V_{k+1}(s)] (<= 0)",
     "T2": "V*(rho) - V^{pi_k}(rho)",
@@ -337,30 +365,41 @@ def _runs(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict(results: pd.DataFrame) -> list[Verdict]:
-    """Bound verdicts per (theorem, env); rate verdicts per (theorem, env, gamma); exponent
-    verdicts for T2 and T8 per (theorem, env, gamma)."""
+    """Every claim through the verdict engine (docs/verdicts.md): bound claims per (theorem,
+    env) as deterministic inequalities (exact PMD: one crossing refutes); linear-rate claims per
+    (theorem, env, gamma); decay exponents for T2 and T8 per (theorem, env, gamma).
+
+    Provenance (``PROVENANCE``): T1-T6 with the constants used here are our derivations
+    (``derived``); Cen et al.'s Theorem 1 (T7) and Shani et al.'s rates (T8) are known to us
+    from secondary sources (``paper-recalled``). That the measured local contraction is no
+    slower than the bound's is our expectation (a theorem bounds the level, not the slope).
+    """
     out = []
-    n_seeds = results["seed"].nunique()
+    n_seeds = int(results["seed"].nunique())
     for (thm, env), df in results.groupby(["theorem", "env"], sort=True):
-        last = _runs(df)
-        slack = _slack(last["gamma"])
-        bad = last["max_excess"].to_numpy() > slack
-        worst = float(last["max_excess"].max())
-        ratio = df.loc[df["bound"] > 0, "measured"] / df.loc[df["bound"] > 0, "bound"]
         if thm.startswith("T8"):
             continue                      # rate-only: exponent verdicts below
-        note = (f"{len(last)} runs ({n_seeds} seeds; schedules "
-                f"{', '.join(sorted(last['schedule'].unique()))}), every iteration checked; "
-                f"worst measured - bound = {worst:.3g} (slack 1e-10 max(1, 1/(1-gamma)))"
-                + (f"; largest measured/bound = {ratio.max():.3g}" if len(ratio) else "")
-                + (f". FAILED in {int(bad.sum())} runs" if bad.any() else ""))
-        if n_seeds < 10:
-            note += f". Only {n_seeds} seeds (< 10)"
-        out.append(Verdict(paper=PAPERS[thm], theorem=f"{thm} ({SPEC})",
-                           claim=f"{QUANTITY[thm]} <= its {thm} bound at every iteration on "
-                                 f"{env}",
-                           passed=bool(not bad.any() and n_seeds >= 10), measured=worst,
-                           bound=float(slack.max()), note=note))
+        last = _runs(df)
+        scale = np.maximum(1.0, 1.0 / (1.0 - last["gamma"].to_numpy(dtype=float)))
+        ratio = df.loc[df["bound"] > 0, "measured"] / df.loc[df["bound"] > 0, "bound"]
+        applies, why = True, ""
+        if thm in TRIVIAL:
+            nonvac = df["bound"] < 1.0 / (1.0 - df["gamma"])
+            applies = bool(nonvac.any())
+            why = ("the bound is at or above the trivial bound 1/(1-gamma) at every recorded "
+                   "iteration: it cannot fail")
+            share = f"; bound below the trivial 1/(1-gamma) at {nonvac.mean():.0%} of the rows"
+        else:
+            share = ""
+        out.append(analysis.inequality(
+            last["max_excess"].to_numpy() / scale, tol=1e-10, applies=applies,
+            applies_reason=why, what="largest (measured - bound) / max(1, 1/(1-gamma)) over "
+            "every iteration", n_cases=len(last), **_meta(
+                thm, f"{QUANTITY[thm]} <= its {thm} bound at every iteration on {env}",
+                f"{len(last)} runs ({n_seeds} seeds; schedules "
+                f"{', '.join(sorted(last['schedule'].unique()))}), every iteration checked"
+                + (f"; largest measured/bound {ratio.max():.3g}" if len(ratio) else "")
+                + share)))
     keys = ["seed", "env", "S", "A", "gamma", "schedule"]
     for (thm, env, gamma), df in results[results["theorem"].isin(LINEAR)].groupby(
             ["theorem", "env", "gamma"], sort=True):
@@ -369,26 +408,22 @@ def verdict(results: pd.DataFrame) -> list[Verdict]:
         if not rates:
             continue
         tab = pd.DataFrame(rates)
-        ok = tab["measured"] <= tab["bound_rate"] + 1e-3
+        excess = (tab["measured"] - tab["bound_rate"]).to_numpy()
+        bad = tab[excess > 1e-3]
         note = (f"{len(tab)} runs; measured contraction per iteration over the last half of "
                 f"the run (error above 1e3 x the noise floor): mean {tab['measured'].mean():.4g}"
                 f" (max {tab['measured'].max():.4g}); the bound's over the same window: mean "
                 f"{tab['bound_rate'].mean():.4g} (min {tab['bound_rate'].min():.4g}); the "
                 f"theorem's nominal rate: mean {tab['nominal'].mean():.4g}")
-        if not ok.all():
-            bad = tab[~ok]
-            note += (f". FAILED in {len(bad)} runs, where the error is {bad['headroom'].min():.3g}"
-                     f"-{bad['headroom'].max():.3g} x below the bound at the end: a local "
-                     "plateau far under the bound (pre-asymptotic), not a crossing of it")
-        if n_seeds < 10:
-            note += f". Only {n_seeds} seeds (< 10)"
-        out.append(Verdict(paper=PAPERS[thm], theorem=f"{thm} ({SPEC})",
-                           claim=f"measured linear rate of {QUANTITY[thm]} <= the rate of the "
-                                 f"{thm} bound over the same iterations, on {env}, "
-                                 f"gamma={gamma}",
-                           passed=bool(ok.all() and n_seeds >= 10),
-                           measured=float(tab["measured"].mean()),
-                           bound=float(tab["bound_rate"].mean()), note=note))
+        if len(bad):
+            note += (f"; where slower, the error is {bad['headroom'].min():.3g}-"
+                     f"{bad['headroom'].max():.3g} x below the bound at the end (a local "
+                     "plateau under the bound, not a crossing of it)")
+        meta = _meta(thm, f"measured linear rate of {QUANTITY[thm]} <= the rate of the {thm} "
+                          f"bound over the same iterations, on {env}, gamma={gamma}", note)
+        meta["provenance"] = "expectation"
+        out.append(analysis.inequality(excess, tol=1e-3, what="largest measured - bound "
+                                       "contraction", **meta))
     # T2's sublinear claim is checked on the constant step (the geometric schedules are
     # checked against T3/T4, and their fast decay would shorten the common fit window)
     expo = results[results["theorem"].isin(EXPONENTS)]
@@ -396,6 +431,11 @@ def verdict(results: pd.DataFrame) -> list[Verdict]:
     for (thm, env, gamma), df in expo.groupby(["theorem", "env", "gamma"], sort=True):
         out.append(_exponent_verdict(df, thm, env, gamma, n_seeds))
     return out
+
+
+def _meta(thm, claim, note=""):
+    return dict(paper=PAPERS[thm], theorem=f"{thm}: {STATEMENT[thm]}", claim=claim,
+                provenance=PROVENANCE[thm], note=note)
 
 
 def _window_rates(run_df: pd.DataFrame, gamma: float):
@@ -421,8 +461,8 @@ def _window_rates(run_df: pd.DataFrame, gamma: float):
 
 
 def _exponent_verdict(df, thm, env, gamma, n_seeds) -> Verdict:
-    """Decay exponent in k over the last decade of the common window (all runs above the
-    noise floor), an upper-rate claim."""
+    """Decay exponent in k over the common window (all runs above the noise floor), an
+    upper-rate claim decided by the engine (regime, floors, power, margin)."""
     df = df.assign(run=df["seed"].astype(str) + "/" + df["S"].astype(str) + "/"
                    + df["A"].astype(str) + "/" + df["schedule"])
     floor = 1e3 * 1e-12 * max(1.0, 1.0 / (1.0 - gamma))
@@ -434,10 +474,12 @@ def _exponent_verdict(df, thm, env, gamma, n_seeds) -> Verdict:
     k_max = tab.columns[bad[0] - 1] if bad.size and bad[0] > 0 else (
         tab.columns[-1] if not bad.size else None)
     claim = f"{QUANTITY[thm]} = O(k^{EXPONENTS[thm]}) on {env}, gamma={gamma}"
+    meta = _meta(thm, claim)
     if k_max is None or len(ks) < 3:
-        return Verdict(paper=PAPERS[thm], theorem=f"{thm} ({SPEC})", claim=claim, passed=False,
+        return Verdict(**meta, outcome="inconclusive", kind="rate",
                        claimed_exponent=EXPONENTS[thm], exponent_is_upper=True,
-                       note="no common window above the noise floor to fit")
+                       reason="no common window above the float64 noise floor to fit",
+                       needs="instances whose error stays above the noise floor for a decade")
     sub = df[df["k"] <= k_max].rename(columns={"run": "run_id"})
     has_bound = thm == "T2"
     extra = ""
@@ -445,18 +487,17 @@ def _exponent_verdict(df, thm, env, gamma, n_seeds) -> Verdict:
         ratio = (df["measured"] / df["bound"]).max()
         extra = (f"; measured / (the rate with constant 1, C_omega = C_max = 1) <= "
                  f"{ratio:.3g} at every k up to {int(df['k'].max())}")
-    v = analysis.verdict(sub, x="k", y="measured", bound="bound" if has_bound else None,
-                         claimed_exponent=EXPONENTS[thm], exponent_is_upper=True,
-                         seed_col="run_id", min_seeds=10, paper=PAPERS[thm],
-                         theorem=f"{thm} ({SPEC})", claim=claim,
-                         note=f"fit window k <= {int(k_max)} (every run above the float64 "
-                              f"noise floor); {sub['run_id'].nunique()} runs from {n_seeds} "
-                              "seeds" + ("" if has_bound else "; rate-only (no bound)")
-                              + extra)
-    if n_seeds < 10 and v.passed:
-        v = Verdict(**{**v.__dict__, "passed": False,
-                       "note": v.note + f". Only {n_seeds} seeds (< 10)"})
-    return v
+    meta["note"] = (f"fit window k <= {int(k_max)} (every run above the float64 noise floor); "
+                    f"{sub['run_id'].nunique()} runs from {n_seeds} seeds"
+                    + ("" if has_bound else "; rate-only (no bound)") + extra)
+    kw = {}
+    if has_bound:
+        sub = sub.assign(trivial=1.0 / (1.0 - gamma))
+        kw = dict(bound="bound", bound_leading="bound", trivial_bound="trivial",
+                  probability="deterministic")
+    return analysis.verdict(sub, x="k", y="measured", claimed_exponent=EXPONENTS[thm],
+                            exponent_is_upper=True, seed_col="run_id", min_seeds=10, **kw,
+                            **meta)
 
 
 # ----------------------------------------------------------------------------- plots

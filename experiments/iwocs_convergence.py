@@ -165,7 +165,7 @@ def _tiny_part(config, seed_seq):
                  dict(method="nelder-mead", grid_points=2, restarts=config["nm_restarts"])),
                 ("finite", fin, "enumerate", {}))
         for kind, ms, oracle, kw in runs:
-            def static(pi, ms=ms, kind=kind):
+            def static(pi, ms=ms, kind=kind, pts=pts):
                 return I.static_worst_case(ms, pi, **({"grid_points": pts} if kind == "affine"
                                                       else {})).value
             truth = max(static(pi) for pi in _det_policies(S, A))

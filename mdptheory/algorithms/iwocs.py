@@ -894,13 +894,189 @@ def iwocs(model_set, *, T0="nominal", eps: float = 1e-8, max_iter: int | None = 
                        wall_time=time.perf_counter() - t_start, eps=eps)
 
 
+# ----------------------------------------------------------------------------- finite horizon
+#
+# IWOCS for episodic problems (our extension; the paper treats the discounted case). A model is
+# a non-stationary pair (P, r) of shapes (H, S, A, S), (H, S, A); the "best policy" of a model
+# is exact backward induction, the worst-case oracle exact robust evaluation (rectangular sets)
+# or enumeration (finite sets), and Q_i = min_j Q*_{T_j} stage by stage. For an
+# (h, s, a)-rectangular set the argument of the discounted certificates goes through stage by
+# stage (backward induction instead of a fixed point), so [max_j v_j, u_i] brackets the robust
+# optimum; for a finite set only the lower bound is valid.
+
+
+def _fh_check(Pc, rc, rho0, kind):
+    if kind not in ("rectangular", "finite"):
+        raise ValueError(f"kind must be 'rectangular' or 'finite', got {kind!r}")
+    Pc = _validate.as_float_array("P", Pc)
+    rc = _validate.as_float_array("r", rc)
+    if Pc.ndim != 5:
+        raise ValueError(f"P must have 5 dimensions ((H, S, A, n, S) rectangular, (m, H, S, A, "
+                         f"S) finite), got shape {Pc.shape}")
+    if kind == "rectangular":
+        H, S, A, n, S2 = Pc.shape
+        expected_r = (H, S, A, n)
+    else:
+        n, H, S, A, S2 = Pc.shape
+        expected_r = (n, H, S, A)
+    if S2 != S:
+        raise ValueError(f"P has {S} states but rows of length {S2}")
+    if rc.shape != expected_r:
+        raise ValueError(f"r must have shape {expected_r}, got {rc.shape}")
+    if np.any(Pc < 0) or not np.allclose(Pc.sum(axis=-1), 1.0, atol=1e-9):
+        raise ValueError("P: every row must be a probability distribution")
+    rho0 = _validate.as_float_array("rho0", rho0)
+    if rho0.shape != (S,) or np.any(rho0 < 0) or abs(rho0.sum() - 1.0) > 1e-9:
+        raise ValueError(f"rho0 must be a distribution over {S} states, got {rho0!r}")
+    return Pc, rc, rho0, H, S, A, n
+
+
+def _fh_rect_rows(Pc, rc):
+    """(H, S, A, 1, S) / (H, S, A, 1) candidate views of one complete model."""
+    return Pc[:, :, :, None, :], rc[:, :, :, None]
+
+
+def backward_induction(P, r, pi=None):
+    """Exact finite-horizon DP for one model P (H, S, A, S), r (H, S, A): returns (V, Q) with
+    V (H + 1, S), V[H] = 0, Q (H, S, A); optimal values, or those of the deterministic Markov
+    policy ``pi`` (H, S) of action indices when given."""
+    Pc, rc = _fh_rect_rows(np.ascontiguousarray(P, dtype=np.float64),
+                           np.ascontiguousarray(r, dtype=np.float64))
+    return _robust_bi(Pc, rc, pi)[:2]
+
+
+def _robust_bi(Pc, rc, pi=None):
+    """Backward induction with the (h, s, a)-rectangular min over candidates: (V, Q, arg)."""
+    H, S, A, n, _ = Pc.shape
+    V = np.zeros((H + 1, S))
+    Q = np.empty((H, S, A))
+    arg = np.empty((H, S, A), dtype=np.int64)
+    for h in range(H - 1, -1, -1):
+        kw.candidate_min(Pc[h], rc[h], 1.0, V[h + 1], Q[h], arg[h])
+        V[h] = Q[h].max(axis=1) if pi is None else Q[h][np.arange(S), pi[h]]
+    return V, Q, arg
+
+
+def robust_backward_induction(P, r, rho0) -> dict:
+    """Exact robust DP of an (h, s, a)-rectangular episodic set: candidate rows P (H, S, A, n, S)
+    with rewards r (H, S, A, n). Returns dict(V (H + 1, S), Q (H, S, A), pi (H, S) greedy
+    actions, ties to the lowest index, value = rho0 . V[0])."""
+    Pc, rc, rho0, *_ = _fh_check(P, r, rho0, "rectangular")
+    V, Q, _ = _robust_bi(Pc, rc)
+    return dict(V=V, Q=Q, pi=Q.argmax(axis=2), value=float(rho0 @ V[0]))
+
+
+def _fh_worst_case(Pc, rc, kind, pi, rho0):
+    """(value, P, r, member) of the static worst case of the deterministic Markov policy pi."""
+    if kind == "rectangular":
+        V, _, arg = _robust_bi(Pc, rc, pi)
+        P = np.take_along_axis(Pc, arg[..., None, None], axis=3)[:, :, :, 0, :]
+        r = np.take_along_axis(rc, arg[..., None], axis=3)[..., 0]
+        return float(rho0 @ V[0]), P, r, arg
+    vals = np.array([rho0 @ backward_induction(Pc[j], rc[j], pi=pi)[0][0]
+                     for j in range(Pc.shape[0])])
+    j = int(np.argmin(vals))
+    return float(vals[j]), Pc[j], rc[j], j
+
+
+@dataclass
+class FiniteHorizonIWOCSResult:
+    """Output of :func:`iwocs_finite_horizon`: ``pi`` (H, S) the best deterministic Markov
+    policy found (action indices), its static worst-case ``value``, the last ``upper``
+    estimate, ``certificate_valid`` (rectangular sets), ``certified``, ``stop_reason``
+    ("certificate", "no_new_worst_case", "repeat", "max_iter"), ``history`` (per iteration:
+    upper, lower, best_lower, n_models), ``solves`` (backward inductions of single models)."""
+
+    pi: np.ndarray
+    value: float
+    upper: float
+    certificate_valid: bool
+    certified: bool
+    stop_reason: str
+    history: dict
+    solves: int
+    models: list = field(default_factory=list)
+
+
+def iwocs_finite_horizon(P, r, rho0, *, kind: str = "rectangular", T0=0, eps: float = 1e-8,
+                         max_iter: int = 100,
+                         stopping=("certificate", "no_new_worst_case")
+                         ) -> FiniteHorizonIWOCSResult:
+    """IWOCS for an episodic robust MDP (our extension; see the section comment above).
+
+    Parameters
+    ----------
+    P, r : candidate rows (H, S, A, n, S) and rewards (H, S, A, n) of an (h, s, a)-rectangular
+        set (``kind="rectangular"``), or m complete models (m, H, S, A, S) and (m, H, S, A)
+        (``kind="finite"``).
+    rho0 : (S,) initial law.
+    T0 : the initial model: a candidate index used at every (h, s, a) (rectangular) or a model
+        index (finite); default 0.
+    eps, max_iter, stopping : as for :func:`iwocs` (S3, a repeated model, always applies).
+    """
+    Pc, rc, rho0, H, S, A, n = _fh_check(P, r, rho0, kind)
+    eps = _validate.real("eps", eps, lo=0.0)
+    M = _validate.positive_int("max_iter", max_iter)
+    rules = _check_stopping(stopping)
+    T0 = int(T0)
+    if not 0 <= T0 < n:
+        raise ValueError(f"T0 must be an index in [0, {n}), got {T0}")
+    if kind == "rectangular":
+        P0, r0 = Pc[:, :, :, T0, :], rc[:, :, :, T0]
+        member = np.full((H, S, A), T0, dtype=np.int64)
+    else:
+        P0, r0, member = Pc[T0], rc[T0], T0
+    kernels, members = [(P0, r0)], [member]
+    Q = backward_induction(P0, r0)[1]
+    solves = 1
+    hist = {k: [] for k in ("i", "upper", "lower", "best_lower", "known_min", "n_models")}
+    best_val, best_pi, stop = -np.inf, None, "max_iter"
+    valid = kind == "rectangular"
+    for i in range(M):
+        pi = Q.argmax(axis=2)                              # greedy, lowest index on ties
+        v, Pw, rw, mem = _fh_worst_case(Pc, rc, kind, pi, rho0)
+        u = float(rho0 @ Q[0].max(axis=1))
+        if v > best_val:
+            best_val, best_pi = v, pi
+        known = min(float(rho0 @ backward_induction(Pk, rk, pi=pi)[0][0]) for Pk, rk in kernels)
+        repeat = any(np.array_equal(Pw, Pk) and np.array_equal(rw, rk) for Pk, rk in kernels)
+        for key, val in (("i", i), ("upper", u), ("lower", v), ("best_lower", best_val),
+                         ("known_min", known), ("n_models", len(kernels))):
+            hist[key].append(val)
+        if "certificate" in rules and valid and u - best_val <= eps:
+            stop = "certificate"
+            break
+        if "no_new_worst_case" in rules and v >= known - eps:
+            stop = "no_new_worst_case"
+            break
+        if repeat:
+            stop = "repeat"
+            break
+        if i == M - 1:
+            break
+        Q = np.minimum(Q, backward_induction(Pw, rw)[1])
+        solves += 1
+        kernels.append((Pw, rw))
+        members.append(mem)
+    upper = hist["upper"][-1]
+    return FiniteHorizonIWOCSResult(pi=best_pi, value=best_val, upper=upper,
+                                    certificate_valid=valid,
+                                    certified=bool(valid and upper - best_val <= eps),
+                                    stop_reason=stop, history=hist, solves=solves,
+                                    models=members)
+
+
 __all__ = [
     "GRID_BUDGET",
+    "FiniteHorizonIWOCSResult",
     "IWOCSResult",
+    "backward_induction",
     "WorstCase",
     "default_grid_points",
     "iwocs",
+    "iwocs_finite_horizon",
     "member_value",
+    "robust_backward_induction",
     "robust_evaluate",
     "robust_policy_iteration",
     "robust_value_iteration",

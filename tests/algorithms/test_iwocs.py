@@ -529,3 +529,104 @@ def test_kernels_match_their_python_versions():
     _, vals_ref = both(K.evaluate_many, P_all, r_all, 0.9, pi, rho0,
                        outs=[np.empty((4, S)), np.empty(4)])
     np.testing.assert_allclose(vals_aff, vals_ref, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- finite horizon
+
+
+def _fh_instance(seed, H=2, S=2, A=2, n=2):
+    """A random (h, s, a)-rectangular episodic set: n Dirichlet candidate rows per (h, s, a),
+    each with its own reward in [0, 1]."""
+    g = np.random.default_rng(seed)
+    Pc = g.dirichlet(np.ones(S), size=(H, S, A, n))
+    rc = g.uniform(0.0, 1.0, size=(H, S, A, n))
+    rho0 = g.dirichlet(np.ones(S))
+    return Pc, rc, rho0
+
+
+def _fh_value(P, r, rho0, acts):
+    """V^pi(rho0) of the deterministic Markov policy acts (H, S) by plain backward recursion."""
+    H, S = acts.shape
+    V = np.zeros(S)
+    for h in range(H - 1, -1, -1):
+        V = np.array([r[h, s, acts[h, s]] + P[h, s, acts[h, s]] @ V for s in range(S)])
+    return float(rho0 @ V)
+
+
+def _all_markov_policies(H, S, A):
+    for flat in itertools.product(range(A), repeat=H * S):
+        yield np.array(flat).reshape(H, S)
+
+
+def _all_rectangular_models(Pc, rc):
+    H, S, A, n, _ = Pc.shape
+    for flat in itertools.product(range(n), repeat=H * S * A):
+        k = np.array(flat).reshape(H, S, A)
+        idx = np.indices((H, S, A))
+        yield Pc[idx[0], idx[1], idx[2], k], rc[idx[0], idx[1], idx[2], k]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_finite_horizon_iwocs_matches_brute_force_robust_optimum(seed):
+    """On a tiny (h, s, a)-rectangular episodic set (2^8 = 256 models, 16 deterministic Markov
+    policies), IWOCS's certified value and robust backward induction both equal
+    max_pi min_T V^pi_T(rho0) by enumeration, and the certificates bracket it throughout."""
+    Pc, rc, rho0 = _fh_instance(seed)
+    H, S, A, n, _ = Pc.shape
+    models = list(_all_rectangular_models(Pc, rc))
+    truth = max(min(_fh_value(P, r, rho0, pi) for P, r in models)
+                for pi in _all_markov_policies(H, S, A))
+    dp = I.robust_backward_induction(Pc, rc, rho0)
+    assert dp["value"] == pytest.approx(truth, abs=1e-12)
+    res = I.iwocs_finite_horizon(Pc, rc, rho0, stopping="S1")
+    assert res.certified and res.stop_reason == "certificate"
+    assert res.value == pytest.approx(truth, abs=1e-8)
+    # the returned policy's static worst case, by enumeration of every model, is its value
+    assert min(_fh_value(P, r, rho0, res.pi) for P, r in models) == pytest.approx(res.value,
+                                                                                 abs=1e-12)
+    up, lo = np.array(res.history["upper"]), np.array(res.history["best_lower"])
+    assert np.all(up >= truth - 1e-12) and np.all(lo <= truth + 1e-12)
+    assert np.all(np.diff(up) <= 1e-12)
+
+
+def test_finite_horizon_iwocs_on_a_finite_set_is_a_lower_bound():
+    """A finite (non-rectangular) set of complete episodic models: IWOCS's value is the exact
+    static worst case of its deterministic policy, hence <= the best deterministic static value
+    by enumeration; the certificate is not claimed."""
+    g = np.random.default_rng(7)
+    H, S, A, m = 3, 2, 2, 4
+    P = g.dirichlet(np.ones(S), size=(m, H, S, A))
+    r = g.uniform(size=(m, H, S, A))
+    rho0 = np.array([1.0, 0.0])
+    res = I.iwocs_finite_horizon(P, r, rho0, kind="finite")
+    assert not res.certificate_valid and not res.certified
+    exact = min(_fh_value(P[j], r[j], rho0, res.pi) for j in range(m))
+    assert res.value == pytest.approx(exact, abs=1e-12)
+    best = max(min(_fh_value(P[j], r[j], rho0, pi) for j in range(m))
+               for pi in _all_markov_policies(H, S, A))
+    assert res.value <= best + 1e-12
+
+
+def test_finite_horizon_backward_induction_is_exact():
+    Pc, rc, rho0 = _fh_instance(11, H=3, S=3, A=2, n=1)
+    P, r = Pc[:, :, :, 0], rc[:, :, :, 0]
+    V, Q = I.backward_induction(P, r)
+    best = max(_fh_value(P, r, rho0, pi) for pi in _all_markov_policies(3, 3, 2))
+    assert float(rho0 @ V[0]) == pytest.approx(best, abs=1e-12)
+    assert V.shape == (4, 3) and Q.shape == (3, 3, 2) and np.all(V[3] == 0)
+
+
+def test_finite_horizon_iwocs_rejects_bad_input():
+    Pc, rc, rho0 = _fh_instance(0)
+    with pytest.raises(ValueError, match="kind"):
+        I.iwocs_finite_horizon(Pc, rc, rho0, kind="dynamic")
+    with pytest.raises(ValueError, match="r must have shape"):
+        I.iwocs_finite_horizon(Pc, rc[..., :1], rho0)
+    with pytest.raises(ValueError, match="rho0"):
+        I.iwocs_finite_horizon(Pc, rc, np.array([0.5, 0.6]))
+    with pytest.raises(ValueError, match="T0"):
+        I.iwocs_finite_horizon(Pc, rc, rho0, T0=5)
+    bad = Pc.copy()
+    bad[0, 0, 0, 0] = [0.7, 0.7]
+    with pytest.raises(ValueError, match="probability"):
+        I.iwocs_finite_horizon(bad, rc, rho0)

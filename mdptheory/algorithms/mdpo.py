@@ -896,6 +896,63 @@ def policy_mirror_descent(mdp, K: int = 1000, schedule=1.0, *, update: str = "kl
                      gaps=np.array(gaps) if V_star is not None else None, conditions=conds)
 
 
+# ============================================================================= Tsallis variant
+
+
+def _check_q(q) -> float:
+    q = _validate.real("q", q, lo=0.0)
+    if q <= 0.0 or q == 1.0:
+        raise ValueError(f"q must be > 0 and != 1 (q = 1 is the KL step), got q={q}")
+    return q
+
+
+def tsallis_step(log_pi, Q, eta: float, q: float) -> np.ndarray:
+    """One exact mirror step with the Tsallis entropy as mirror map (the Tsallis variant of
+    MDPO, tabular and exact; our reconstruction, docs/papers/mdpo.md).
+
+    Per state, p+ = argmax_p eta <Q(s), p> - D_q(p, pi(s)) over the simplex, where D_q is the
+    Bregman divergence of psi_q(p) = (sum_a p_a^q - 1)/(q - 1), the negative Tsallis entropy
+    (q -> 1 gives sum p log p and the KL step). q > 1 gives sparse steps (q = 2: Euclidean
+    projection of pi + eta Q / 2); 0 < q < 1 keeps the support of pi. Returns log p+ (S, A),
+    -inf where p+ = 0 (kernel: :func:`mdptheory.kernels.pmd.tsallis_step`).
+    """
+    eta = _positive("eta", eta)
+    q = _check_q(q)
+    lp = _validate.as_float_array("log_pi", log_pi)
+    _validate.shape("log_pi", lp, ndim=2)
+    Q = _validate.as_float_array("Q", Q)
+    _validate.shape("Q", Q, expected=lp.shape)
+    out = np.empty_like(lp)
+    kp.tsallis_step(lp, Q, eta, q, out)
+    return out
+
+
+def tsallis_policy_mirror_descent(mdp, K: int, eta: float = 1.0, *, q: float = 2.0,
+                                  log_pi0=None, pi0=None) -> PMDResult:
+    """Exact tabular PMD with the Tsallis mirror step (:func:`tsallis_step`), constant step
+    ``eta``, K steps from pi_0 (uniform by default). Returns a :class:`PMDResult` (gaps to the
+    exact optimum V*(rho) of :func:`optimal`)."""
+    K = _check_K(K)
+    eta = _positive("eta", eta)
+    q = _check_q(q)
+    (Pp, Pi), r, g, rho0, *_, log_pi = _prepare(mdp, eta, "kl", 0.0, log_pi0, pi0, K, False)
+    S, A = r.shape
+    target = float(rho0 @ optimal(mdp).V)
+    values, gaps = [], []
+    for k in range(K + 1):
+        V, Q = np.empty(S), np.empty((S, A))
+        kp.evaluate(Pp, Pi, r, log_pi, g, 0.0, V, Q)
+        values.append(V)
+        gaps.append(target - float(rho0 @ V))
+        if k == K:
+            break
+        new = np.empty((S, A))
+        kp.tsallis_step(log_pi, Q, eta, q, new)
+        log_pi = new
+    return PMDResult(log_pi=log_pi, pi=np.exp(log_pi), V=V, Q=Q, values=np.array(values),
+                     etas=np.full(K, eta), num_iter=K, converged=True, gaps=np.array(gaps))
+
+
 # ============================================================================= MDPO (Alg. B)
 
 
@@ -1272,7 +1329,8 @@ __all__ = [
     "UPDATES", "SCHEDULES", "PRESETS", "evaluate", "occupancy", "stationary_distribution",
     "policy_matrix", "optimal", "soft_optimal", "OptimalSolution", "kl_rows", "entropy_rows",
     "kl_to_deterministic", "npg_to_pmd", "mismatch_coefficient", "update_coefficients",
-    "pmd_step", "StepSchedule", "constant", "geometric", "inverse_gamma", "adaptive", "shani",
+    "pmd_step", "tsallis_step", "tsallis_policy_mirror_descent", "StepSchedule", "constant",
+    "geometric", "inverse_gamma", "adaptive", "shani",
     "shani_regularized", "anneal", "sequence", "make_schedule", "Condition",
     "schedule_conditions", "PMDIterate", "pmd_iterates", "PMDResult", "policy_mirror_descent",
     "mdpo_surrogate", "AdamState", "mdpo_update", "MDPOIterate", "mdpo_exact_iterates",

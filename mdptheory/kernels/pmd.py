@@ -157,6 +157,79 @@ def mirror_step(log_pi, Q, alpha, beta, out):
     log_normalize(out, out)
 
 
+@njit(cache=True)
+def _tsallis_mass(base, c, z, lam, q):
+    """sum_a p_a(lam) of the Tsallis mirror step (see :func:`tsallis_step`)."""
+    tot = 0.0
+    for a in range(base.shape[0]):
+        tot += _tsallis_p(base[a], c, z[a], lam, q)
+    return tot
+
+
+@njit(cache=True)
+def _tsallis_p(base_a, c, z_a, lam, q):
+    if q > 1.0:
+        x = base_a + c * (z_a - lam)
+        return x ** (1.0 / (q - 1.0)) if x > 0.0 else 0.0
+    if base_a == np.inf:                     # pi_k(a|s) = 0 stays 0 (the barrier)
+        return 0.0
+    x = base_a - c * (z_a - lam)
+    return x ** (-1.0 / (1.0 - q)) if x > 0.0 else np.inf
+
+
+@njit(cache=True)
+def tsallis_step(log_pi, Q, eta, q, out):
+    """One exact mirror step with the negative Tsallis entropy psi_q(p) = (sum_a p_a^q - 1)/(q - 1)
+    as mirror map (q > 0, q != 1; q -> 1 is the KL step), per state:
+    p+ = argmax_{p in simplex} eta <Q(s), p> - D_psi(p, pi(s)), D_psi the Bregman divergence.
+
+    First-order conditions: p_a^{q-1} = pi_a^{q-1} + ((q-1)/q)(eta Q_a - lam), cut at 0 for
+    q > 1 (sparse steps; q = 2 is the Euclidean projection of pi + eta Q / 2 onto the simplex);
+    for q < 1 the map is a barrier and the support of pi is kept. The multiplier lam is found
+    by bisection on sum_a p_a(lam) = 1 (monotone in lam) to float64 resolution. Q is shifted
+    per state by its maximum first. ``out`` (S, A) receives log p+ (-inf where p+ = 0).
+    """
+    S, A = log_pi.shape
+    base = np.empty(A)
+    z = np.empty(A)
+    c = abs(q - 1.0) / q
+    for s in range(S):
+        zmax = Q[s, 0]
+        for a in range(1, A):
+            zmax = max(zmax, Q[s, a])
+        for a in range(A):
+            z[a] = eta * (Q[s, a] - zmax)                  # <= 0, 0 at the greedy actions
+            lp = log_pi[s, a]
+            if q > 1.0:
+                base[a] = np.exp((q - 1.0) * lp) if lp > -np.inf else 0.0
+            else:
+                base[a] = np.exp((q - 1.0) * lp) if lp > -np.inf else np.inf
+        if q > 1.0:
+            lo = -1.0 / c                                  # mass >= 1 at the greedy action
+            hi = 0.0
+            for a in range(A):
+                hi = max(hi, z[a] + base[a] / c)           # every p_a = 0 beyond
+        else:
+            lo = -np.inf                                   # mass -> infinity at the barrier
+            for a in range(A):
+                if base[a] < np.inf:
+                    lo = max(lo, z[a] - base[a] / c)
+            hi = A ** (1.0 - q) / c                        # every p_a <= 1/A beyond
+        for _ in range(2000):
+            mid = 0.5 * (lo + hi)
+            if mid <= lo or mid >= hi:
+                break
+            if _tsallis_mass(base, c, z, mid, q) > 1.0:
+                lo = mid
+            else:
+                hi = mid
+        lam = hi if q > 1.0 else hi
+        tot = _tsallis_mass(base, c, z, lam, q)
+        for a in range(A):
+            p = _tsallis_p(base[a], c, z[a], lam, q) / tot
+            out[s, a] = np.log(p) if p > 0.0 else -np.inf
+
+
 # ----------------------------------------------------------------------------- MDPO inner loop
 
 

@@ -1,15 +1,16 @@
-"""Claim: exact policy mirror descent meets the convergence theorems T1-T8 of spec §4.7 at every
+"""Claim: exact policy mirror descent meets the convergence statements T1-T8 (our numbering,
+docs/papers/mdpo.md) at every
 iteration, with linear rates no slower than the predicted ones (Xiao 2022; Lan 2022;
 Johnson, Pike-Burke & Rebeschini 2023; Cen et al. 2022; Shani, Efroni & Mannor 2020).
 
 Setting and choices (all visible in the output columns):
 
-* Instances: Garnet(S, A, b = 3, gamma) for S in ``S``, A in ``A``, gamma in ``gammas`` (spec
-  §1.4/§4.8; rho uniform), and distribution-mismatch chains (``mdptheory.envs.mismatch_chain``,
+* Instances: Garnet(S, A, b = 3, gamma) for S in ``S``, A in ``A``, gamma in ``gammas`` (rho
+  uniform), and distribution-mismatch chains (``mdptheory.envs.mismatch_chain``,
   S in ``chain_S``, rho = (1 - eps) delta_0 + eps uniform, large theta_rho) with slip and
   distractor drawn per seed. Run seed i uses instance seed ``instance_seed + i``; exact PMD has
   no other randomness, so "seeds" are random instances.
-* Ground truth (spec E1-E4): V* by policy iteration, V*_tau by soft policy iteration, d* =
+* Ground truth (exact linear solves): V* by policy iteration, V*_tau by soft policy iteration, d* =
   d^{pi*}_rho and stationary laws by linear solves; pi* greedy (ties -> lowest index).
 * Schedules (pi_0 uniform), each checked against every theorem whose condition it meets:
 
@@ -40,7 +41,7 @@ Setting and choices (all visible in the output columns):
   contraction with the bound's own contraction over the same recorded iterations (for T5 the
   bound gamma^k (e0 + k c) contracts more slowly than gamma).
 * Verdicts per (theorem, environment): "bound" (the bound held at every iteration of every run,
-  slack 1e-10 max(1, 1/(1-gamma)), spec §5.2); per (theorem, environment, gamma): "rate"
+  slack 1e-10 max(1, 1/(1-gamma)), for float64 rounding); per (theorem, environment, gamma): "rate"
   (every run's measured contraction <= the bound's over the same window + 1e-3; a theorem
   bounds the level, so a slower local slope far under the bound is reported as a failure of
   this empirical check with its headroom, not as a crossing); T2 (constant step) and T8:
@@ -156,7 +157,7 @@ def instances(config: dict, seed: int):
 
 
 class _Truth:
-    """Exact reference quantities of one instance (spec E1-E4)."""
+    """Exact reference quantities of one instance (linear solves, policy iteration)."""
 
     def __init__(self, mdp, tau: float):
         self.opt = M.optimal(mdp)
@@ -567,7 +568,7 @@ def plot(results: pd.DataFrame, path) -> list:
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.suptitle("Exact PMD: every theorem's bound holds at every iteration (spec §4.7 T1-T8)",
+    fig.suptitle("Exact PMD: every bound holds at every iteration (T1-T8, docs/papers/mdpo.md)",
                  fontsize=11)
     fig.tight_layout()
     written += _save(fig, path)

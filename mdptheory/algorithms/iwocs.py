@@ -2,16 +2,20 @@
 over sets of transition models for comparison.
 
 Paper: A. Zouitine, M. Geist, E. Rachelson (2024), "Solving robust MDPs as a sequence of static
-RL problems", arXiv 2410.06212. Spec: shared/specs/iwocs_stepmix_mdpo.md §2 (§2.5 is the
-algorithm followed here).
+RL problems", arXiv 2410.06212. Project page: docs/papers/iwocs.md (what is reconstructed and
+from what).
 
-**Reconstruction.** The paper's pseudo-code could not be read (spec §0, §2.4 [RECALL]). What is
-implemented is the spec's exact tabular IWOCS (§2.5, [DESIGN consistent with the paper]); the
-certificates and facts F1-F3 are the spec's derivations [DERIVED], not statements of the paper;
-the stopping rule S2 is the spec's recollection of the paper's rule; alternative readings are
-behind flags (below).
+**Reconstruction.** The paper's pseudo-code could not be read (only its abstract and secondary
+summaries). What is implemented is our exact tabular IWOCS, consistent with the paper's
+description (a growing set of worst-case models, a robust Q-estimate that is the pointwise
+minimum of their optimal Q-functions, one static MDP solve per iteration). The certificates and
+the facts F1-F3 below are our derivations, not statements of the paper: F1, static = dynamic for
+stationary policies on (s, a)-rectangular sets (Iyengar 2005; Nilim & El Ghaoui 2005); F2, no
+duality gap there; F3, V*_T = min_T V*_T and Q*_T = min_T Q*_T pointwise, attained by one member.
+The stopping rule S2 is our recollection of the paper's rule; alternative readings are behind
+flags (below).
 
-Problem (spec §2.2). A robust discounted MDP: a set T of transition models (P, r) (see
+Problem. A robust discounted MDP: a set T of transition models (P, r) (see
 :mod:`mdptheory.models.model_sets`), discount gamma, initial law rho0. Static model: nature
 picks one T in T for the whole episode; the robust value of pi is min_T V^pi_T(rho0). Dynamic
 model: nature picks a row per step; its value is the fixed point of
@@ -20,9 +24,9 @@ action: the (s, a)-rectangular hull, ``nature="sa"``) or of
 (T^pi V)(s) = min over models of sum_a pi(a|s) [r + gamma p . V] (nature moves before the action
 is drawn: the s-rectangular hull, ``nature="s"``; the two agree for deterministic pi).
 
-Algorithm IWOCS-exact (spec §2.5; iterations are 0-based as in the spec, i = 0, 1, ...)::
+Algorithm IWOCS-exact (iterations are 0-based, i = 0, 1, ...)::
 
-    T_0 <- {T0};  Q_0 <- Q*_{T0}                                   (exact MDP solve, E2)
+    T_0 <- {T0};  Q_0 <- Q*_{T0}                                   (exact MDP solve)
     for i = 0 .. M-1:
         pi_i <- greedy(Q_i)              (deterministic; ties -> lowest action index)
         (T_{i+1}, v_i) <- WC(pi_i)       (v_i = min_T V^{pi_i}_T(rho0), the static worst case)
@@ -33,43 +37,44 @@ Algorithm IWOCS-exact (spec §2.5; iterations are 0-based as in the spec, i = 0,
         Q_{i+1} <- min(Q_i, Q*_{T_{i+1}});  T_{i+1} <- T_i + {T_{i+1}}
     return pi_{j*}, j* = argmax_j v_j  (and the last policy, and the logs (u_i, v_i, |T_i|))
 
-Certificates (spec §2.5 [DERIVED]). For an (s, a)-rectangular set, Q_i >= Q*_T pointwise (F3),
+Certificates (our derivation). For an (s, a)-rectangular set, Q_i >= Q*_T pointwise (F3),
 so u_i >= V*_T(rho0) >= max_{j<=i} v_j: [max_j v_j, u_i] brackets the robust optimum and S1
 certifies pi_{j*} as eps-robust-optimal. For other sets u_i can be below V*_T, so S1 is not
 applied and only the lower bound v_i is reported (``certificate_valid`` False in the logs).
 :func:`mdptheory.bounds.iwocs.iwocs_certificate` registers the bound.
 
-Worst-case oracles WC(pi) (spec §2.5, :func:`static_worst_case`):
+Worst-case oracles WC(pi) (:func:`static_worst_case`):
 
-* finite set: exact policy evaluation (E1) in every model, argmin (lowest index on ties);
+* finite set: exact policy evaluation in every model, argmin (lowest index on ties);
 * rectangular set: robust policy evaluation (nature's policy iteration, exact), which equals the
   static worst case by F1; the minimising rows of every (s, a), also at actions pi does not
   take, form T_{i+1};
 * parametric set: a tensor grid (exact on the grid) or Nelder-Mead with restarts started from
   the best grid point (scipy), or CMA-ES (optional ``cma`` package, not a dependency; what
-  Deep-IWOCS uses). The objective psi -> V^pi_{T_psi}(rho0) is evaluated exactly (E1). A
+  Deep-IWOCS uses). The objective psi -> V^pi_{T_psi}(rho0) is evaluated exactly. A
   grid or optimizer value is an upper estimate of the true static worst case.
 
-Choices the spec leaves open, and the flags that hold the alternative readings:
+Choices the paper's description leaves open, and the flags that hold the alternative readings:
 
-* S1 uses the best lower bound max_{j<=i} v_j (the spec writes u_i - v_i; ours stops no later
+* S1 uses the best lower bound max_{j<=i} v_j (u_i - v_i would be the plain reading; ours stops no later
   and certifies the returned pi_{j*}). ``stopping`` picks among "S1"/"certificate" and
   "S2"/"no_new_worst_case" (default both); S3 is always applied, because a repeated model
   leaves Q_i, and with it every later iteration, unchanged.
-* ``policy_update="min_q"`` (default; the spec's reading, "fairly confident"): pi_i greedy on
-  min_j Q*_{T_j}. ``policy_update="robust_hull"`` (the alternative of spec §2.10): pi_i
+* ``policy_update="min_q"`` (default; our reading of the paper's description): pi_i greedy on
+  min_j Q*_{T_j}. ``policy_update="robust_hull"`` (the alternative reading): pi_i
   robust-optimal for the dynamic (s, a)-rectangular hull of the models found so far (exact
   robust policy iteration); its Q is still >= Q*_T for rectangular sets, so u_i stays valid.
 * T0: ``"nominal"`` (default), ``"random"`` (a random member, ``rng``), or an explicit member
   (model index / candidate choice (S, A) / parameter psi).
 * The "best policy" for a model is exact policy iteration
-  (:func:`mdptheory.solvers.discounted.policy_iteration`, spec E2).
+  (:func:`mdptheory.solvers.discounted.policy_iteration`).
 * Rewards may depend on the model (``(P, r)`` pairs); the paper's fixed reward is the special
   case of a shared r. F1-F3 and the certificates hold unchanged when the rectangular set mixes
   rows and rewards with the same weights.
-* Only discounted problems (the spec's setting); no finite-horizon version.
+* Discounted problems here; the episodic version (our extension) is
+  :func:`iwocs_finite_horizon` at the end of this module.
 
-Robust DP over model sets (for comparison; spec E6), dynamic model:
+Robust DP over model sets (for comparison), dynamic model:
 :func:`robust_value_iteration` (MacQueen-bounded value iteration on the robust Bellman operator,
 which is monotone and shifts constants by gamma, so MacQueen's bounds hold),
 :func:`robust_policy_iteration` (Iyengar-style policy iteration with exact nature's policy
@@ -150,7 +155,7 @@ def _grid_points(model_set, grid_points):
 
 
 def _evaluate(P, r, gamma, pi) -> np.ndarray:
-    """E1: V solving (I - gamma P_pi) V = r_pi (dense LU)."""
+    """V solving (I - gamma P_pi) V = r_pi (dense LU)."""
     P_pi = np.einsum("sa,sat->st", pi, P)
     r_pi = np.einsum("sa,sa->s", pi, r)
     return np.linalg.solve(np.eye(P.shape[0]) - gamma * P_pi, r_pi)
@@ -312,7 +317,7 @@ def _start_values(model_set, pi):
 def robust_evaluate(model_set, pi, *, nature: str = "sa", grid_points=None) -> PolicyValue:
     """Dynamic (rectangular-hull) robust value of a stationary policy and nature's worst reply.
 
-    nature="sa": V(s) = sum_a pi(a|s) min_{(p, r) of (s, a)} [r + gamma p . V] (spec §2.2);
+    nature="sa": V(s) = sum_a pi(a|s) min_{(p, r) of (s, a)} [r + gamma p . V];
     nature="s":  V(s) = min_{member} sum_a pi(a|s) [r + gamma p . V] (s-rectangular hull).
     Solved exactly by policy iteration of the minimising player.
 
@@ -403,7 +408,7 @@ def robust_policy_iteration(model_set, *, grid_points=None, max_iter: int | None
 
 def robust_value_iteration(model_set, tol: float = 1e-8, max_iter: int | None = None, *,
                            grid_points=None) -> Solution:
-    """Robust value iteration (dynamic model, (s, a)-rectangular hull; spec E6), stopped by
+    """Robust value iteration (dynamic model, (s, a)-rectangular hull), stopped by
     MacQueen's bounds: with d = T V - V, T V + c min(d) <= V*_rob <= T V + c max(d),
     c = gamma / (1 - gamma) (the robust operator is monotone and T(V + k) = T V + gamma k).
 
@@ -516,7 +521,7 @@ def _check_method(model_set, method) -> str:
 
 def static_worst_case(model_set, pi, *, method: str = "auto", grid_points=None,
                       restarts: int = 4, rng=None) -> WorstCase:
-    """Static worst case WC(pi) = argmin_{T in set} V^pi_T(rho0) (spec §2.5 oracle; E7 on a grid).
+    """Static worst case WC(pi) = argmin_{T in set} V^pi_T(rho0) (the IWOCS oracle; exact enumeration on a grid for parametric sets).
 
     Parameters
     ----------
@@ -602,7 +607,7 @@ def _grid_search(ms, pi, psis, method) -> WorstCase:
 
 
 def _objective(ms, pi):
-    """psi -> V^pi_{T_psi}(rho0) by an exact solve (E1); for an affine family the policy is
+    """psi -> V^pi_{T_psi}(rho0) by an exact solve; for an affine family the policy is
     contracted into P0_pi (S, S), D_pi (d, S, S) once, so each call is one S x S solve."""
     count = [0]
     if isinstance(ms, AffineModelSet):
@@ -674,7 +679,7 @@ def _cma(ms, pi, best: WorstCase, restarts: int, gen) -> WorstCase:     # pragma
 
 
 def member_value(model_set, pi, member) -> PolicyValue:
-    """Exact value of pi in one member of the set (E1, via mdptheory.solvers.evaluation):
+    """Exact value of pi in one member of the set (via mdptheory.solvers.evaluation):
     member = model index (finite), candidate choice (S, A) (rectangular) or psi (parametric)."""
     ms = _check_set(model_set)
     return evaluate_policy(ms.model(member), pi)
@@ -794,7 +799,7 @@ def _solve(P, r, gamma, rho0) -> np.ndarray:
 def iwocs(model_set, *, T0="nominal", eps: float = 1e-8, max_iter: int | None = None,
           stopping=("certificate", "no_new_worst_case"), policy_update: str = "min_q",
           method: str = "auto", grid_points=None, restarts: int = 4, rng=None) -> IWOCSResult:
-    """Exact tabular IWOCS (spec §2.5; module docstring for the algorithm and its readings).
+    """Exact tabular IWOCS (our reconstruction; module docstring for the algorithm and its readings).
 
     Parameters
     ----------

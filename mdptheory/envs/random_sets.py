@@ -1,6 +1,6 @@
 """Random uncertainty sets of transition models (instances for IWOCS and robust DP).
 
-All three share the Garnet recipe of spec §1.4 for their kernels: each row puts Dirichlet(1)
+All three share the Garnet recipe for their kernels: each row puts Dirichlet(1)
 probabilities on ``branching`` successors drawn uniformly without replacement; rewards
 r(s, a) ~ U[0, 1] shared by every model (the paper's fixed-reward setting); rho0 uniform.
 

@@ -1,5 +1,6 @@
 """IWOCS, robust DP over model sets, the model sets and WindyWalk, checked where the answer is
-known: the spec's WindyWalk reference numbers (§2.7), brute-force enumeration of vertices,
+known: the WindyWalk reference numbers (an independent computation of our stand-in),
+brute-force enumeration of vertices,
 policies and parameter grids, independent evaluation through mdptheory.solvers, and the
 compiled kernels against their Python versions."""
 import itertools
@@ -48,7 +49,7 @@ def _static_values(ms: FiniteModelSet, pi):
 
 
 # ---------------------------------------------------------------------------------------------
-# WindyWalk: the spec's reference values (spec §2.7), after converting rewards back to costs
+# WindyWalk: the reference values (an independent computation), after converting rewards back to costs
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def windy():
@@ -57,7 +58,7 @@ def windy():
     return R, nominal, policy_iteration(nominal), I.robust_policy_iteration(R)
 
 
-def test_windy_walk_reproduces_spec_reference_values(windy):
+def test_windy_walk_reproduces_the_reference_values(windy):
     R, _, nom_sol, rob = windy
     g = R.gamma
     start = W.layout()["start"]
@@ -72,7 +73,7 @@ def test_windy_walk_reproduces_spec_reference_values(windy):
 
 
 def test_windy_walk_policies_differ_in_13_states(windy):
-    """Spec §2.7: robust and nominal policies differ in 13 of 32 states (compared through the
+    """Reference: robust and nominal policies differ in 13 of 32 states (compared through the
     lowest-index action among those optimal within 1e-9, so rounding between tied actions does
     not count)."""
     _, _, nom_sol, rob = windy
@@ -85,9 +86,9 @@ def test_windy_walk_policies_differ_in_13_states(windy):
 
 
 def test_windy_walk_worst_gusts_under_robust_policy_along_its_nominal_path(windy):
-    """Spec §2.7 says the worst-case gusts under the robust policy are upward in all reachable
+    """The independent computation found the worst-case gusts under the robust policy are upward in all reachable
     non-terminal states except (row 1, col 7), where they are leftward. Reproduced along the
-    robust policy's path under the nominal kernel, with one exception the spec does not
+    robust policy's path under the nominal kernel, with one exception it did not
     mention: at S itself the unique worst gust is downward (it undoes the first move up).
     (Under the worst-case kernel more cells become reachable, e.g. (3, 6), whose unique worst
     gust is leftward.) Worst gusts are compared as sets of candidates within 1e-9 (ties)."""
@@ -114,8 +115,8 @@ def test_windy_walk_worst_gusts_under_robust_policy_along_its_nominal_path(windy
     assert len(others) >= 8 and all("up" in worst(t) for t in others)
 
 
-def test_windy_walk_iwocs_trajectory_matches_spec(windy):
-    """Spec §2.7: upper/lower -7.40/-79.19 -> -15.40/-15.73 -> -15.73/-15.73 (2 models added)."""
+def test_windy_walk_iwocs_trajectory_matches_the_reference(windy):
+    """Reference: upper/lower -7.40/-79.19 -> -15.40/-15.73 -> -15.73/-15.73 (2 models added)."""
     R, _, _, rob = windy
     res = I.iwocs(R)
     h = res.history_frame()
@@ -204,7 +205,7 @@ def test_robust_evaluate_is_a_fixed_point_and_nature_reply_reproduces_it():
 
 
 def test_static_at_least_s_rectangular_at_least_sa_rectangular_value():
-    """Spec §2.2-2.3: for a fixed stochastic policy, static >= dynamic (s-hull) >= dynamic
+    """Our derivation: for a fixed stochastic policy, static >= dynamic (s-hull) >= dynamic
     (sa-hull), statewise; the two hulls agree for deterministic policies."""
     ms = random_finite_set(7, 3, 4, rng=6)
     pi = np.random.default_rng(1).dirichlet(np.ones(3), size=7)
@@ -340,7 +341,7 @@ def test_iwocs_on_a_finite_set_terminates_and_is_below_the_deterministic_optimum
 
 def test_iwocs_on_parametric_set_targets_the_static_value():
     """P1 (one shared gust): IWOCS's value is at least the static value of the dynamic-robust
-    policy on the same grid (spec §2.8 item 2), and static >= dynamic for that policy."""
+    policy on the same grid (our expectation), and static >= dynamic for that policy."""
     ms = W.windy_walk("P1")
     res = I.iwocs(ms, grid_points=31)
     dyn = I.robust_policy_iteration(ms)
@@ -350,7 +351,7 @@ def test_iwocs_on_parametric_set_targets_the_static_value():
     assert not res.certificate_valid
 
 
-def test_iwocs_options_change_what_the_spec_says_they_change():
+def test_iwocs_options_change_what_they_are_documented_to_change():
     ms = random_rectangular_set(10, 3, 4, rng=13)
     a = I.iwocs(ms, T0="random", rng=0, stopping=("S1", "S2"))
     b = I.iwocs(ms, T0=np.zeros((10, 3), dtype=np.int64))

@@ -223,8 +223,8 @@ def test_huge_steps_stay_normalised_and_greedy():
     np.testing.assert_allclose(np.exp(out).sum(1), 1.0, atol=1e-15)
 
 
-def test_regularized_parametrisations_agree_under_the_spec_mappings():
-    # spec §4.2: eta_c = (1 - gamma) eta / (1 + eta tau) (Lan <-> Cen), eta_c = (1 - gamma) t
+def test_regularized_parametrisations_agree_under_the_step_mappings():
+    # Shani <-> Lan <-> Cen: eta_c = (1 - gamma) eta / (1 + eta tau) (Lan <-> Cen), eta_c = (1 - gamma) t
     lp = np.log(random_policy(14, 4, 3))
     Q = np.random.default_rng(5).random((4, 3)) * 3
     gamma, tau, eta = 0.9, 0.5, 1.3
@@ -478,7 +478,7 @@ def test_mdpo_with_m_infinite_is_the_pmd_step():
 
 
 def test_mdpo_inner_loop_converges_to_the_pmd_step():
-    # spec §4.4 B: with m -> infinity and a small inner step the loop recovers exact PMD
+    # Algorithm B: with m -> infinity and a small inner step the loop recovers exact PMD
     _, lp, A_k, d = _mdpo_inputs(24)
     out = M.mdpo_update(lp, d[:, None] * A_k, d, 0.7, 30_000)
     assert M.kl_rows(out, M.pmd_step(lp, A_k, 0.7)).max() <= 1e-12
@@ -635,7 +635,7 @@ def test_authors_presets_are_applied_and_overridable():
 
 def test_off_policy_critic_converges_to_soft_q_of_a_frozen_policy():
     # actor step ~0: the policy stays uniform; expected SARSA with lam then converges to the
-    # soft Q of the uniform policy (with entropy weight lam), spec §4.4 D
+    # soft Q of the uniform policy (with entropy weight lam), Algorithm D
     mdp = random_mdp(36, S=3, A=2, gamma=0.5)
     lam = 0.3
     run = M.mdpo_off_policy(mdp, 40_000, rng=0, lam=lam, actor_lr=1e-300, critic_lr=0.05,

@@ -40,15 +40,17 @@ Setting and choices (all visible in the output columns):
   max(gamma, 1/(1+eta tau)), T7 1 - eta_c tau). The rate verdicts compare the measured
   contraction with the bound's own contraction over the same recorded iterations (for T5 the
   bound gamma^k (e0 + k c) contracts more slowly than gamma).
-* Verdicts per (theorem, environment): "bound" (the bound held at every iteration of every run,
-  slack 1e-10 max(1, 1/(1-gamma)), for float64 rounding); per (theorem, environment, gamma): "rate"
-  (every run's measured contraction <= the bound's over the same window + 1e-3; a theorem
-  bounds the level, so a slower local slope far under the bound is reported as a failure of
-  this empirical check with its headroom, not as a crossing); T2 (constant step) and T8:
-  fitted decay exponent in k over the last decade of the window where every run is above
-  1e3 x the noise floor (upper-rate claims: exponent <= -1, -1/2, -1; at least 10 runs),
-  with the constants only for T2 (T8 is rate-only: its overlay is the rate with constant 1,
-  not a bound).
+* Verdicts (the verdict engine, docs/verdicts.md): per (theorem, environment) the bound held
+  at every iteration of every run, a deterministic inequality with slack 1e-10 max(1,
+  1/(1-gamma)) for float64 rounding (inconclusive when the bound is at or above the trivial
+  1/(1-gamma) at every recorded iteration); per (theorem, environment, gamma) every run's
+  measured contraction <= the bound's over the same window + 1e-3 (our expectation: a theorem
+  bounds the level, so a slower local slope far under the bound is not a crossing of it); T2
+  (constant step) and T8: the decay exponent in k over the window where every run is above
+  1e3 x the noise floor, an upper-rate claim decided by the engine with the runs as curves.
+  T2 carries its bound and the trivial bound. T8 is rate-only: it is tested only where the
+  rate with constant 1 is 10x below the trivial bound (from k = (10 c (1-gamma))^(1/|a|) for
+  the rate c k^a), and is inconclusive with the k that would decide before that.
 """
 from __future__ import annotations
 

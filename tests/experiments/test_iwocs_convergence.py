@@ -15,7 +15,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 import mdptheory.experiments.iwocs_convergence as ex
 
-TIMES = ["run_time", "wall_time"]
+TIMES = ["run_time", "wall_time", "dp_time"]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -31,7 +31,11 @@ def test_small_runs_end_to_end(tmp_path):
     assert set(ex.CONFIG) == set(ex.SMALL) and ex.CONFIG["seeds"] >= 10
     results = pd.concat([ex.run(ex.SMALL, seed) for seed in range(2)], ignore_index=True)
     assert set(results["part"]) == {"iwocs", "robust_dp", "static_dynamic", "iwocs_static",
-                                    "tiny_static"}
+                                    "tiny_static", "finite_horizon"}
+    # episodic IWOCS brackets the exact robust backward-induction value at every iteration
+    fh = results[results["part"] == "finite_horizon"]
+    assert np.all(fh["upper"] >= fh["V_star"] - 1e-9)
+    assert np.all(fh["best_lower"] <= fh["V_star"] + 1e-9)
     it = results[results["part"] == "iwocs"]
     # one IWOCS run per seed x instance x variant, each with exactly one final row
     runs = it.groupby(["seed", "instance", "variant"])

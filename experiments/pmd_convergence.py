@@ -518,8 +518,13 @@ def _exponent_verdict(df, thm, env, gamma, n_seeds) -> Verdict:
     kw = {}
     if has_bound:
         sub = sub.assign(trivial=1.0 / (1.0 - gamma))
+        c = float((df["bound"] * df["k"]).max())           # T2's bound is c / k, c per run
+
+        def parts(x, c=c, triv=1.0 / (1.0 - gamma)):
+            return {"leading": c / np.asarray(x, dtype=float), "lower": 0.0, "trivial": triv}
+
         kw = dict(bound="bound", bound_leading="bound", trivial_bound="trivial",
-                  probability="deterministic")
+                  probability="deterministic", bound_parts=parts)
     return analysis.verdict(sub, x="k", y="measured", claimed_exponent=EXPONENTS[thm],
                             exponent_is_upper=True, seed_col="run_id", min_seeds=10, **kw,
                             **meta)

@@ -7,10 +7,11 @@ properties we derived for our exact tabular reconstruction (certificates, static
 reference numbers of our WindyWalk stand-in from an independent computation, and our
 expectations about the heuristic (reported as such, per worst-case oracle):
 
-* ``windy_R``: WindyWalk (R) (:mod:`mdptheory.envs.windy_walk`, our stand-in for the paper's figure): IWOCS from the
-  nominal model with stopping rules S1+S2 (default), S1 only, S2 only, a random T0, and the
-  "robust_hull" policy update; per iteration the upper estimate u_i, the lower value v_i, their
-  best-so-far, and the gaps to the robust optimum V*_T of robust policy iteration.
+* ``windy_R``: WindyWalk (R) (:mod:`mdptheory.envs.windy_walk`, our stand-in for the paper's
+  figure): IWOCS from the nominal model with stopping rules S1+S2 (default), S1 only, S2 only,
+  a random T0, and the "robust_hull" policy update; per iteration the upper estimate u_i, the
+  lower value v_i, their best-so-far, and the gaps to the robust optimum V*_T of robust policy
+  iteration.
 * ``random_R``: random (s, a)-rectangular sets (``rect_sizes`` = (S, A, n candidates), Garnet
   rows, :func:`mdptheory.envs.random_sets.random_rectangular_set`), one instance per seed and
   size; the same variants as above (without robust_hull); models needed; robust VI / PI cost.
@@ -308,7 +309,8 @@ def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
             "robust, IWOCS upper/lower -7.40/-79.19 -> -15.40/-15.73 -> -15.73/-15.73",
             "derived",
             f"reference numbers from an independent from-scratch computation of the same "
-            f"instance; measured (costs) V* = {v_star:.4f}, upper {ups.tolist()}, lower {los.tolist()}")))
+            f"instance; measured (costs) V* = {v_star:.4f}, upper {ups.tolist()}, lower "
+            f"{los.tolist()}")))
 
     # 2. certificates bracket V* at every iteration; u_i non-increasing
     rect = it[it["certificate_valid"].astype(bool)]

@@ -38,7 +38,6 @@ Setting and choices (all visible in the output columns):
 """
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 

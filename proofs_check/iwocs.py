@@ -14,9 +14,10 @@ Zouitine, Geist & Rachelson 2024, arXiv 2410.06212; Iyengar 2005; Nilim & El Gha
 * The robust Bellman operator over candidate rows is monotone and a gamma-contraction (what
   robust value iteration and its MacQueen stopping rule use).
 
-Sets are drawn from sizes, flags and one seed (the project's property-test convention): rectangular sets with shared or
-per-candidate rewards (the WindyWalk form), Garnet or deterministic rows, rewards with ties;
-tiny enough that every vertex member can be enumerated (n^(S A) <= 81).
+Sets are drawn from sizes, flags and one seed (the project's property-test convention):
+rectangular sets with shared or per-candidate rewards (the WindyWalk form), Garnet or
+deterministic rows, rewards with ties; tiny enough that every vertex member can be enumerated
+(n^(S A) <= 81).
 """
 import itertools
 
@@ -176,9 +177,10 @@ def test_iwocs_bounds_are_monotone_and_bracket_on_rectangular_sets(ms):   # our 
 
 
 def test_iwocs_can_stop_uncertified_on_a_rectangular_set():
-    """IWOCS is not guaranteed to reach the robust optimum; the instance hypothesis found: deterministic kernels, two
-    candidates per pair; pi_1's worst case is the kernel T_1 already known, so S3 stops at
-    v = 7.446 while the robust optimum is 12.983 (and the certificate u = 14.428 says so)."""
+    """IWOCS is not guaranteed to reach the robust optimum; the instance hypothesis found:
+    deterministic kernels, two candidates per pair; pi_1's worst case is the kernel T_1 already
+    known, so S3 stops at v = 7.446 while the robust optimum is 12.983 (and the certificate
+    u = 14.428 says so)."""
     P = np.zeros((3, 2, 2, 3))
     succ = [[[2, 0], [1, 0]], [[2, 2], [2, 0]], [[1, 1], [0, 2]]]   # succ[s][a][candidate]
     for s_, row in enumerate(succ):

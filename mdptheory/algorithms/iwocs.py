@@ -56,8 +56,8 @@ Worst-case oracles WC(pi) (:func:`static_worst_case`):
 
 Choices the paper's description leaves open, and the flags that hold the alternative readings:
 
-* S1 uses the best lower bound max_{j<=i} v_j (u_i - v_i would be the plain reading; ours stops no later
-  and certifies the returned pi_{j*}). ``stopping`` picks among "S1"/"certificate" and
+* S1 uses the best lower bound max_{j<=i} v_j (u_i - v_i would be the plain reading; ours stops
+  no later and certifies the returned pi_{j*}). ``stopping`` picks among "S1"/"certificate" and
   "S2"/"no_new_worst_case" (default both); S3 is always applied, because a repeated model
   leaves Q_i, and with it every later iteration, unchanged.
 * ``policy_update="min_q"`` (default; our reading of the paper's description): pi_i greedy on
@@ -521,7 +521,8 @@ def _check_method(model_set, method) -> str:
 
 def static_worst_case(model_set, pi, *, method: str = "auto", grid_points=None,
                       restarts: int = 4, rng=None) -> WorstCase:
-    """Static worst case WC(pi) = argmin_{T in set} V^pi_T(rho0) (the IWOCS oracle; exact enumeration on a grid for parametric sets).
+    """Static worst case WC(pi) = argmin_{T in set} V^pi_T(rho0) (the IWOCS oracle; exact
+    enumeration on a grid for parametric sets).
 
     Parameters
     ----------
@@ -799,7 +800,7 @@ def _solve(P, r, gamma, rho0) -> np.ndarray:
 def iwocs(model_set, *, T0="nominal", eps: float = 1e-8, max_iter: int | None = None,
           stopping=("certificate", "no_new_worst_case"), policy_update: str = "min_q",
           method: str = "auto", grid_points=None, restarts: int = 4, rng=None) -> IWOCSResult:
-    """Exact tabular IWOCS (our reconstruction; module docstring for the algorithm and its readings).
+    """Exact tabular IWOCS (our reconstruction; module docstring for the algorithm and readings).
 
     Parameters
     ----------
@@ -952,7 +953,7 @@ def backward_induction(P, r, pi=None):
 
 def _robust_bi(Pc, rc, pi=None):
     """Backward induction with the (h, s, a)-rectangular min over candidates: (V, Q, arg)."""
-    H, S, A, n, _ = Pc.shape
+    H, S, A, _, _ = Pc.shape
     V = np.zeros((H + 1, S))
     Q = np.empty((H, S, A))
     arg = np.empty((H, S, A), dtype=np.int64)

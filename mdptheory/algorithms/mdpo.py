@@ -31,8 +31,8 @@ with (alpha, beta) from the chosen ``update``:
 * ``"linearized"``: Shani's regularised (uniform) TRPO, off-policy MDPO's lambda-term:
   (1 - tau eta, eta); needs tau eta <= 1.
 
-NPG normalisation (a frequent source of factor-(1 - gamma) errors): Agarwal et al. / Cen et al. write pi e^{eta A/(1-gamma)},
-so eta_PMD = eta_NPG/(1 - gamma) (:func:`npg_to_pmd`).
+NPG normalisation (a frequent source of factor-(1 - gamma) errors): Agarwal et al. / Cen et al.
+write pi e^{eta A/(1-gamma)}, so eta_PMD = eta_NPG/(1 - gamma) (:func:`npg_to_pmd`).
 
 Step-size schedules (:class:`StepSchedule`) and the theorem each one targets:
 ``constant`` (T2; T6 with "prox", T7 with "cen"), ``geometric`` eta_{k+1} = eta_k theta/(theta-1)

@@ -9,8 +9,8 @@ Q_i = min_{j<=i} Q*_{T_j}, u_i = rho0 . max_a Q_i and v_j = min_T V^{pi_j}_T(rho
     V*_T(rho0) - v_{j*}  <=  u_i - max_{j<=i} v_j        (j* = argmax_j v_j),
 
 because Q*_T <= Q*_T' pointwise for every T' in T (the robust Bellman equation at the
-worst row of each pair is the Bellman equation of one member; docs/papers/iwocs.md). The bound is deterministic and
-exact (no constants); it says nothing about how fast the gap closes.
+worst row of each pair is the Bellman equation of one member; docs/papers/iwocs.md). The bound
+is deterministic and exact (no constants); it says nothing about how fast the gap closes.
 """
 from __future__ import annotations
 

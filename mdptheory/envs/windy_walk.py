@@ -49,10 +49,10 @@ Uncertainty sets (``uncertainty``):
   d = cols); the column is that of the cell m reached by the move, where the gust blows;
 * ``"nominal"``: the nominal DiscountedMDP (w = 0).
 
-Reference values (an independent computation of this design; gamma = 0.95, w_max = 0.3, 4 x 8, in costs): robust optimum
-V*_T(S) = -15.73 under (R); the nominal-optimal policy has nominal value -7.40 and robust value
--79.19; exact IWOCS from the nominal model closes the certificate after adding 2 models
-(upper/lower -7.40/-79.19 -> -15.40/-15.73 -> -15.73/-15.73).
+Reference values (an independent computation of this design; gamma = 0.95, w_max = 0.3, 4 x 8,
+in costs): robust optimum V*_T(S) = -15.73 under (R); the nominal-optimal policy has nominal
+value -7.40 and robust value -79.19; exact IWOCS from the nominal model closes the certificate
+after adding 2 models (upper/lower -7.40/-79.19 -> -15.40/-15.73 -> -15.73/-15.73).
 """
 from __future__ import annotations
 

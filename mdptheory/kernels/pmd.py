@@ -4,7 +4,8 @@ Plain arrays in, out-params, no validation (callers in ``mdptheory.algorithms.md
 Transitions in successor-list (ELL) form ``probs[s, a, j]``, ``idx[s, a, j]`` (S, A, w):
 P(idx[s, a, j] | s, a) = probs[s, a, j], padding with probability 0 (a dense model has w <= S;
 a Garnet has w = branching, so building P_pi and Q costs O(S A w)); ``r[s, a]``; policies in
-log space ``log_pi[s, a]`` (exponentiated updates underflow to exact zeros; log space keeps KL finite).
+log space ``log_pi[s, a]`` (exponentiated updates underflow to exact zeros; log space keeps KL
+finite).
 
 Contents
 --------
@@ -15,7 +16,7 @@ Contents
 * ``mirror_step``: the one update every PMD variant (docs/papers/mdpo.md) reduces to,
   ``log pi+(a|s) = alpha log pi(a|s) + beta Q(s, a) - logsumexp_b(...)``.
 * ``mdpo_ascent``: m gradient steps (plain or Adam) on the tabular MDPO surrogate
-  ``L(theta) = sum_s [<pi_theta(s), C(s)> - w(s)/t KL(pi_theta(s) || pi_k(s))]`` (MDPO's tabular surrogate).
+  ``L(theta) = sum_s [<pi_theta(s), C(s)> - w(s)/t KL(pi_theta(s) || pi_k(s))]``.
 * ``sample_stream`` and ``episode_returns``: on-policy transitions of the discounted MDP as
   geometric-length episodes (restart with probability 1 - gamma after each step), and their
   undiscounted tail sums (unbiased Monte-Carlo Q estimates).
@@ -75,7 +76,8 @@ def q_from_v(probs, idx, r, gamma, V, Q_out):
 
 @njit(cache=True)
 def evaluate(probs, idx, r, log_pi, gamma, tau, V_out, Q_out):
-    """Exact (entropy-regularised if tau > 0) V^pi_tau and Q^pi_tau (no entropy at the current step inside Q).
+    """Exact (entropy-regularised if tau > 0) V^pi_tau and Q^pi_tau (no entropy at the current
+    step inside Q).
 
     Solves (I - gamma P_pi) V = r_pi - tau sum_a pi log pi by LU (LAPACK gesv); then
     Q = r + gamma P V (no entropy at the current step inside Q). V_out (S,), Q_out (S, A).
@@ -223,7 +225,7 @@ def tsallis_step(log_pi, Q, eta, q, out):
                 lo = mid
             else:
                 hi = mid
-        lam = hi if q > 1.0 else hi
+        lam = hi
         tot = _tsallis_mass(base, c, z, lam, q)
         for a in range(A):
             p = _tsallis_p(base[a], c, z[a], lam, q) / tot
@@ -239,8 +241,8 @@ def mdpo_gradient(theta, log_pi_k, C, w, inv_t, grad_out):
 
     dL/dtheta[s, a] = pi_theta(a|s) [C(s,a) - <pi_theta(s), C(s)>
                                      - w(s) inv_t (log(pi_theta(a|s)/pi_k(a|s)) - KL(s))].
-    With C = d_k * A_k and w = d_k this is MDPO's tabular surrogate with exact A_k and d_k. theta, log_pi_k, C,
-    grad_out (S, A); w (S,). Returns L(theta).
+    With C = d_k * A_k and w = d_k this is MDPO's tabular surrogate with exact A_k and d_k.
+    theta, log_pi_k, C, grad_out (S, A); w (S,). Returns L(theta).
     """
     S, A = theta.shape
     lp = np.empty(A)

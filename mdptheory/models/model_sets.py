@@ -133,7 +133,8 @@ class FiniteModelSet:
         Index of the nominal model (IWOCS's default T_0), default 0.
 
     A finite set is not (s, a)-rectangular in general: its static worst case can be strictly
-    larger than its dynamic one, and IWOCS's upper certificate does not apply (docs/papers/iwocs.md).
+    larger than its dynamic one, and IWOCS's upper certificate does not apply
+    (docs/papers/iwocs.md).
     """
 
     P: np.ndarray

@@ -49,7 +49,7 @@ def _static_values(ms: FiniteModelSet, pi):
 
 
 # ---------------------------------------------------------------------------------------------
-# WindyWalk: the reference values (an independent computation), after converting rewards back to costs
+# WindyWalk: the reference values (an independent computation), rewards converted to costs
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def windy():
@@ -86,9 +86,9 @@ def test_windy_walk_policies_differ_in_13_states(windy):
 
 
 def test_windy_walk_worst_gusts_under_robust_policy_along_its_nominal_path(windy):
-    """The independent computation found the worst-case gusts under the robust policy are upward in all reachable
-    non-terminal states except (row 1, col 7), where they are leftward. Reproduced along the
-    robust policy's path under the nominal kernel, with one exception it did not
+    """The independent computation found the worst-case gusts under the robust policy upward in
+    all reachable non-terminal states except (row 1, col 7), where they are leftward. Reproduced
+    along the robust policy's path under the nominal kernel, with one exception it did not
     mention: at S itself the unique worst gust is downward (it undoes the first move up).
     (Under the worst-case kernel more cells become reachable, e.g. (3, 6), whose unique worst
     gust is leftward.) Worst gusts are compared as sets of candidates within 1e-9 (ties)."""
@@ -573,7 +573,7 @@ def test_finite_horizon_iwocs_matches_brute_force_robust_optimum(seed):
     policies), IWOCS's certified value and robust backward induction both equal
     max_pi min_T V^pi_T(rho0) by enumeration, and the certificates bracket it throughout."""
     Pc, rc, rho0 = _fh_instance(seed)
-    H, S, A, n, _ = Pc.shape
+    H, S, A, _, _ = Pc.shape
     models = list(_all_rectangular_models(Pc, rc))
     truth = max(min(_fh_value(P, r, rho0, pi) for P, r in models)
                 for pi in _all_markov_policies(H, S, A))

@@ -224,7 +224,7 @@ def test_huge_steps_stay_normalised_and_greedy():
 
 
 def test_regularized_parametrisations_agree_under_the_step_mappings():
-    # Shani <-> Lan <-> Cen: eta_c = (1 - gamma) eta / (1 + eta tau) (Lan <-> Cen), eta_c = (1 - gamma) t
+    # eta_c = (1 - gamma) eta / (1 + eta tau) (Lan <-> Cen), eta_c = (1 - gamma) t
     lp = np.log(random_policy(14, 4, 3))
     Q = np.random.default_rng(5).random((4, 3)) * 3
     gamma, tau, eta = 0.9, 0.5, 1.3

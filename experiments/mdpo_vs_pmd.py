@@ -1,14 +1,15 @@
 """Claim: m-step MDPO approximates the exact PMD step and approaches PMD's convergence as m grows
-(Tomar, Shani, Efroni & Ghavamzadeh 2022, MDPO; spec §4.3: the inner loop is a d_k-weighted
-reverse-KL projection onto the PMD iterate, m = 1 is softmax policy gradient); sample-based
+(Tomar, Shani, Efroni & Ghavamzadeh 2022, MDPO; by our derivation for tabular softmax policies
+the inner loop is a d_k-weighted reverse-KL projection onto the PMD iterate, and m = 1 is softmax
+policy gradient; docs/papers/mdpo.md); sample-based
 MDPO's suboptimality falls with the number of samples.
 
 Setting and choices (all visible in the output columns):
 
 * Instance per seed: Garnet(S, A, b = 3, gamma) from instance seed ``instance_seed + seed``
-  (spec §4.8), rho uniform, pi_0 uniform.
-* Part "exact" (Alg. B of spec §4.4): tabular MDPO with exact A_k, d_k = d^{pi_k}_rho, constant
-  t_k = ``t``, m in ``ms`` plain gradient steps with the spec's step heuristic
+  (the instances of the PMD literature's tabular checks), rho uniform, pi_0 uniform.
+* Part "exact": tabular MDPO with exact A_k, d_k = d^{pi_k}_rho, constant
+  t_k = ``t``, m in ``ms`` plain gradient steps with our step heuristic
   (lr = min(1, t)/max_s d_k(s)); m = inf is exact PMD. Per iteration: the suboptimality
   V*(rho) - V^{pi_k}(rho), max_s KL(pi_{theta_{k+1}}(s) || pi^PMD_{k+1}(s)) where pi^PMD_{k+1}
   is the exact PMD step from the same pi_k, its d_k-weighted mean, and its mean over the states
@@ -22,13 +23,18 @@ Setting and choices (all visible in the output columns):
   iteration), the same with the authors' hyper-parameters (``preset="on_policy_authors"``:
   Adam 3e-4, 2048 per batch, annealed t_k over 10M/2048 updates), and off-policy MDPO
   (tabular defaults and ``preset="off_policy_authors"``), each evaluated exactly along the run.
-* Verdicts: (1) the mean (over seeds and iterations) of max_s KL to the PMD step decreases in
-  m and is 0 at m = inf; (2) the suboptimality after K iterations is non-increasing in m;
-  (3) m = 1 equals the softmax PG step (max deviation <= 1e-6); (4) rarely visited states lag:
-  KL to PMD larger where d_k is below the median; (5) at iteration K the increasing schedule
-  beats the annealing one; (6) sample-based suboptimality vs samples: fitted log-log slope over
-  the last decade, compared with -1/2 (Shani et al.'s sample-based rate, T8 [SRC-page], for their
-  algorithm; MDPO's paper proves no rate) as an upper-rate claim.
+* Part "sample" also runs on-policy MDPO with Shani et al.'s step schedule
+  t_k = (1 - gamma)/sqrt(k + 1) (m = 10, Monte-Carlo advantages, no standardisation).
+* Verdicts (the verdict engine, docs/verdicts.md; provenance in :func:`verdict`): (1) the mean
+  over iterations of max_s KL to the PMD step decreases strictly in m (paired over seeds) and
+  is 0 at m = inf; (2) the suboptimality after K iterations is non-increasing in m; (3) m = 1
+  equals the softmax PG step (max deviation <= 1e-6); (4) rarely visited states lag: KL to PMD
+  larger where d_k is below the median; (5) at iteration K the increasing schedule beats the
+  annealing one; (6) the O(N^-1/2) rate (Shani et al.'s for sample-based TRPO; MDPO's paper
+  proves no rate) only on the run with Shani et al.'s schedule, and only inside the regime
+  where the rate with constant 1 is 10x below the trivial bound 1/(1 - gamma), i.e. from
+  N = (10/(1 - gamma))^2 iterations; the other sample-based runs, the authors' presets
+  included, are measurements (info).
 """
 from __future__ import annotations
 
@@ -126,13 +132,16 @@ def run(config: dict, seed: int) -> pd.DataFrame:
                            ("inverse_gamma eta_k=gamma^-k", M.inverse_gamma(1.0))):
             rows += _exact_run(mdp, V_star, m, sch, config,
                                f"m={_m_label(m)}, {sname}", "schedule")
-    streams = np.random.SeedSequence([int(seed), 11]).spawn(4)
+    streams = np.random.SeedSequence([int(seed), 11]).spawn(5)
     sample_runs = (
         ("on-policy MDPO (tabular defaults)", lambda rng: M.mdpo_on_policy(
             mdp, int(config["on_iterations"]), rng=rng, batch=int(config["batch"]), m=10,
             advantage="gae", standardize=True)),
         ("on-policy MDPO (authors' preset)", lambda rng: M.mdpo_on_policy(
             mdp, int(config["authors_on_iterations"]), rng=rng, preset="on_policy_authors")),
+        (SHANI_RUN, lambda rng: M.mdpo_on_policy(
+            mdp, int(config["on_iterations"]), rng=rng, batch=int(config["batch"]), m=10,
+            schedule=M.shani(1.0), advantage="mc", standardize=False)),
         ("off-policy MDPO (tabular defaults)", lambda rng: M.mdpo_off_policy(
             mdp, int(config["off_steps"]), rng=rng)),
         ("off-policy MDPO (authors' preset)", lambda rng: M.mdpo_off_policy(
@@ -154,90 +163,147 @@ def run(config: dict, seed: int) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- verdicts
 
+SHANI_RUN = "on-policy MDPO, Shani et al.'s t_k"
 
-def _by_m(df: pd.DataFrame, col: str) -> pd.Series:
-    """Mean over seeds and iterations of ``col`` per m, ordered by m (inf last)."""
-    s = df.groupby("m")[col].mean()
-    order = sorted(s.index, key=lambda x: INF if x == "inf" else float(x))
-    return s.loc[order]
+
+def _meta(theorem, claim, provenance, note="", paper=PAPER):
+    return dict(paper=paper, theorem=theorem, claim=claim, provenance=provenance, note=note)
+
+
+def _order_m(labels) -> list:
+    return sorted(labels, key=lambda x: INF if x == "inf" else float(x))
+
+
+def _per_seed(df: pd.DataFrame, col: str, by: str = "m") -> pd.DataFrame:
+    """(n_seeds, n_levels) table of the per-seed mean of ``col`` (m ordered, inf last)."""
+    tab = df.pivot_table(index="seed", columns=by, values=col, aggfunc="mean")
+    return tab[_order_m(tab.columns)] if by == "m" else tab
 
 
 def verdict(results: pd.DataFrame) -> list[Verdict]:
+    """Every claim through the verdict engine (docs/verdicts.md).
+
+    Provenance: the inner loop as a reverse-KL projection onto the PMD iterate, and m = 1 as a
+    softmax policy-gradient step, are our derivations (``derived``); the behaviour of finite m
+    and of the schedules on our Garnets are our predictions (``expectation``). MDPO's paper
+    proves no rate: the N^-1/2 rate is Shani, Efroni & Mannor's (2020) for sample-based TRPO,
+    known to us from secondary sources (``paper-recalled``), and is tested only on the run that
+    uses that theorem's step schedule t_k = (1 - gamma)/sqrt(k + 1). The other sample-based runs
+    (MDPO's tabular defaults and the authors' deep-RL preset) are measurements (``info``).
+    """
     out = []
-    n_seeds = results["seed"].nunique()
-    enough = n_seeds >= 10
-    seeds_note = "" if enough else f". Only {n_seeds} seeds (< 10)"
+    n_seeds = int(results["seed"].nunique())
+    sn = f"{n_seeds} seeds"
     ex = results[results["part"] == "exact"]
     K = int(ex["k"].max())
-    # (1) KL to the PMD step decreases in m
-    kl = _by_m(ex.dropna(subset=["kl_max"]), "kl_max")
-    finite = kl.drop("inf", errors="ignore").to_numpy()
-    dec = bool(np.all(np.diff(finite) <= 0))
-    zero_inf = bool(kl.get("inf", 0.0) <= 1e-12)
-    out.append(Verdict(
-        paper=PAPER, theorem="spec §4.3 (MDPO inner loop = reverse-KL projection onto the PMD "
-                             "iterate)",
-        claim="mean max_s KL(pi_MDPO,m || pi_PMD) decreases in m and is 0 at m = inf",
-        passed=bool(dec and zero_inf and enough),
-        measured=float(kl.iloc[-2]) if len(kl) > 1 else float(kl.iloc[0]), bound=None,
-        note="mean max-KL by m: " + ", ".join(f"m={i}: {v:.3g}" for i, v in kl.items())
-             + ("" if dec else ". FAILED: not decreasing") + ("" if zero_inf else
-                                                               ". FAILED: m=inf not 0")
-             + seeds_note))
+    # (1) KL to the PMD step decreases in m, and is 0 at m = inf
+    klt = _per_seed(ex.dropna(subset=["kl_max"]), "kl_max")
+    finite = klt[[m for m in klt.columns if m != "inf"]]
+    means = ", ".join(f"m={m}: {v:.3g}" for m, v in klt.mean().items())
+    out.append(analysis.monotone(
+        finite.to_numpy(), labels=list(finite.columns), direction="decreasing", strict=True,
+        **_meta("MDPO inner loop = reverse-KL projection onto the PMD iterate (our derivation "
+                "from the tabular softmax surrogate)",
+                "the mean over iterations of max_s KL(pi_MDPO,m || pi_PMD) decreases strictly "
+                "in m (finite m)", "derived", f"{sn}; mean max-KL by m: {means}")))
+    if "inf" in klt.columns:
+        out.append(analysis.inequality(
+            klt["inf"].to_numpy(), tol=1e-12, what="largest mean max-KL at m = inf",
+            **_meta("MDPO with m = inf is exact PMD (our derivation)",
+                    "at m = inf the step is the closed-form PMD step (KL 0 to rounding)",
+                    "derived", sn)))
     # (2) suboptimality at K non-increasing in m
-    gK = _by_m(ex[ex["k"] == K], "gap")
-    mono = bool(np.all(np.diff(gK.to_numpy()) <= 1e-9 * max(1.0, float(gK.abs().max()))))
-    out.append(Verdict(
-        paper=PAPER, theorem="spec §4.3 (m -> inf recovers exact PMD)",
-        claim=f"suboptimality V*(rho) - V^pi_K(rho) at K={K} is non-increasing in m",
-        passed=bool(mono and enough), measured=float(gK.iloc[0]), bound=float(gK.iloc[-1]),
-        note="mean gap at K by m: " + ", ".join(f"m={i}: {v:.3g}" for i, v in gK.items())
-             + ("" if mono else ". FAILED: not monotone in m") + seeds_note))
+    gK = _per_seed(ex[ex["k"] == K], "gap")
+    out.append(analysis.monotone(
+        gK.to_numpy(), labels=list(gK.columns), direction="decreasing", strict=False,
+        tol=1e-9, **_meta(
+            "MDPO -> exact PMD as m grows (our expectation on Garnets)",
+            f"suboptimality V*(rho) - V^pi_K(rho) at K={K} is non-increasing in m",
+            "expectation", f"{sn}; mean gap at K by m: "
+            + ", ".join(f"m={m}: {v:.3g}" for m, v in gK.mean().items()))))
     # (3) m = 1 is softmax PG
     if "pg_deviation" in ex.columns and ex["pg_deviation"].notna().any():
-        dev = float(ex["pg_deviation"].max())
-        out.append(Verdict(
-            paper=PAPER, theorem="spec §4.3 (first inner step = softmax policy gradient)",
-            claim="m = 1 MDPO step equals theta_k + lr (1 - gamma) grad V(theta_k) "
-                  "(grad V by finite differences)",
-            passed=bool(dev <= 1e-6 and enough), measured=dev, bound=1e-6,
-            note=f"max |log pi deviation| over {int(ex['pg_deviation'].notna().sum())} checked "
-                 f"steps = {dev:.3g}" + seeds_note))
+        dev = ex["pg_deviation"].dropna().to_numpy()
+        out.append(analysis.inequality(
+            dev, tol=1e-6, what="largest |log pi deviation| (finite differences, h = 1e-6)",
+            **_meta("first inner step = softmax policy gradient (our derivation)",
+                    "the m = 1 MDPO step equals theta_k + lr (1 - gamma) grad V(theta_k)",
+                    "derived", f"{sn}; {len(dev)} checked steps")))
     # (4) rarely visited states lag
     fin = ex[(ex["m"] != "inf") & ex["kl_low"].notna() & ex["kl_high"].notna()]
     if len(fin):
-        lo, hi = float(fin["kl_low"].mean()), float(fin["kl_high"].mean())
-        out.append(Verdict(
-            paper=PAPER, theorem="spec §4.3 (d_k weighting: state-dependent effective steps)",
-            claim="for finite m, KL to the PMD step is larger in states with d_k below the "
-                  "median than above it",
-            passed=bool(lo > hi and enough), measured=lo, bound=hi,
-            note=f"mean KL in rarely visited states {lo:.3g} vs often visited {hi:.3g} "
-                 f"(finite m, all iterations and seeds)" + seeds_note))
+        per = fin.groupby("seed")[["kl_low", "kl_high"]].mean()
+        out.append(analysis.compare(
+            np.log(per["kl_low"] / per["kl_high"]).to_numpy(), direction="greater",
+            what="log(KL in rarely / often visited states), per seed", **_meta(
+                "d_k weighting of the MDPO surrogate: state-dependent effective steps (our "
+                "expectation)",
+                "for finite m, KL to the PMD step is larger in states with d_k below the "
+                "median than above it", "expectation",
+                f"{sn}; mean KL rarely visited {per['kl_low'].mean():.3g} vs often visited "
+                f"{per['kl_high'].mean():.3g}")))
     # (5) increasing schedule vs annealing
     sc = results[(results["part"] == "schedule") & (results["k"] == K)]
     for m, df in sc.groupby("m"):
-        g = df.groupby("algorithm")["gap"].mean()
-        ann = float(g[[a for a in g.index if "anneal" in a]].iloc[0])
-        inc = float(g[[a for a in g.index if "inverse_gamma" in a]].iloc[0])
-        out.append(Verdict(
-            paper=PAPER, theorem="spec §4.8 item 2 (MDPO's t_k = 1 - k/K vs increasing steps, "
-                                 "T4)",
-            claim=f"m={m}: the increasing schedule eta_k = gamma^-k reaches a smaller "
-                  f"suboptimality at K={K} than MDPO's annealing t_k = 1 - k/K",
-            passed=bool(inc <= ann and enough), measured=inc, bound=ann,
-            note=f"mean gap at K: increasing {inc:.3g}, annealing {ann:.3g}" + seeds_note))
+        tab = df.pivot_table(index="seed", columns="algorithm", values="gap")
+        ann = tab[[a for a in tab.columns if "anneal" in a][0]]
+        inc = tab[[a for a in tab.columns if "inverse_gamma" in a][0]]
+        out.append(analysis.compare(
+            (ann - inc).to_numpy(), direction="greater",
+            what="gap(annealing) - gap(increasing) at K, per seed", **_meta(
+                "MDPO's annealing t_k = 1 - k/K (authors' code) vs the increasing steps "
+                "eta_k = gamma^-k of the linear-rate analyses (our expectation)",
+                f"m={m}: the increasing schedule reaches a smaller suboptimality at K={K} than "
+                "MDPO's annealing", "expectation",
+                f"{sn}; mean gap at K: increasing {inc.mean():.3g}, annealing "
+                f"{ann.mean():.3g}")))
     # (6) sample-based
     sp = results[(results["part"] == "sample") & (results["samples"] > 0)]
     for alg, df in sp.groupby("algorithm", sort=True):
-        v = analysis.verdict(df, x="samples", y="gap", claimed_exponent=-0.5,
-                             exponent_is_upper=True, paper=SHANI,
-                             theorem="T8 sample-based rate O~(N^-1/2) [SRC-page], reference",
-                             claim=f"{alg}: suboptimality decays at least like N^-1/2 in the "
-                                   "number of samples N",
-                             note="the rate is Shani et al.'s for sample-based TRPO; MDPO's "
-                                  "paper proves no rate")
-        out.append(v)
+        first = df[df["k"] == df["k"].min()]["gap"].mean()
+        last = df[df["k"] == df["k"].max()]["gap"].mean()
+        if alg == SHANI_RUN:
+            g = float(df["gamma"].iloc[0])
+            n_it = int(df["k"].max())
+            # the rate with constant 1, 1/((1-gamma)^2 sqrt(N)) in iterations N, is 10x below
+            # the trivial bound 1/(1-gamma) from N = (10/(1-gamma))^2 on: the regime
+            n_reg = (10.0 / (1.0 - g)) ** 2
+            meta = _meta("sample-based TRPO rate O~(N^-1/2) with t_k = (1-gamma)/sqrt(k+1) "
+                         "(Shani, Efroni & Mannor 2020)",
+                         f"{alg}: suboptimality decays at least like N^-1/2 in the number of "
+                         "iterations N (fixed batch, so samples are proportional to N)",
+                         "paper-recalled",
+                         f"{n_seeds} seeds; mean gap {first:.3g} -> {last:.3g}; MDPO's inner "
+                         "loop (m SGD steps on the sampled surrogate) stands in for the exact "
+                         "mirror step of sample-based TRPO; the batch per iteration is fixed",
+                         paper=SHANI)
+            if n_it < 10 * n_reg * (1.0 - 1e-9):                   # rounding of n_reg
+                fit = analysis.fit_exponent(df[df["k"] >= 1], x="k", y="gap")
+                out.append(Verdict(
+                    **meta, outcome="inconclusive", kind="rate", claimed_exponent=-0.5,
+                    exponent_is_upper=True,
+                    reason=f"outside the theorem's regime: the rate with constant 1 is 10x "
+                           f"below the trivial bound 1/(1-gamma) only from N = {n_reg:.3g} "
+                           f"iterations; the run ends at N = {n_it}; slope over the last "
+                           f"decade (outside the regime) {fit.exponent:.3f}",
+                    needs=f"iterations >= {10 * n_reg:.3g} (a decade inside the regime)"))
+            else:
+                out.append(analysis.verdict(df[df["k"] >= n_reg * (1.0 - 1e-9)], x="k", y="gap",
+                                            claimed_exponent=-0.5, exponent_is_upper=True,
+                                            **meta))
+            continue
+        preset = "authors' preset" in alg
+        out.append(analysis.info(
+            measured=float(last), **_meta(
+                "sample-based MDPO (measurement; no rate is claimed for this step schedule)",
+                f"{alg}: mean suboptimality at the last checkpoint", "paper" if preset
+                else "expectation",
+                f"{n_seeds} seeds; mean gap {first:.3g} -> {last:.3g} over "
+                f"{int(df['samples'].max())} samples"
+                + (f"; the authors' deep-RL hyper-parameters (Adam lr 3e-4 for the policy "
+                   f"and the critic) transplanted into tabular updates: the gap fell by "
+                   f"{100 * (1 - last / first):.0f}% over the run; a measurement, not a test "
+                   f"of a rate" if preset else ""))))
     return out
 
 
@@ -291,7 +357,7 @@ def plot(results: pd.DataFrame, path) -> list:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle("MDPO's m-step inner loop approaches the exact PMD step as m grows "
-                 "(Tomar et al. 2022; spec §4.3)", fontsize=11)
+                 "(Tomar et al. 2022; our derivation)", fontsize=11)
     fig.tight_layout()
     written += _save(fig, path)
     sp = results[(results["part"] == "sample") & (results["samples"] > 0)]

@@ -1,15 +1,16 @@
-"""Claim: exact policy mirror descent meets the convergence theorems T1-T8 of spec §4.7 at every
+"""Claim: exact policy mirror descent meets the convergence statements T1-T8 (our numbering,
+docs/papers/mdpo.md) at every
 iteration, with linear rates no slower than the predicted ones (Xiao 2022; Lan 2022;
 Johnson, Pike-Burke & Rebeschini 2023; Cen et al. 2022; Shani, Efroni & Mannor 2020).
 
 Setting and choices (all visible in the output columns):
 
-* Instances: Garnet(S, A, b = 3, gamma) for S in ``S``, A in ``A``, gamma in ``gammas`` (spec
-  §1.4/§4.8; rho uniform), and distribution-mismatch chains (``mdptheory.envs.mismatch_chain``,
+* Instances: Garnet(S, A, b = 3, gamma) for S in ``S``, A in ``A``, gamma in ``gammas`` (rho
+  uniform), and distribution-mismatch chains (``mdptheory.envs.mismatch_chain``,
   S in ``chain_S``, rho = (1 - eps) delta_0 + eps uniform, large theta_rho) with slip and
   distractor drawn per seed. Run seed i uses instance seed ``instance_seed + i``; exact PMD has
   no other randomness, so "seeds" are random instances.
-* Ground truth (spec E1-E4): V* by policy iteration, V*_tau by soft policy iteration, d* =
+* Ground truth (exact linear solves): V* by policy iteration, V*_tau by soft policy iteration, d* =
   d^{pi*}_rho and stationary laws by linear solves; pi* greedy (ties -> lowest index).
 * Schedules (pi_0 uniform), each checked against every theorem whose condition it meets:
 
@@ -28,6 +29,9 @@ Setting and choices (all visible in the output columns):
   shani_regularized   linearised, t_k = 1/(tau (k+2))             T1 (V_tau), T8 (rate -1)
   ==================  ==========================================  =====================
 
+* ``shani_long``: Shani et al.'s schedule again for ``t8_K`` iterations (gamma <= 0.9, Garnets
+  with S in ``t8_S`` and the chains), because T8's regime (the rate with constant 1 is 10x below
+  the trivial bound) starts at k = 1e4 for gamma = 0.9; T8's rate claim uses these runs.
 * Every iteration is checked: ``max_excess`` is the running maximum over all iterations so far
   of (measured - bound) (T1: the largest decrease of V, bound 0). A run stops early once every
   quantity it checks is below the float64 noise floor ``floor`` * max(1, 1/(1-gamma)); later
@@ -39,15 +43,17 @@ Setting and choices (all visible in the output columns):
   max(gamma, 1/(1+eta tau)), T7 1 - eta_c tau). The rate verdicts compare the measured
   contraction with the bound's own contraction over the same recorded iterations (for T5 the
   bound gamma^k (e0 + k c) contracts more slowly than gamma).
-* Verdicts per (theorem, environment): "bound" (the bound held at every iteration of every run,
-  slack 1e-10 max(1, 1/(1-gamma)), spec §5.2); per (theorem, environment, gamma): "rate"
-  (every run's measured contraction <= the bound's over the same window + 1e-3; a theorem
-  bounds the level, so a slower local slope far under the bound is reported as a failure of
-  this empirical check with its headroom, not as a crossing); T2 (constant step) and T8:
-  fitted decay exponent in k over the last decade of the window where every run is above
-  1e3 x the noise floor (upper-rate claims: exponent <= -1, -1/2, -1; at least 10 runs),
-  with the constants only for T2 (T8 is rate-only: its overlay is the rate with constant 1,
-  not a bound).
+* Verdicts (the verdict engine, docs/verdicts.md): per (theorem, environment) the bound held
+  at every iteration of every run, a deterministic inequality with slack 1e-10 max(1,
+  1/(1-gamma)) for float64 rounding (inconclusive when the bound is at or above the trivial
+  1/(1-gamma) at every recorded iteration); per (theorem, environment, gamma) every run's
+  measured contraction <= the bound's over the same window + 1e-3 (our expectation: a theorem
+  bounds the level, so a slower local slope far under the bound is not a crossing of it); T2
+  (constant step) and T8: the decay exponent in k over the window where every run is above
+  1e3 x the noise floor, an upper-rate claim decided by the engine with the runs as curves.
+  T2 carries its bound and the trivial bound. T8 is rate-only: it is tested only where the
+  rate with constant 1 is 10x below the trivial bound (from k = (10 c (1-gamma))^(1/|a|) for
+  the rate c k^a), and is inconclusive with the k that would decide before that.
 """
 from __future__ import annotations
 
@@ -63,21 +69,49 @@ from mdptheory.bounds import pmd as B
 from mdptheory.envs.mismatch_chain import mismatch_chain
 
 NAME = "pmd_convergence"
-SPEC = "spec §4.7"
 PAPERS = {
-    "T1": "Xiao (2022), JMLR (monotone improvement; derived in the spec)",
-    "T2": "Xiao (2022), JMLR / Agarwal et al. (2021) (sublinear rate; derived in the spec)",
-    "T3": "Xiao (2022), JMLR (linear rate, geometric steps; derived in the spec)",
-    "T4": "Lan (2022), Math. Program. (gamma-rate, eta_0 gamma^-k; derived in the spec)",
-    "T5": "Johnson, Pike-Burke & Rebeschini (2023), arXiv 2302.11381 (adaptive steps; derived)",
-    "T5_step": "Johnson, Pike-Burke & Rebeschini (2023), arXiv 2302.11381 (one-step form)",
-    "T6": "Lan (2022), Math. Program., Thm 1 entropy instance (derived in the spec)",
-    "T6_step": "Lan (2022), Math. Program., Thm 1 entropy instance (one-step form)",
-    "T7_Q": "Cen, Cheng, Chen, Wei & Chi (2022), Oper. Res., Thm 1 (recalled by the spec)",
-    "T7_logpi": "Cen, Cheng, Chen, Wei & Chi (2022), Oper. Res., Thm 1 (recalled by the spec)",
-    "T8_unregularized": "Shani, Efroni & Mannor (2020), AAAI (rate only)",
-    "T8_regularized": "Shani, Efroni & Mannor (2020), AAAI (rate only)",
+    "T1": "Xiao (2022), On the convergence rates of policy gradient methods, JMLR",
+    "T2": "Xiao (2022), JMLR; Agarwal, Kakade, Lee & Mahajan (2021), JMLR",
+    "T3": "Xiao (2022), On the convergence rates of policy gradient methods, JMLR",
+    "T4": "Lan (2022), Policy mirror descent for reinforcement learning, Math. Program.",
+    "T5": "Johnson, Pike-Burke & Rebeschini (2023), arXiv 2302.11381",
+    "T5_step": "Johnson, Pike-Burke & Rebeschini (2023), arXiv 2302.11381",
+    "T6": "Lan (2022), Policy mirror descent for reinforcement learning, Math. Program.",
+    "T6_step": "Lan (2022), Policy mirror descent for reinforcement learning, Math. Program.",
+    "T7_Q": "Cen, Cheng, Chen, Wei & Chi (2022), Fast global convergence of natural policy "
+            "gradient methods with entropy regularization, Oper. Res.",
+    "T7_logpi": "Cen, Cheng, Chen, Wei & Chi (2022), Fast global convergence of natural policy "
+                "gradient methods with entropy regularization, Oper. Res.",
+    "T8_unregularized": "Shani, Efroni & Mannor (2020), Adaptive trust region policy "
+                        "optimization, AAAI",
+    "T8_regularized": "Shani, Efroni & Mannor (2020), Adaptive trust region policy "
+                      "optimization, AAAI",
 }
+# T1-T8 are this project's numbering of the checked statements (docs/papers/mdpo.md).
+STATEMENT = {
+    "T1": "monotone improvement of exact PMD, any step (our derivation, as in Xiao 2022)",
+    "T2": "sublinear O(1/k) rate with a non-decreasing step (our derivation, the constants of "
+          "Xiao 2022's sublinear theorem as we derived them)",
+    "T3": "linear rate with geometrically increasing steps (our derivation of Xiao 2022's "
+          "linear rate; our placement of the constants)",
+    "T4": "gamma-rate in the stationary-weighted gap with eta_k = eta_0 gamma^-k (our "
+          "derivation, in the style of Lan 2022)",
+    "T5": "gamma-rate in sup-norm with adaptive steps (our derivation, in the style of "
+          "Johnson et al. 2023)",
+    "T5_step": "one-step form of the adaptive-step recursion (our derivation)",
+    "T6": "linear rate of entropy-regularised exact-prox PMD, constant step (our derivation "
+          "of the entropy instance of Lan 2022, Theorem 1)",
+    "T6_step": "one-step form of the entropy-regularised potential recursion (our derivation)",
+    "T7_Q": "Cen et al. 2022, Theorem 1: linear convergence of Q_tau (recalled)",
+    "T7_logpi": "Cen et al. 2022, Theorem 1: linear convergence of log pi (recalled)",
+    "T8_unregularized": "Shani et al. 2020: O(1/sqrt(k)) with t_k = (1-gamma)/sqrt(k+1) "
+                        "(recalled, rate only)",
+    "T8_regularized": "Shani et al. 2020: O~(1/k) with t_k = 1/(tau (k+2)) (recalled, rate "
+                      "only)",
+}
+PROVENANCE = {t: ("paper-recalled" if t.startswith(("T7", "T8")) else "derived")
+              for t in STATEMENT}
+TRIVIAL = ("T2", "T3", "T4", "T5")          # V-gaps: the trivial bound is 1/(1 - gamma)
 QUANTITY = {
     "T1": "max_s [V_k(s) - V_{k+1}(s)] (<= 0)",
     "T2": "V*(rho) - V^{pi_k}(rho)",
@@ -100,9 +134,9 @@ SCHEDULES = ("constant", "xiao_geometric", "inverse_gamma", "adaptive", "prox", 
 CONFIG = dict(S=(10, 50, 200), A=(2, 5, 10), gammas=(0.9, 0.99), branching=3,
               chain_S=(10, 20), chain_eps=1e-3, K_09=300, K_099=1000, eta=1.0, eta0=1.0, c=1.0,
               tau=0.1, cen_frac=0.5, floor=1e-12, schedules=SCHEDULES, instance_seed=0,
-              seeds=10)
+              t8_K=120_000, t8_S=(10,), seeds=10)
 SMALL = dict(CONFIG, S=(8,), A=(3,), gammas=(0.9,), chain_S=(6,), K_09=60, K_099=100,
-             seeds=2)
+             t8_K=200, t8_S=(8,), seeds=2)
 
 
 # ----------------------------------------------------------------------------- instances
@@ -128,7 +162,7 @@ def instances(config: dict, seed: int):
 
 
 class _Truth:
-    """Exact reference quantities of one instance (spec E1-E4)."""
+    """Exact reference quantities of one instance (linear solves, policy iteration)."""
 
     def __init__(self, mdp, tau: float):
         self.opt = M.optimal(mdp)
@@ -169,7 +203,11 @@ def _schedule(name: str, config: dict, gamma: float):
 
 
 def _record_ks(K: int) -> set:
-    return set(range(min(K, 20) + 1)) | set(int(k) for k in analysis.log_spaced(max(K, 1), 60))
+    """k <= 20, ~60 log-spaced k, and 1, 2, 5 x 10^j (so that regime starts such as k = 1e4 are
+    recorded exactly)."""
+    decades = {m * 10 ** j for j in range(12) for m in (1, 2, 5) if m * 10 ** j <= K}
+    return (set(range(min(K, 20) + 1)) | set(int(k) for k in analysis.log_spaced(max(K, 1), 60))
+            | decades)
 
 
 def run_schedule(mdp, truth: _Truth, name: str, config: dict, K: int):
@@ -303,12 +341,19 @@ def _predicted_rate(t: str, truth: _Truth, config: dict, gamma: float) -> float:
 def run(config: dict, seed: int) -> pd.DataFrame:
     """One seed: every instance x schedule; one row per (theorem, recorded k)."""
     params = {k: v for k, v in config.items()
-              if k not in ("seeds", "S", "A", "gammas", "chain_S", "schedules")}
+              if k not in ("seeds", "S", "A", "gammas", "chain_S", "schedules", "t8_S")}
     frames = []
     for env, S, A, gamma, mdp in instances(config, seed):
         truth = _Truth(mdp, float(config["tau"]))
         K = int(config["K_09"] if gamma <= 0.9 else config["K_099"])
-        for name in config["schedules"]:
+        runs = [(name, name, K) for name in config["schedules"]]
+        # the long run of Shani et al.'s schedule: T8's regime (the rate with constant 1 10x
+        # below the trivial bound) starts at k = 1e4 for gamma = 0.9 (1e6 for 0.99: out of
+        # reach), so a decade inside it needs k = 1e5; small instances only (cost)
+        if (int(config["t8_K"]) > 0 and gamma <= 0.9 and "shani" in config["schedules"]
+                and (env == "mismatch_chain" or S in config["t8_S"])):
+            runs.append(("shani", "shani_long", int(config["t8_K"])))
+        for name, label, K in runs:
             rows, rates, etas = run_schedule(mdp, truth, name, config, K)
             df = pd.DataFrame(rows)
             if df.empty:
@@ -317,7 +362,7 @@ def run(config: dict, seed: int) -> pd.DataFrame:
             df["rate_predicted"] = [(_predicted_rate(t, truth, config, gamma) if t in rates
                                      else np.nan) for t in df["theorem"]]
             frames.append(df.assign(experiment=NAME, env=env, S=S, A=A, gamma=gamma,
-                                    schedule=name, seed=seed,
+                                    schedule=label, seed=seed,
                                     theta=truth.theta if truth.theta is not None else np.nan,
                                     K=K, iterations=len(etas), **params))
     return pd.concat(frames, ignore_index=True)
@@ -337,30 +382,41 @@ def _runs(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict(results: pd.DataFrame) -> list[Verdict]:
-    """Bound verdicts per (theorem, env); rate verdicts per (theorem, env, gamma); exponent
-    verdicts for T2 and T8 per (theorem, env, gamma)."""
+    """Every claim through the verdict engine (docs/verdicts.md): bound claims per (theorem,
+    env) as deterministic inequalities (exact PMD: one crossing refutes); linear-rate claims per
+    (theorem, env, gamma); decay exponents for T2 and T8 per (theorem, env, gamma).
+
+    Provenance (``PROVENANCE``): T1-T6 with the constants used here are our derivations
+    (``derived``); Cen et al.'s Theorem 1 (T7) and Shani et al.'s rates (T8) are known to us
+    from secondary sources (``paper-recalled``). That the measured local contraction is no
+    slower than the bound's is our expectation (a theorem bounds the level, not the slope).
+    """
     out = []
-    n_seeds = results["seed"].nunique()
+    n_seeds = int(results["seed"].nunique())
     for (thm, env), df in results.groupby(["theorem", "env"], sort=True):
-        last = _runs(df)
-        slack = _slack(last["gamma"])
-        bad = last["max_excess"].to_numpy() > slack
-        worst = float(last["max_excess"].max())
-        ratio = df.loc[df["bound"] > 0, "measured"] / df.loc[df["bound"] > 0, "bound"]
         if thm.startswith("T8"):
             continue                      # rate-only: exponent verdicts below
-        note = (f"{len(last)} runs ({n_seeds} seeds; schedules "
-                f"{', '.join(sorted(last['schedule'].unique()))}), every iteration checked; "
-                f"worst measured - bound = {worst:.3g} (slack 1e-10 max(1, 1/(1-gamma)))"
-                + (f"; largest measured/bound = {ratio.max():.3g}" if len(ratio) else "")
-                + (f". FAILED in {int(bad.sum())} runs" if bad.any() else ""))
-        if n_seeds < 10:
-            note += f". Only {n_seeds} seeds (< 10)"
-        out.append(Verdict(paper=PAPERS[thm], theorem=f"{thm} ({SPEC})",
-                           claim=f"{QUANTITY[thm]} <= its {thm} bound at every iteration on "
-                                 f"{env}",
-                           passed=bool(not bad.any() and n_seeds >= 10), measured=worst,
-                           bound=float(slack.max()), note=note))
+        last = _runs(df)
+        scale = np.maximum(1.0, 1.0 / (1.0 - last["gamma"].to_numpy(dtype=float)))
+        ratio = df.loc[df["bound"] > 0, "measured"] / df.loc[df["bound"] > 0, "bound"]
+        applies, why = True, ""
+        if thm in TRIVIAL:
+            nonvac = df["bound"] < 1.0 / (1.0 - df["gamma"])
+            applies = bool(nonvac.any())
+            why = ("the bound is at or above the trivial bound 1/(1-gamma) at every recorded "
+                   "iteration: it cannot fail")
+            share = f"; bound below the trivial 1/(1-gamma) at {nonvac.mean():.0%} of the rows"
+        else:
+            share = ""
+        out.append(analysis.inequality(
+            last["max_excess"].to_numpy() / scale, tol=1e-10, applies=applies,
+            applies_reason=why, what="largest (measured - bound) / max(1, 1/(1-gamma)) over "
+            "every iteration", n_cases=len(last), **_meta(
+                thm, f"{QUANTITY[thm]} <= its {thm} bound at every iteration on {env}",
+                f"{len(last)} runs ({n_seeds} seeds; schedules "
+                f"{', '.join(sorted(last['schedule'].unique()))}), every iteration checked"
+                + (f"; largest measured/bound {ratio.max():.3g}" if len(ratio) else "")
+                + share)))
     keys = ["seed", "env", "S", "A", "gamma", "schedule"]
     for (thm, env, gamma), df in results[results["theorem"].isin(LINEAR)].groupby(
             ["theorem", "env", "gamma"], sort=True):
@@ -369,33 +425,36 @@ def verdict(results: pd.DataFrame) -> list[Verdict]:
         if not rates:
             continue
         tab = pd.DataFrame(rates)
-        ok = tab["measured"] <= tab["bound_rate"] + 1e-3
+        excess = (tab["measured"] - tab["bound_rate"]).to_numpy()
+        bad = tab[excess > 1e-3]
         note = (f"{len(tab)} runs; measured contraction per iteration over the last half of "
                 f"the run (error above 1e3 x the noise floor): mean {tab['measured'].mean():.4g}"
                 f" (max {tab['measured'].max():.4g}); the bound's over the same window: mean "
                 f"{tab['bound_rate'].mean():.4g} (min {tab['bound_rate'].min():.4g}); the "
                 f"theorem's nominal rate: mean {tab['nominal'].mean():.4g}")
-        if not ok.all():
-            bad = tab[~ok]
-            note += (f". FAILED in {len(bad)} runs, where the error is {bad['headroom'].min():.3g}"
-                     f"-{bad['headroom'].max():.3g} x below the bound at the end: a local "
-                     "plateau far under the bound (pre-asymptotic), not a crossing of it")
-        if n_seeds < 10:
-            note += f". Only {n_seeds} seeds (< 10)"
-        out.append(Verdict(paper=PAPERS[thm], theorem=f"{thm} ({SPEC})",
-                           claim=f"measured linear rate of {QUANTITY[thm]} <= the rate of the "
-                                 f"{thm} bound over the same iterations, on {env}, "
-                                 f"gamma={gamma}",
-                           passed=bool(ok.all() and n_seeds >= 10),
-                           measured=float(tab["measured"].mean()),
-                           bound=float(tab["bound_rate"].mean()), note=note))
+        if len(bad):
+            note += (f"; where slower, the error is {bad['headroom'].min():.3g}-"
+                     f"{bad['headroom'].max():.3g} x below the bound at the end (a local "
+                     "plateau under the bound, not a crossing of it)")
+        meta = _meta(thm, f"measured linear rate of {QUANTITY[thm]} <= the rate of the {thm} "
+                          f"bound over the same iterations, on {env}, gamma={gamma}", note)
+        meta["provenance"] = "expectation"
+        out.append(analysis.inequality(excess, tol=1e-3, what="largest measured - bound "
+                                       "contraction", **meta))
     # T2's sublinear claim is checked on the constant step (the geometric schedules are
     # checked against T3/T4, and their fast decay would shorten the common fit window)
     expo = results[results["theorem"].isin(EXPONENTS)]
     expo = expo[(expo["theorem"] != "T2") | (expo["schedule"] == "constant")]
     for (thm, env, gamma), df in expo.groupby(["theorem", "env", "gamma"], sort=True):
+        if (df["schedule"] == "shani_long").any():       # T8 on the long runs only
+            df = df[df["schedule"] == "shani_long"]
         out.append(_exponent_verdict(df, thm, env, gamma, n_seeds))
     return out
+
+
+def _meta(thm, claim, note=""):
+    return dict(paper=PAPERS[thm], theorem=f"{thm}: {STATEMENT[thm]}", claim=claim,
+                provenance=PROVENANCE[thm], note=note)
 
 
 def _window_rates(run_df: pd.DataFrame, gamma: float):
@@ -421,8 +480,8 @@ def _window_rates(run_df: pd.DataFrame, gamma: float):
 
 
 def _exponent_verdict(df, thm, env, gamma, n_seeds) -> Verdict:
-    """Decay exponent in k over the last decade of the common window (all runs above the
-    noise floor), an upper-rate claim."""
+    """Decay exponent in k over the common window (all runs above the noise floor), an
+    upper-rate claim decided by the engine (regime, floors, power, margin)."""
     df = df.assign(run=df["seed"].astype(str) + "/" + df["S"].astype(str) + "/"
                    + df["A"].astype(str) + "/" + df["schedule"])
     floor = 1e3 * 1e-12 * max(1.0, 1.0 / (1.0 - gamma))
@@ -434,29 +493,57 @@ def _exponent_verdict(df, thm, env, gamma, n_seeds) -> Verdict:
     k_max = tab.columns[bad[0] - 1] if bad.size and bad[0] > 0 else (
         tab.columns[-1] if not bad.size else None)
     claim = f"{QUANTITY[thm]} = O(k^{EXPONENTS[thm]}) on {env}, gamma={gamma}"
+    meta = _meta(thm, claim)
     if k_max is None or len(ks) < 3:
-        return Verdict(paper=PAPERS[thm], theorem=f"{thm} ({SPEC})", claim=claim, passed=False,
+        return Verdict(**meta, outcome="inconclusive", kind="rate",
                        claimed_exponent=EXPONENTS[thm], exponent_is_upper=True,
-                       note="no common window above the noise floor to fit")
+                       reason="no common window above the float64 noise floor to fit",
+                       needs="instances whose error stays above the noise floor for a decade")
     sub = df[df["k"] <= k_max].rename(columns={"run": "run_id"})
     has_bound = thm == "T2"
+    if not has_bound:
+        # rate-only: the regime is where the rate with constant 1 (the "bound" column,
+        # c k^a) is 10x below the trivial bound 1/(1 - gamma), as the engine requires of
+        # bounds with constants; below it a shallower slope says nothing about the theorem
+        a = EXPONENTS[thm]
+        c = float((df["bound"] * df["k"].astype(float) ** (-a)).max())
+        k_reg = (10.0 * c * (1.0 - gamma)) ** (1.0 / -a)
+        if float(sub["k"].max()) < 10.0 * k_reg * (1.0 - 1e-9):       # rounding of k_reg
+            slope = analysis.fit_exponent(sub, x="k", y="measured", seed_col="run_id") \
+                if sub["k"].nunique() >= 3 else None
+            fitted = ("" if slope is None else f"; slope over the sweep (outside the regime) "
+                      f"{slope.exponent:.3f}")
+            return Verdict(outcome="inconclusive", kind="rate",
+                           claimed_exponent=a, exponent_is_upper=True,
+                           reason=f"outside the theorem's regime: the rate with constant 1 is "
+                                  f"10x below the trivial bound 1/(1-gamma) only from k = "
+                                  f"{k_reg:.3g}; the sweep ends at k = {int(sub['k'].max())}"
+                                  + fitted,
+                           needs=f"k >= {10 * k_reg:.3g} (a decade inside the regime)",
+                           **{**meta, "note": f"{sub['run_id'].nunique()} runs from "
+                                              f"{n_seeds} seeds; rate-only (no bound)"})
+        sub = sub[sub["k"] >= k_reg * (1.0 - 1e-9)]
     extra = ""
     if not has_bound:
         ratio = (df["measured"] / df["bound"]).max()
         extra = (f"; measured / (the rate with constant 1, C_omega = C_max = 1) <= "
                  f"{ratio:.3g} at every k up to {int(df['k'].max())}")
-    v = analysis.verdict(sub, x="k", y="measured", bound="bound" if has_bound else None,
-                         claimed_exponent=EXPONENTS[thm], exponent_is_upper=True,
-                         seed_col="run_id", min_seeds=10, paper=PAPERS[thm],
-                         theorem=f"{thm} ({SPEC})", claim=claim,
-                         note=f"fit window k <= {int(k_max)} (every run above the float64 "
-                              f"noise floor); {sub['run_id'].nunique()} runs from {n_seeds} "
-                              "seeds" + ("" if has_bound else "; rate-only (no bound)")
-                              + extra)
-    if n_seeds < 10 and v.passed:
-        v = Verdict(**{**v.__dict__, "passed": False,
-                       "note": v.note + f". Only {n_seeds} seeds (< 10)"})
-    return v
+    meta["note"] = (f"fit window k <= {int(k_max)} (every run above the float64 noise floor); "
+                    f"{sub['run_id'].nunique()} runs from {n_seeds} seeds"
+                    + ("" if has_bound else "; rate-only (no bound)") + extra)
+    kw = {}
+    if has_bound:
+        sub = sub.assign(trivial=1.0 / (1.0 - gamma))
+        c = float((df["bound"] * df["k"]).max())           # T2's bound is c / k, c per run
+
+        def parts(x, c=c, triv=1.0 / (1.0 - gamma)):
+            return {"leading": c / np.asarray(x, dtype=float), "lower": 0.0, "trivial": triv}
+
+        kw = dict(bound="bound", bound_leading="bound", trivial_bound="trivial",
+                  probability="deterministic", bound_parts=parts)
+    return analysis.verdict(sub, x="k", y="measured", claimed_exponent=EXPONENTS[thm],
+                            exponent_is_upper=True, seed_col="run_id", min_seeds=10, **kw,
+                            **meta)
 
 
 # ----------------------------------------------------------------------------- plots
@@ -504,7 +591,7 @@ def plot(results: pd.DataFrame, path) -> list:
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.suptitle("Exact PMD: every theorem's bound holds at every iteration (spec §4.7 T1-T8)",
+    fig.suptitle("Exact PMD: every bound holds at every iteration (T1-T8, docs/papers/mdpo.md)",
                  fontsize=11)
     fig.tight_layout()
     written += _save(fig, path)

@@ -1,4 +1,4 @@
-"""Numeric checks of the facts IWOCS rests on (spec shared/specs/iwocs_stepmix_mdpo.md §2.2-§2.5;
+"""Numeric checks of the facts IWOCS rests on (our derivations, docs/papers/iwocs.md;
 Zouitine, Geist & Rachelson 2024, arXiv 2410.06212; Iyengar 2005; Nilim & El Ghaoui 2005).
 
 * F1 (static = dynamic): on an (s, a)-rectangular set, for a stationary policy (deterministic or
@@ -9,14 +9,15 @@ Zouitine, Geist & Rachelson 2024, arXiv 2410.06212; Iyengar 2005; Nilim & El Gha
   Q), and one member T-dagger (the worst row of each pair) has Q*_{T-dagger} = Q*_T.
 * Static >= dynamic: for a fixed policy and any set, the static worst case is >= the dynamic
   value over the s-rectangular hull, which is >= the one over the (s, a)-rectangular hull.
-* IWOCS's monotonicity (spec §2.5 properties): u_i is non-increasing, max_j v_j non-decreasing;
+* IWOCS's monotonicity (our derivation): u_i is non-increasing, max_j v_j non-decreasing;
   on rectangular sets Q_i >= Q*_T pointwise and max_j v_j <= V*_T(rho0) <= u_i.
 * The robust Bellman operator over candidate rows is monotone and a gamma-contraction (what
   robust value iteration and its MacQueen stopping rule use).
 
-Sets are drawn from sizes, flags and one seed (STYLE.md §4.8): rectangular sets with shared or
-per-candidate rewards (the WindyWalk form), Garnet or deterministic rows, rewards with ties;
-tiny enough that every vertex member can be enumerated (n^(S A) <= 81).
+Sets are drawn from sizes, flags and one seed (the project's property-test convention):
+rectangular sets with shared or per-candidate rewards (the WindyWalk form), Garnet or
+deterministic rows, rewards with ties; tiny enough that every vertex member can be enumerated
+(n^(S A) <= 81).
 """
 import itertools
 
@@ -111,7 +112,7 @@ def _det_policies(S, A):
 # ---------------------------------------------------------------------------------------------
 @SOME
 @given(rectangular_sets(), st.data())
-def test_static_equals_dynamic_on_rectangular_sets(ms, data):   # spec §2.3 F1 (Iyengar 2005)
+def test_static_equals_dynamic_on_rectangular_sets(ms, data):   # F1 (Iyengar 2005)
     pi = data.draw(mst.discounted_policies(ms.S, ms.A), label="pi")
     static = _values_all(ms.vertices(), pi).min(axis=0)
     dynamic = I.robust_evaluate(ms, pi).V
@@ -120,7 +121,7 @@ def test_static_equals_dynamic_on_rectangular_sets(ms, data):   # spec §2.3 F1 
 
 @SOME
 @given(rectangular_sets())
-def test_no_duality_gap_on_rectangular_sets(ms):               # spec §2.3 F2 (Nilim-El Ghaoui)
+def test_no_duality_gap_on_rectangular_sets(ms):               # F2 (Nilim-El Ghaoui)
     verts = ms.vertices()
     max_min = np.max([_values_all(verts, pi).min(axis=0) for pi in _det_policies(ms.S, ms.A)],
                      axis=0)
@@ -130,7 +131,7 @@ def test_no_duality_gap_on_rectangular_sets(ms):               # spec §2.3 F2 (
 
 @SOME
 @given(rectangular_sets())
-def test_robust_q_is_min_of_optimal_q_over_the_set(ms):        # spec §2.3 F3
+def test_robust_q_is_min_of_optimal_q_over_the_set(ms):        # F3 (our derivation)
     verts = ms.vertices()
     Q_min = np.min([policy_iteration(verts.model(k)).Q for k in range(verts.n)], axis=0)
     rob = I.robust_policy_iteration(ms)
@@ -143,7 +144,7 @@ def test_robust_q_is_min_of_optimal_q_over_the_set(ms):        # spec §2.3 F3
 
 @SOME
 @given(finite_sets(), st.data())
-def test_static_at_least_dynamic_for_fixed_policies(ms, data):  # spec §2.3 (DERIVED)
+def test_static_at_least_dynamic_for_fixed_policies(ms, data):  # our derivation
     pi = data.draw(mst.discounted_policies(ms.S, ms.A), label="pi")
     static = _values_all(ms, pi).min(axis=0)
     v_s = I.robust_evaluate(ms, pi, nature="s").V
@@ -155,7 +156,7 @@ def test_static_at_least_dynamic_for_fixed_policies(ms, data):  # spec §2.3 (DE
 
 @SOME
 @given(rectangular_sets())
-def test_iwocs_bounds_are_monotone_and_bracket_on_rectangular_sets(ms):   # spec §2.5 props
+def test_iwocs_bounds_are_monotone_and_bracket_on_rectangular_sets(ms):   # our derivation
     res = I.iwocs(ms, stopping="S1")
     h = res.history_frame()
     rob = I.robust_policy_iteration(ms)
@@ -166,7 +167,7 @@ def test_iwocs_bounds_are_monotone_and_bracket_on_rectangular_sets(ms):   # spec
     assert np.all(h["upper"] >= V_star - tol) and np.all(h["best_lower"] <= V_star + tol)
     assert np.all(res.Q >= rob.Q - tol)                         # Q_i >= Q*_T pointwise (F3)
     # IWOCS is a heuristic: S3 (the worst case is a known kernel) can stop it with u - v > 0
-    # (spec §2.5, "Not guaranteed to reach the robust optimum"; hypothesis found such a
+    # (it is not guaranteed to reach the robust optimum; hypothesis found such a
     # rectangular set, see the test below). A certified stop is exact; any other is S3.
     if res.certified:
         assert abs(res.value - V_star) <= 1e-8 * _scale(ms)
@@ -176,9 +177,10 @@ def test_iwocs_bounds_are_monotone_and_bracket_on_rectangular_sets(ms):   # spec
 
 
 def test_iwocs_can_stop_uncertified_on_a_rectangular_set():
-    """The spec's caveat, on the instance hypothesis found: deterministic kernels, two
-    candidates per pair; pi_1's worst case is the kernel T_1 already known, so S3 stops at
-    v = 7.446 while the robust optimum is 12.983 (and the certificate u = 14.428 says so)."""
+    """IWOCS is not guaranteed to reach the robust optimum; the instance hypothesis found:
+    deterministic kernels, two candidates per pair; pi_1's worst case is the kernel T_1 already
+    known, so S3 stops at v = 7.446 while the robust optimum is 12.983 (and the certificate
+    u = 14.428 says so)."""
     P = np.zeros((3, 2, 2, 3))
     succ = [[[2, 0], [1, 0]], [[2, 2], [2, 0]], [[1, 1], [0, 2]]]   # succ[s][a][candidate]
     for s_, row in enumerate(succ):
@@ -198,7 +200,7 @@ def test_iwocs_can_stop_uncertified_on_a_rectangular_set():
 
 @SOME
 @given(finite_sets())
-def test_iwocs_values_monotone_and_below_static_truth_on_finite_sets(ms):  # spec §2.5 props
+def test_iwocs_values_monotone_and_below_static_truth_on_finite_sets(ms):  # our derivation
     res = I.iwocs(ms)
     h = res.history_frame()
     tol = 1e-9 * _scale(ms)
@@ -213,7 +215,7 @@ def test_iwocs_values_monotone_and_below_static_truth_on_finite_sets(ms):  # spe
 
 @SOME
 @given(rectangular_sets(), st.data())
-def test_robust_bellman_operator_is_monotone_gamma_contraction(ms, data):  # robust VI, E6
+def test_robust_bellman_operator_is_monotone_gamma_contraction(ms, data):  # robust VI
     Pc, rc = ms.hull()
     V1 = data.draw(mst.value_vectors(ms.S), label="V1")
     V2 = data.draw(mst.value_vectors(ms.S), label="V2")

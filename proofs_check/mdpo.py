@@ -1,10 +1,10 @@
 """Numeric checks of the lemmas and theorems behind exact policy mirror descent and MDPO.
 
-Spec: shared/specs/iwocs_stepmix_mdpo.md §1.1 (performance-difference lemmas), §4.3 (MDPO
-surrogate: gradient, reverse-KL identity, softmax policy-gradient theorem) and §4.7 (T0-T7).
-T0-T6 are the spec's derivations, T7 its recollection of Cen et al. (2022) Thm 1; each test
+The statements (our numbering T0-T7, docs/papers/mdpo.md): the performance-difference lemmas,
+the MDPO surrogate (gradient, reverse-KL identity, softmax policy-gradient theorem) and T0-T7.
+T0-T6 are our derivations, T7 our recollection of Cen et al. (2022) Theorem 1; each test
 re-checks one of them on random MDPs drawn by hypothesis (mdptheory.testing.strategies).
-Bounds are asserted with the spec's absolute slack (§5.2) scaled by the value range:
+Bounds are asserted with an absolute slack for float64 rounding scaled by the value range:
 1e-10 * max(1, 1/(1 - gamma)).
 """
 import math
@@ -56,7 +56,7 @@ taus = st.floats(min_value=1e-2, max_value=2.0)
 @given(st.integers(1, 6).flatmap(lambda A: st.tuples(
     mst.distributions(A, full_support=True), mst.distributions(A), mst.value_vectors(A, 10.0))),
     etas)
-def test_three_point_identity_kl(data, eta):                       # spec §4.7 T0, KL-PMD
+def test_three_point_identity_kl(data, eta):                       # T0, KL-PMD
     p0, p, q = data
     lp_plus = M.pmd_step(np.log(p0)[None], q[None], eta)[0]
     p_plus = np.exp(lp_plus)
@@ -69,7 +69,7 @@ def test_three_point_identity_kl(data, eta):                       # spec §4.7 
 @given(st.integers(1, 6).flatmap(lambda A: st.tuples(
     mst.distributions(A, full_support=True), mst.distributions(A), mst.value_vectors(A, 10.0))),
     etas, taus)
-def test_three_point_identity_entropy_prox(data, eta, tau):        # spec §4.7 T0, exact prox
+def test_three_point_identity_entropy_prox(data, eta, tau):        # T0, exact prox
     p0, p, q = data
     lp_plus = M.pmd_step(np.log(p0)[None], q[None], eta, update="prox", tau=tau)[0]
     p_plus = np.exp(lp_plus)
@@ -78,12 +78,12 @@ def test_three_point_identity_entropy_prox(data, eta, tau):        # spec §4.7 
     assert abs(lhs - rhs) <= 1e-9 * max(1.0, abs(lhs), eta * np.abs(q).max())
 
 
-# --------------------------------------------------------------------------- PDL (§1.1)
+# --------------------------------------------------------------------------- PDL
 
 
 @examples(60)
 @given(mst.discounted_mdps(max_S=6, max_A=4), st.data())
-def test_performance_difference_lemma(mdp, data):                  # spec §1.1 PDL
+def test_performance_difference_lemma(mdp, data):                  # PDL
     pi = data.draw(mst.discounted_policies(mdp.S, mdp.A))
     pi2 = data.draw(mst.discounted_policies(mdp.S, mdp.A))
     mu = data.draw(mst.distributions(mdp.S))
@@ -97,7 +97,7 @@ def test_performance_difference_lemma(mdp, data):                  # spec §1.1 
 
 @examples(60)
 @given(mst.discounted_mdps(max_S=6, max_A=4), st.data(), taus)
-def test_regularized_performance_difference_lemma(mdp, data, tau):  # spec §1.1 reg. PDL
+def test_regularized_performance_difference_lemma(mdp, data, tau):  # reg. PDL
     pi = data.draw(mst.discounted_policies(mdp.S, mdp.A))
     pi2 = data.draw(mst.discounted_policies(mdp.S, mdp.A))
     mu = data.draw(mst.distributions(mdp.S))
@@ -116,7 +116,7 @@ def test_regularized_performance_difference_lemma(mdp, data, tau):  # spec §1.1
 
 @examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4), st.lists(etas, min_size=K, max_size=K))
-def test_monotone_improvement(mdp, steps):                         # spec §4.7 T1 (Xiao 2022)
+def test_monotone_improvement(mdp, steps):                         # T1 (Xiao 2022)
     its = list(M.pmd_iterates(mdp, K, M.sequence(steps), warn=False))
     tol = _slack(mdp.gamma)
     for cur, nxt in zip(its[:-1], its[1:]):
@@ -154,7 +154,7 @@ def _subnormal_gamma_mdp():
 @examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4), etas, st.floats(1.0, 3.0))
 @example(mdp=_subnormal_gamma_mdp(), eta0=1.0, growth=1.0)
-def test_t2_sublinear_bound(mdp, eta0, growth):                    # spec §4.7 T2 (any rho)
+def test_t2_sublinear_bound(mdp, eta0, growth):                    # T2 (any rho)
     opt, a_star, d_star = _opt_quantities(mdp)
     steps = eta0 * growth ** np.minimum(np.arange(K), 20.0)         # non-decreasing
     its = list(M.pmd_iterates(mdp, K, M.sequence(steps)))
@@ -168,7 +168,7 @@ def test_t2_sublinear_bound(mdp, eta0, growth):                    # spec §4.7 
 @examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4, min_gamma=0.1), st.data(), st.floats(1e-3, 2.0),
        st.floats(1.0, 1.5))
-def test_t3_linear_bound(mdp, data, eta0, extra):                  # spec §4.7 T3 (Xiao 2022)
+def test_t3_linear_bound(mdp, data, eta0, extra):                  # T3 (Xiao 2022)
     rho = data.draw(mst.distributions(mdp.S, full_support=True))
     mdp = mdp.replace(rho0=rho)
     opt, a_star, d_star = _opt_quantities(mdp)
@@ -185,7 +185,7 @@ def test_t3_linear_bound(mdp, data, eta0, extra):                  # spec §4.7 
 
 @examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4, min_gamma=0.1), st.floats(1e-3, 2.0))
-def test_t4_gamma_rate_bound(mdp, eta0):                           # spec §4.7 T4 (Lan-style)
+def test_t4_gamma_rate_bound(mdp, eta0):                           # T4 (Lan-style)
     opt, a_star, _ = _opt_quantities(mdp)
     nu = M.stationary_distribution(M.policy_matrix(mdp, opt.pi))
     its = list(M.pmd_iterates(mdp, K, M.inverse_gamma(eta0)))
@@ -204,7 +204,7 @@ def test_t4_gamma_rate_bound(mdp, eta0):                           # spec §4.7 
 
 @examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4, min_gamma=0.1), st.floats(0.05, 5.0))
-def test_t5_adaptive_bound(mdp, c):                                # spec §4.7 T5 (Johnson+ 2023)
+def test_t5_adaptive_bound(mdp, c):                                # T5 (Johnson+ 2023)
     opt, _, _ = _opt_quantities(mdp)
     its = list(M.pmd_iterates(mdp, K, M.adaptive(c)))
     err0 = float(np.abs(opt.V - its[0].V).max())
@@ -222,7 +222,7 @@ def test_t5_adaptive_bound(mdp, c):                                # spec §4.7 
 
 @examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4, min_gamma=0.1), st.floats(0.05, 10.0), taus)
-def test_t6_regularized_bound(mdp, eta, tau):                      # spec §4.7 T6 (Lan Thm 1)
+def test_t6_regularized_bound(mdp, eta, tau):                      # T6 (Lan Thm 1)
     sopt = M.soft_optimal(mdp, tau)
     nu = M.stationary_distribution(M.policy_matrix(mdp, sopt.pi))
     its = list(M.pmd_iterates(mdp, K, M.constant(eta), update="prox", tau=tau))
@@ -237,7 +237,7 @@ def test_t6_regularized_bound(mdp, eta, tau):                      # spec §4.7 
 
 @examples(PMD_EXAMPLES)
 @given(mst.discounted_mdps(max_S=6, max_A=4), st.floats(0.01, 1.0), taus)
-def test_t7_cen_entropy_npg_bound(mdp, frac, tau):                 # spec §4.7 T7 (Cen Thm 1)
+def test_t7_cen_entropy_npg_bound(mdp, frac, tau):                 # T7 (Cen Thm 1)
     eta_c = frac * (1 - mdp.gamma) / tau
     sopt = M.soft_optimal(mdp, tau)
     its = list(M.pmd_iterates(mdp, K, M.constant(eta_c), update="cen", tau=tau))
@@ -250,7 +250,7 @@ def test_t7_cen_entropy_npg_bound(mdp, frac, tau):                 # spec §4.7 
     assert np.all(l_err[1:] <= B.pmd_t7_cen_logpi(t, C1, eta_c, tau, mdp.gamma) + tol)
 
 
-# --------------------------------------------------------------------------- MDPO (§4.3)
+# --------------------------------------------------------------------------- MDPO surrogate
 
 
 def _mdpo_setup(mdp, data):
@@ -263,7 +263,7 @@ def _mdpo_setup(mdp, data):
 
 @examples(60)
 @given(mst.discounted_mdps(max_S=5, max_A=4), st.data(), st.floats(0.1, 5.0))
-def test_mdpo_surrogate_gradient_matches_finite_differences(mdp, data, t):  # §4.3 gradient
+def test_mdpo_surrogate_gradient_matches_finite_differences(mdp, data, t):  # gradient
     log_pi_k, A_k, d = _mdpo_setup(mdp, data)
     theta = log_pi_k + data.draw(mst.discounted_policies(mdp.S, mdp.A))  # an arbitrary point
     C = d[:, None] * A_k
@@ -280,7 +280,7 @@ def test_mdpo_surrogate_gradient_matches_finite_differences(mdp, data, t):  # §
 
 @examples(60)
 @given(mst.discounted_mdps(max_S=5, max_A=4), st.data(), st.floats(0.1, 5.0))
-def test_mdpo_surrogate_is_reverse_kl_to_pmd_iterate(mdp, data, t):  # §4.3 identity
+def test_mdpo_surrogate_is_reverse_kl_to_pmd_iterate(mdp, data, t):  # identity
     log_pi_k, A_k, d = _mdpo_setup(mdp, data)
     theta = data.draw(mst.discounted_policies(mdp.S, mdp.A, deterministic=False))
     theta = np.log(theta)
@@ -294,7 +294,7 @@ def test_mdpo_surrogate_is_reverse_kl_to_pmd_iterate(mdp, data, t):  # §4.3 ide
 
 @examples(40)
 @given(mst.discounted_mdps(max_S=5, max_A=4, max_gamma=0.95), st.data(), st.floats(0.1, 5.0))
-def test_mdpo_gradient_at_theta_k_is_softmax_policy_gradient(mdp, data, t):  # §4.3, PG thm
+def test_mdpo_gradient_at_theta_k_is_softmax_policy_gradient(mdp, data, t):  # PG theorem
     log_pi_k, A_k, d = _mdpo_setup(mdp, data)
     _, grad = M.mdpo_surrogate(log_pi_k, log_pi_k, d[:, None] * A_k, d, t)
     h = 1e-6

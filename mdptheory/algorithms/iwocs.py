@@ -2,16 +2,20 @@
 over sets of transition models for comparison.
 
 Paper: A. Zouitine, M. Geist, E. Rachelson (2024), "Solving robust MDPs as a sequence of static
-RL problems", arXiv 2410.06212. Spec: shared/specs/iwocs_stepmix_mdpo.md §2 (§2.5 is the
-algorithm followed here).
+RL problems", arXiv 2410.06212. Project page: docs/papers/iwocs.md (what is reconstructed and
+from what).
 
-**Reconstruction.** The paper's pseudo-code could not be read (spec §0, §2.4 [RECALL]). What is
-implemented is the spec's exact tabular IWOCS (§2.5, [DESIGN consistent with the paper]); the
-certificates and facts F1-F3 are the spec's derivations [DERIVED], not statements of the paper;
-the stopping rule S2 is the spec's recollection of the paper's rule; alternative readings are
-behind flags (below).
+**Reconstruction.** The paper's pseudo-code could not be read (only its abstract and secondary
+summaries). What is implemented is our exact tabular IWOCS, consistent with the paper's
+description (a growing set of worst-case models, a robust Q-estimate that is the pointwise
+minimum of their optimal Q-functions, one static MDP solve per iteration). The certificates and
+the facts F1-F3 below are our derivations, not statements of the paper: F1, static = dynamic for
+stationary policies on (s, a)-rectangular sets (Iyengar 2005; Nilim & El Ghaoui 2005); F2, no
+duality gap there; F3, V*_T = min_T V*_T and Q*_T = min_T Q*_T pointwise, attained by one member.
+The stopping rule S2 is our recollection of the paper's rule; alternative readings are behind
+flags (below).
 
-Problem (spec §2.2). A robust discounted MDP: a set T of transition models (P, r) (see
+Problem. A robust discounted MDP: a set T of transition models (P, r) (see
 :mod:`mdptheory.models.model_sets`), discount gamma, initial law rho0. Static model: nature
 picks one T in T for the whole episode; the robust value of pi is min_T V^pi_T(rho0). Dynamic
 model: nature picks a row per step; its value is the fixed point of
@@ -20,9 +24,9 @@ action: the (s, a)-rectangular hull, ``nature="sa"``) or of
 (T^pi V)(s) = min over models of sum_a pi(a|s) [r + gamma p . V] (nature moves before the action
 is drawn: the s-rectangular hull, ``nature="s"``; the two agree for deterministic pi).
 
-Algorithm IWOCS-exact (spec §2.5; iterations are 0-based as in the spec, i = 0, 1, ...)::
+Algorithm IWOCS-exact (iterations are 0-based, i = 0, 1, ...)::
 
-    T_0 <- {T0};  Q_0 <- Q*_{T0}                                   (exact MDP solve, E2)
+    T_0 <- {T0};  Q_0 <- Q*_{T0}                                   (exact MDP solve)
     for i = 0 .. M-1:
         pi_i <- greedy(Q_i)              (deterministic; ties -> lowest action index)
         (T_{i+1}, v_i) <- WC(pi_i)       (v_i = min_T V^{pi_i}_T(rho0), the static worst case)
@@ -33,43 +37,44 @@ Algorithm IWOCS-exact (spec §2.5; iterations are 0-based as in the spec, i = 0,
         Q_{i+1} <- min(Q_i, Q*_{T_{i+1}});  T_{i+1} <- T_i + {T_{i+1}}
     return pi_{j*}, j* = argmax_j v_j  (and the last policy, and the logs (u_i, v_i, |T_i|))
 
-Certificates (spec §2.5 [DERIVED]). For an (s, a)-rectangular set, Q_i >= Q*_T pointwise (F3),
+Certificates (our derivation). For an (s, a)-rectangular set, Q_i >= Q*_T pointwise (F3),
 so u_i >= V*_T(rho0) >= max_{j<=i} v_j: [max_j v_j, u_i] brackets the robust optimum and S1
 certifies pi_{j*} as eps-robust-optimal. For other sets u_i can be below V*_T, so S1 is not
 applied and only the lower bound v_i is reported (``certificate_valid`` False in the logs).
 :func:`mdptheory.bounds.iwocs.iwocs_certificate` registers the bound.
 
-Worst-case oracles WC(pi) (spec §2.5, :func:`static_worst_case`):
+Worst-case oracles WC(pi) (:func:`static_worst_case`):
 
-* finite set: exact policy evaluation (E1) in every model, argmin (lowest index on ties);
+* finite set: exact policy evaluation in every model, argmin (lowest index on ties);
 * rectangular set: robust policy evaluation (nature's policy iteration, exact), which equals the
   static worst case by F1; the minimising rows of every (s, a), also at actions pi does not
   take, form T_{i+1};
 * parametric set: a tensor grid (exact on the grid) or Nelder-Mead with restarts started from
   the best grid point (scipy), or CMA-ES (optional ``cma`` package, not a dependency; what
-  Deep-IWOCS uses). The objective psi -> V^pi_{T_psi}(rho0) is evaluated exactly (E1). A
+  Deep-IWOCS uses). The objective psi -> V^pi_{T_psi}(rho0) is evaluated exactly. A
   grid or optimizer value is an upper estimate of the true static worst case.
 
-Choices the spec leaves open, and the flags that hold the alternative readings:
+Choices the paper's description leaves open, and the flags that hold the alternative readings:
 
-* S1 uses the best lower bound max_{j<=i} v_j (the spec writes u_i - v_i; ours stops no later
-  and certifies the returned pi_{j*}). ``stopping`` picks among "S1"/"certificate" and
+* S1 uses the best lower bound max_{j<=i} v_j (u_i - v_i would be the plain reading; ours stops
+  no later and certifies the returned pi_{j*}). ``stopping`` picks among "S1"/"certificate" and
   "S2"/"no_new_worst_case" (default both); S3 is always applied, because a repeated model
   leaves Q_i, and with it every later iteration, unchanged.
-* ``policy_update="min_q"`` (default; the spec's reading, "fairly confident"): pi_i greedy on
-  min_j Q*_{T_j}. ``policy_update="robust_hull"`` (the alternative of spec §2.10): pi_i
+* ``policy_update="min_q"`` (default; our reading of the paper's description): pi_i greedy on
+  min_j Q*_{T_j}. ``policy_update="robust_hull"`` (the alternative reading): pi_i
   robust-optimal for the dynamic (s, a)-rectangular hull of the models found so far (exact
   robust policy iteration); its Q is still >= Q*_T for rectangular sets, so u_i stays valid.
 * T0: ``"nominal"`` (default), ``"random"`` (a random member, ``rng``), or an explicit member
   (model index / candidate choice (S, A) / parameter psi).
 * The "best policy" for a model is exact policy iteration
-  (:func:`mdptheory.solvers.discounted.policy_iteration`, spec E2).
+  (:func:`mdptheory.solvers.discounted.policy_iteration`).
 * Rewards may depend on the model (``(P, r)`` pairs); the paper's fixed reward is the special
   case of a shared r. F1-F3 and the certificates hold unchanged when the rectangular set mixes
   rows and rewards with the same weights.
-* Only discounted problems (the spec's setting); no finite-horizon version.
+* Discounted problems here; the episodic version (our extension) is
+  :func:`iwocs_finite_horizon` at the end of this module.
 
-Robust DP over model sets (for comparison; spec E6), dynamic model:
+Robust DP over model sets (for comparison), dynamic model:
 :func:`robust_value_iteration` (MacQueen-bounded value iteration on the robust Bellman operator,
 which is monotone and shifts constants by gamma, so MacQueen's bounds hold),
 :func:`robust_policy_iteration` (Iyengar-style policy iteration with exact nature's policy
@@ -150,7 +155,7 @@ def _grid_points(model_set, grid_points):
 
 
 def _evaluate(P, r, gamma, pi) -> np.ndarray:
-    """E1: V solving (I - gamma P_pi) V = r_pi (dense LU)."""
+    """V solving (I - gamma P_pi) V = r_pi (dense LU)."""
     P_pi = np.einsum("sa,sat->st", pi, P)
     r_pi = np.einsum("sa,sa->s", pi, r)
     return np.linalg.solve(np.eye(P.shape[0]) - gamma * P_pi, r_pi)
@@ -312,7 +317,7 @@ def _start_values(model_set, pi):
 def robust_evaluate(model_set, pi, *, nature: str = "sa", grid_points=None) -> PolicyValue:
     """Dynamic (rectangular-hull) robust value of a stationary policy and nature's worst reply.
 
-    nature="sa": V(s) = sum_a pi(a|s) min_{(p, r) of (s, a)} [r + gamma p . V] (spec §2.2);
+    nature="sa": V(s) = sum_a pi(a|s) min_{(p, r) of (s, a)} [r + gamma p . V];
     nature="s":  V(s) = min_{member} sum_a pi(a|s) [r + gamma p . V] (s-rectangular hull).
     Solved exactly by policy iteration of the minimising player.
 
@@ -403,7 +408,7 @@ def robust_policy_iteration(model_set, *, grid_points=None, max_iter: int | None
 
 def robust_value_iteration(model_set, tol: float = 1e-8, max_iter: int | None = None, *,
                            grid_points=None) -> Solution:
-    """Robust value iteration (dynamic model, (s, a)-rectangular hull; spec E6), stopped by
+    """Robust value iteration (dynamic model, (s, a)-rectangular hull), stopped by
     MacQueen's bounds: with d = T V - V, T V + c min(d) <= V*_rob <= T V + c max(d),
     c = gamma / (1 - gamma) (the robust operator is monotone and T(V + k) = T V + gamma k).
 
@@ -516,7 +521,8 @@ def _check_method(model_set, method) -> str:
 
 def static_worst_case(model_set, pi, *, method: str = "auto", grid_points=None,
                       restarts: int = 4, rng=None) -> WorstCase:
-    """Static worst case WC(pi) = argmin_{T in set} V^pi_T(rho0) (spec §2.5 oracle; E7 on a grid).
+    """Static worst case WC(pi) = argmin_{T in set} V^pi_T(rho0) (the IWOCS oracle; exact
+    enumeration on a grid for parametric sets).
 
     Parameters
     ----------
@@ -602,7 +608,7 @@ def _grid_search(ms, pi, psis, method) -> WorstCase:
 
 
 def _objective(ms, pi):
-    """psi -> V^pi_{T_psi}(rho0) by an exact solve (E1); for an affine family the policy is
+    """psi -> V^pi_{T_psi}(rho0) by an exact solve; for an affine family the policy is
     contracted into P0_pi (S, S), D_pi (d, S, S) once, so each call is one S x S solve."""
     count = [0]
     if isinstance(ms, AffineModelSet):
@@ -674,7 +680,7 @@ def _cma(ms, pi, best: WorstCase, restarts: int, gen) -> WorstCase:     # pragma
 
 
 def member_value(model_set, pi, member) -> PolicyValue:
-    """Exact value of pi in one member of the set (E1, via mdptheory.solvers.evaluation):
+    """Exact value of pi in one member of the set (via mdptheory.solvers.evaluation):
     member = model index (finite), candidate choice (S, A) (rectangular) or psi (parametric)."""
     ms = _check_set(model_set)
     return evaluate_policy(ms.model(member), pi)
@@ -794,7 +800,7 @@ def _solve(P, r, gamma, rho0) -> np.ndarray:
 def iwocs(model_set, *, T0="nominal", eps: float = 1e-8, max_iter: int | None = None,
           stopping=("certificate", "no_new_worst_case"), policy_update: str = "min_q",
           method: str = "auto", grid_points=None, restarts: int = 4, rng=None) -> IWOCSResult:
-    """Exact tabular IWOCS (spec §2.5; module docstring for the algorithm and its readings).
+    """Exact tabular IWOCS (our reconstruction; module docstring for the algorithm and readings).
 
     Parameters
     ----------
@@ -894,13 +900,189 @@ def iwocs(model_set, *, T0="nominal", eps: float = 1e-8, max_iter: int | None = 
                        wall_time=time.perf_counter() - t_start, eps=eps)
 
 
+# ----------------------------------------------------------------------------- finite horizon
+#
+# IWOCS for episodic problems (our extension; the paper treats the discounted case). A model is
+# a non-stationary pair (P, r) of shapes (H, S, A, S), (H, S, A); the "best policy" of a model
+# is exact backward induction, the worst-case oracle exact robust evaluation (rectangular sets)
+# or enumeration (finite sets), and Q_i = min_j Q*_{T_j} stage by stage. For an
+# (h, s, a)-rectangular set the argument of the discounted certificates goes through stage by
+# stage (backward induction instead of a fixed point), so [max_j v_j, u_i] brackets the robust
+# optimum; for a finite set only the lower bound is valid.
+
+
+def _fh_check(Pc, rc, rho0, kind):
+    if kind not in ("rectangular", "finite"):
+        raise ValueError(f"kind must be 'rectangular' or 'finite', got {kind!r}")
+    Pc = _validate.as_float_array("P", Pc)
+    rc = _validate.as_float_array("r", rc)
+    if Pc.ndim != 5:
+        raise ValueError(f"P must have 5 dimensions ((H, S, A, n, S) rectangular, (m, H, S, A, "
+                         f"S) finite), got shape {Pc.shape}")
+    if kind == "rectangular":
+        H, S, A, n, S2 = Pc.shape
+        expected_r = (H, S, A, n)
+    else:
+        n, H, S, A, S2 = Pc.shape
+        expected_r = (n, H, S, A)
+    if S2 != S:
+        raise ValueError(f"P has {S} states but rows of length {S2}")
+    if rc.shape != expected_r:
+        raise ValueError(f"r must have shape {expected_r}, got {rc.shape}")
+    if np.any(Pc < 0) or not np.allclose(Pc.sum(axis=-1), 1.0, atol=1e-9):
+        raise ValueError("P: every row must be a probability distribution")
+    rho0 = _validate.as_float_array("rho0", rho0)
+    if rho0.shape != (S,) or np.any(rho0 < 0) or abs(rho0.sum() - 1.0) > 1e-9:
+        raise ValueError(f"rho0 must be a distribution over {S} states, got {rho0!r}")
+    return Pc, rc, rho0, H, S, A, n
+
+
+def _fh_rect_rows(Pc, rc):
+    """(H, S, A, 1, S) / (H, S, A, 1) candidate views of one complete model."""
+    return Pc[:, :, :, None, :], rc[:, :, :, None]
+
+
+def backward_induction(P, r, pi=None):
+    """Exact finite-horizon DP for one model P (H, S, A, S), r (H, S, A): returns (V, Q) with
+    V (H + 1, S), V[H] = 0, Q (H, S, A); optimal values, or those of the deterministic Markov
+    policy ``pi`` (H, S) of action indices when given."""
+    Pc, rc = _fh_rect_rows(np.ascontiguousarray(P, dtype=np.float64),
+                           np.ascontiguousarray(r, dtype=np.float64))
+    return _robust_bi(Pc, rc, pi)[:2]
+
+
+def _robust_bi(Pc, rc, pi=None):
+    """Backward induction with the (h, s, a)-rectangular min over candidates: (V, Q, arg)."""
+    H, S, A, _, _ = Pc.shape
+    V = np.zeros((H + 1, S))
+    Q = np.empty((H, S, A))
+    arg = np.empty((H, S, A), dtype=np.int64)
+    for h in range(H - 1, -1, -1):
+        kw.candidate_min(Pc[h], rc[h], 1.0, V[h + 1], Q[h], arg[h])
+        V[h] = Q[h].max(axis=1) if pi is None else Q[h][np.arange(S), pi[h]]
+    return V, Q, arg
+
+
+def robust_backward_induction(P, r, rho0) -> dict:
+    """Exact robust DP of an (h, s, a)-rectangular episodic set: candidate rows P (H, S, A, n, S)
+    with rewards r (H, S, A, n). Returns dict(V (H + 1, S), Q (H, S, A), pi (H, S) greedy
+    actions, ties to the lowest index, value = rho0 . V[0])."""
+    Pc, rc, rho0, *_ = _fh_check(P, r, rho0, "rectangular")
+    V, Q, _ = _robust_bi(Pc, rc)
+    return dict(V=V, Q=Q, pi=Q.argmax(axis=2), value=float(rho0 @ V[0]))
+
+
+def _fh_worst_case(Pc, rc, kind, pi, rho0):
+    """(value, P, r, member) of the static worst case of the deterministic Markov policy pi."""
+    if kind == "rectangular":
+        V, _, arg = _robust_bi(Pc, rc, pi)
+        P = np.take_along_axis(Pc, arg[..., None, None], axis=3)[:, :, :, 0, :]
+        r = np.take_along_axis(rc, arg[..., None], axis=3)[..., 0]
+        return float(rho0 @ V[0]), P, r, arg
+    vals = np.array([rho0 @ backward_induction(Pc[j], rc[j], pi=pi)[0][0]
+                     for j in range(Pc.shape[0])])
+    j = int(np.argmin(vals))
+    return float(vals[j]), Pc[j], rc[j], j
+
+
+@dataclass
+class FiniteHorizonIWOCSResult:
+    """Output of :func:`iwocs_finite_horizon`: ``pi`` (H, S) the best deterministic Markov
+    policy found (action indices), its static worst-case ``value``, the last ``upper``
+    estimate, ``certificate_valid`` (rectangular sets), ``certified``, ``stop_reason``
+    ("certificate", "no_new_worst_case", "repeat", "max_iter"), ``history`` (per iteration:
+    upper, lower, best_lower, n_models), ``solves`` (backward inductions of single models)."""
+
+    pi: np.ndarray
+    value: float
+    upper: float
+    certificate_valid: bool
+    certified: bool
+    stop_reason: str
+    history: dict
+    solves: int
+    models: list = field(default_factory=list)
+
+
+def iwocs_finite_horizon(P, r, rho0, *, kind: str = "rectangular", T0=0, eps: float = 1e-8,
+                         max_iter: int = 100,
+                         stopping=("certificate", "no_new_worst_case")
+                         ) -> FiniteHorizonIWOCSResult:
+    """IWOCS for an episodic robust MDP (our extension; see the section comment above).
+
+    Parameters
+    ----------
+    P, r : candidate rows (H, S, A, n, S) and rewards (H, S, A, n) of an (h, s, a)-rectangular
+        set (``kind="rectangular"``), or m complete models (m, H, S, A, S) and (m, H, S, A)
+        (``kind="finite"``).
+    rho0 : (S,) initial law.
+    T0 : the initial model: a candidate index used at every (h, s, a) (rectangular) or a model
+        index (finite); default 0.
+    eps, max_iter, stopping : as for :func:`iwocs` (S3, a repeated model, always applies).
+    """
+    Pc, rc, rho0, H, S, A, n = _fh_check(P, r, rho0, kind)
+    eps = _validate.real("eps", eps, lo=0.0)
+    M = _validate.positive_int("max_iter", max_iter)
+    rules = _check_stopping(stopping)
+    T0 = int(T0)
+    if not 0 <= T0 < n:
+        raise ValueError(f"T0 must be an index in [0, {n}), got {T0}")
+    if kind == "rectangular":
+        P0, r0 = Pc[:, :, :, T0, :], rc[:, :, :, T0]
+        member = np.full((H, S, A), T0, dtype=np.int64)
+    else:
+        P0, r0, member = Pc[T0], rc[T0], T0
+    kernels, members = [(P0, r0)], [member]
+    Q = backward_induction(P0, r0)[1]
+    solves = 1
+    hist = {k: [] for k in ("i", "upper", "lower", "best_lower", "known_min", "n_models")}
+    best_val, best_pi, stop = -np.inf, None, "max_iter"
+    valid = kind == "rectangular"
+    for i in range(M):
+        pi = Q.argmax(axis=2)                              # greedy, lowest index on ties
+        v, Pw, rw, mem = _fh_worst_case(Pc, rc, kind, pi, rho0)
+        u = float(rho0 @ Q[0].max(axis=1))
+        if v > best_val:
+            best_val, best_pi = v, pi
+        known = min(float(rho0 @ backward_induction(Pk, rk, pi=pi)[0][0]) for Pk, rk in kernels)
+        repeat = any(np.array_equal(Pw, Pk) and np.array_equal(rw, rk) for Pk, rk in kernels)
+        for key, val in (("i", i), ("upper", u), ("lower", v), ("best_lower", best_val),
+                         ("known_min", known), ("n_models", len(kernels))):
+            hist[key].append(val)
+        if "certificate" in rules and valid and u - best_val <= eps:
+            stop = "certificate"
+            break
+        if "no_new_worst_case" in rules and v >= known - eps:
+            stop = "no_new_worst_case"
+            break
+        if repeat:
+            stop = "repeat"
+            break
+        if i == M - 1:
+            break
+        Q = np.minimum(Q, backward_induction(Pw, rw)[1])
+        solves += 1
+        kernels.append((Pw, rw))
+        members.append(mem)
+    upper = hist["upper"][-1]
+    return FiniteHorizonIWOCSResult(pi=best_pi, value=best_val, upper=upper,
+                                    certificate_valid=valid,
+                                    certified=bool(valid and upper - best_val <= eps),
+                                    stop_reason=stop, history=hist, solves=solves,
+                                    models=members)
+
+
 __all__ = [
     "GRID_BUDGET",
+    "FiniteHorizonIWOCSResult",
     "IWOCSResult",
+    "backward_induction",
     "WorstCase",
     "default_grid_points",
     "iwocs",
+    "iwocs_finite_horizon",
     "member_value",
+    "robust_backward_induction",
     "robust_evaluate",
     "robust_policy_iteration",
     "robust_value_iteration",

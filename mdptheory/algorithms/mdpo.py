@@ -7,16 +7,16 @@ Papers
 * The PMD theory the checks rest on: Shani, Efroni, Mannor (2020, AAAI; arXiv 1909.02769),
   Lan (2022, Math. Prog.), Xiao (2022, JMLR), Cen, Cheng, Chen, Wei, Chi (2022, Oper. Res.;
   arXiv 2007.06558), Johnson, Pike-Burke, Rebeschini (2023, arXiv 2302.11381).
-* Spec: shared/specs/iwocs_stepmix_mdpo.md §4 (algorithms A-D of §4.4, theorems T0-T8 of
-  §4.7). The spec author could read only the abstracts of these papers and the MDPO code:
-  the theorem statements are the spec's derivations (T0-T6, checked numerically there and in
-  ``proofs_check/mdpo.py``) or its recollections (T7 Cen et al. Thm 1, T8 Shani et al.:
-  RECONSTRUCTED / UNVERIFIED constants; see spec §4.7). This module is a reconstruction in
-  that sense; see spec §4.
+* Project page: docs/papers/mdpo.md. Of these papers only the abstracts and the MDPO authors'
+  code could be read: the statements checked here (our numbering T0-T8, defined on that page)
+  are our derivations (T0-T6, checked numerically in ``proofs_check/mdpo.py``) or recollections
+  of the papers' theorems (T7, Cen et al.'s Theorem 1; T8, Shani et al.'s rates), whose exact
+  constants could not be checked. The algorithms A-D below are our reconstruction in that
+  sense.
 
 What is here
 ------------
-Algorithm A (exact PMD), spec §4.2 / §4.4 A. Policies live in log space (spec §1.3). With
+Algorithm A (exact PMD). Policies live in log space (exponentiated updates underflow). With
 exact Q_k = Q^{pi_k} (Q^{pi_k}_tau when regularised; policy evaluation by a dense LU solve,
 ``kernels.pmd.evaluate``), one step is, per state s,
 
@@ -31,8 +31,8 @@ with (alpha, beta) from the chosen ``update``:
 * ``"linearized"``: Shani's regularised (uniform) TRPO, off-policy MDPO's lambda-term:
   (1 - tau eta, eta); needs tau eta <= 1.
 
-NPG normalisation (spec §4.2 warning): Agarwal et al. / Cen et al. write pi e^{eta A/(1-gamma)},
-so eta_PMD = eta_NPG/(1 - gamma) (:func:`npg_to_pmd`).
+NPG normalisation (a frequent source of factor-(1 - gamma) errors): Agarwal et al. / Cen et al.
+write pi e^{eta A/(1-gamma)}, so eta_PMD = eta_NPG/(1 - gamma) (:func:`npg_to_pmd`).
 
 Step-size schedules (:class:`StepSchedule`) and the theorem each one targets:
 ``constant`` (T2; T6 with "prox", T7 with "cen"), ``geometric`` eta_{k+1} = eta_k theta/(theta-1)
@@ -44,24 +44,24 @@ Lan-style; it also meets T2 and T3's conditions), ``adaptive`` eta_k = max_s log
 condition a schedule meets; :func:`policy_mirror_descent` warns (``warnings.warn``, naming the
 parameter and the theorem) when a schedule violates the condition of the theorem it targets.
 
-Algorithm B (tabular MDPO with exact gradients), spec §4.3 / §4.4 B: from theta = log pi_k, m
+Algorithm B (tabular MDPO with exact gradients): from theta = log pi_k, m
 ascent steps on L_k(theta) = sum_s d_k(s) [<pi_theta(s), A_k(s)> - KL(pi_theta(s)||pi_k(s))/t_k]
 (``kernels.pmd.mdpo_ascent``); m = inf is exact PMD. The first step is a softmax policy-gradient
 step (the KL gradient vanishes at theta_k); L_k is a d_k-weighted reverse-KL projection onto the
-PMD iterate (spec §4.3 identity).
+PMD iterate (our identity, docs/papers/mdpo.md).
 
-Algorithms C and D (sample-based on- and off-policy MDPO on tabular MDPs), spec §4.4 C-D, see
+Algorithms C and D (sample-based on- and off-policy MDPO on tabular MDPs), see
 :func:`mdpo_on_policy` and :func:`mdpo_off_policy`; the authors' hyper-parameters are in
 ``PRESETS``.
 
-Choices the spec/papers leave open (all [DESIGN]):
+Choices the papers leave open (all ours):
 
 * Indexing: iterations k = 0, 1, ...; pi_0 uniform unless given. The papers' MDPO code counts
   updates from 1: its t_k = 1 - (k - 1)/n is our ``anneal`` t_k = 1 - k/n.
 * Ties (argmax in the adaptive step, greedy optimal policy pi*): lowest action index.
 * Adaptive step: if max_s log(1/pi_k(a~_s|s)) is 0 in floating point (pi_k already greedy for
   its own Q, hence optimal), the previous step size is kept (eta_0 = 1 at k = 0).
-* MDPO inner step size ``lr="auto"``: min(1, t_k) / max_s w(s) (spec §4.4 B's stability
+* MDPO inner step size ``lr="auto"``: min(1, t_k) / max_s w(s) (our stability
   heuristic beta d_k(s) max(1, 1/t_k) <= 1).
 * Sampling (C, D): one stream of geometric-length episodes (restart from rho with probability
   1 - gamma after each step), so visited states follow d^pi_rho; Monte-Carlo Q estimates are
@@ -102,7 +102,7 @@ SCHEDULES = ("constant", "geometric", "inverse_gamma", "adaptive", "shani",
 OPTIMIZERS = {"sgd": 0, "adam": 1}
 ADVANTAGES = ("mc", "gae")
 
-# The authors' hyper-parameters (spec §4.5, read from their code), as presets for the tabular
+# The authors' hyper-parameters (read from their code), as presets for the tabular
 # sample-based variants. Network-specific settings (MLP sizes, observation normalisation, log-std
 # clipping) have no tabular counterpart and are omitted.
 PRESETS = {
@@ -230,7 +230,7 @@ def _as_log_pi(pi, log_pi, S, A) -> np.ndarray:
 
 
 def evaluate(mdp, pi=None, *, log_pi=None, tau: float = 0.0):
-    """Exact V^pi_tau (S,) and Q^pi_tau (S, A) of a stochastic policy (spec E1, §1.1).
+    """Exact V^pi_tau (S,) and Q^pi_tau (S, A) of a stochastic policy (exact linear solve).
 
     V^pi_tau(s) = E[sum_t gamma^t (r(s_t, a_t) - tau log pi(a_t|s_t))],
     Q^pi_tau(s, a) = r(s, a) + gamma sum_s' P(s'|s, a) V^pi_tau(s') (tau = 0: the usual ones).
@@ -245,7 +245,7 @@ def evaluate(mdp, pi=None, *, log_pi=None, tau: float = 0.0):
 
 
 def occupancy(mdp, pi=None, *, log_pi=None, mu=None) -> np.ndarray:
-    """d^pi_mu = (1 - gamma) mu^T (I - gamma P_pi)^{-1} (S,) (spec E4); mu defaults to rho0."""
+    """d^pi_mu = (1 - gamma) mu^T (I - gamma P_pi)^{-1} (S,); mu defaults to rho0."""
     Pp, Pi, r, g, rho0 = _dense(mdp)
     S, A = r.shape
     lp = _as_log_pi(pi, log_pi, S, A)
@@ -261,7 +261,7 @@ def occupancy(mdp, pi=None, *, log_pi=None, mu=None) -> np.ndarray:
 
 
 def stationary_distribution(P_pi, tol: float = 1e-9) -> np.ndarray:
-    """A stationary law nu = nu P_pi of a row-stochastic (S, S) matrix (spec E4).
+    """A stationary law nu = nu P_pi of a row-stochastic (S, S) matrix.
 
     Least squares on [P_pi^T - I; 1^T] nu = [0; 1]. For a chain with several recurrent classes
     the minimum-norm solution is a positive mixture of their stationary laws, so it is a
@@ -313,7 +313,7 @@ class OptimalSolution:
 
 
 def optimal(mdp) -> OptimalSolution:
-    """V*, Q* and a deterministic pi* by policy iteration (spec E2,
+    """V*, Q* and a deterministic pi* by policy iteration (
     :func:`mdptheory.solvers.discounted.policy_iteration`), Bellman residual <= 1e-12 checked.
     """
     from ..solvers.discounted import policy_iteration
@@ -332,7 +332,7 @@ def optimal(mdp) -> OptimalSolution:
 
 
 def soft_optimal(mdp, tau: float, *, tol: float = 1e-12, max_iter: int = 500) -> OptimalSolution:
-    """Entropy-regularised optimum V*_tau, Q*_tau, pi*_tau (spec E3) by soft policy iteration.
+    """Entropy-regularised optimum V*_tau, Q*_tau, pi*_tau by soft policy iteration.
 
     pi_{j+1} = softmax(Q^{pi_j}_tau / tau) (Cen's update at eta_c = (1 - gamma)/tau, a Newton
     method for the soft Bellman equation: monotone, locally quadratic), stopped when the soft
@@ -395,7 +395,7 @@ def npg_to_pmd(eta_npg: float, gamma: float) -> float:
 
 
 def mismatch_coefficient(mdp, rho=None) -> float:
-    """theta_rho = |d^{pi*}_rho / rho|_inf / (1 - gamma) (spec T3; >= 1/(1 - gamma)).
+    """theta_rho = |d^{pi*}_rho / rho|_inf / (1 - gamma) (T3's coefficient; >= 1/(1 - gamma)).
 
     pi* is the greedy optimal policy of :func:`optimal`. rho (default rho0) needs full support.
     """
@@ -436,7 +436,7 @@ def update_coefficients(update: str, eta: float, tau: float = 0.0, gamma: float 
 
 def pmd_step(log_pi, Q, eta: float, *, update: str = "kl", tau: float = 0.0,
              gamma: float | None = None) -> np.ndarray:
-    """One exact PMD step (spec §4.2) from log_pi (S, A) with Q (S, A) and step ``eta``.
+    """One exact PMD step from log_pi (S, A) with Q (S, A) and step ``eta``.
 
     ``"kl"``: pi+ prop. to pi e^{eta Q}; ``"prox"``: pi^{1/(1+eta tau)} e^{eta Q/(1+eta tau)};
     ``"cen"``: pi^{1-eta tau/(1-gamma)} e^{eta Q/(1-gamma)} (needs gamma);
@@ -464,7 +464,7 @@ def pmd_step(log_pi, Q, eta: float, *, update: str = "kl", tau: float = 0.0,
 
 @dataclass(frozen=True)
 class StepSchedule:
-    """Step sizes eta_k (k = 0, 1, ...) of one of the spec §4.4 A schedules.
+    """Step sizes eta_k (k = 0, 1, ...) of one of the schedules above.
 
     Build with the factory functions (:func:`constant`, :func:`geometric`,
     :func:`inverse_gamma`, :func:`adaptive`, :func:`shani`, :func:`shani_regularized`,
@@ -623,7 +623,7 @@ class Condition:
 def schedule_conditions(schedule: StepSchedule, *, update: str, gamma: float, tau: float = 0.0,
                         K: int = 1000, theta: float | None = None,
                         full_support: bool = True) -> dict:
-    """Which of the spec §4.7 theorems' step-size conditions ``schedule`` meets.
+    """Which of the theorems' (T1-T8) step-size conditions ``schedule`` meets.
 
     Returns {"T1": Condition, ..., "T8": Condition} for the first ``K`` steps. ``theta`` is
     theta_rho (needed for T3; None: T3 reported as unknown); ``full_support=False`` (rho0 has
@@ -784,7 +784,7 @@ def _prepare(mdp, schedule, update, tau, log_pi0, pi0, K, warn):
 
 def pmd_iterates(mdp, K: int, schedule=1.0, *, update: str = "kl", tau: float = 0.0,
                  log_pi0=None, pi0=None, warn: bool = True):
-    """Generator of exact PMD iterates k = 0..K (Alg. A of spec §4.4).
+    """Generator of exact PMD iterates k = 0..K (Algorithm A).
 
     Yields :class:`PMDIterate` for k = 0, ..., K: pi_k with its exact values and eta_k; the
     step to pi_{k+1} is taken after the consumer has seen iterate k (arrays are fresh each k).
@@ -860,7 +860,7 @@ class PMDResult:
 def policy_mirror_descent(mdp, K: int = 1000, schedule=1.0, *, update: str = "kl",
                           tau: float = 0.0, log_pi0=None, pi0=None, tol: float | None = None,
                           V_star=None, warn: bool = True) -> PMDResult:
-    """Exact policy mirror descent (Alg. A of spec §4.4), at most K steps.
+    """Exact policy mirror descent (Algorithm A), at most K steps.
 
     Stops early when ``tol`` is given and V*(rho) - V^{pi_k}(rho) <= tol (regularised: with
     V*_tau); V* is computed by :func:`optimal` / :func:`soft_optimal` unless ``V_star`` (S,) is
@@ -896,11 +896,68 @@ def policy_mirror_descent(mdp, K: int = 1000, schedule=1.0, *, update: str = "kl
                      gaps=np.array(gaps) if V_star is not None else None, conditions=conds)
 
 
+# ============================================================================= Tsallis variant
+
+
+def _check_q(q) -> float:
+    q = _validate.real("q", q, lo=0.0)
+    if q <= 0.0 or q == 1.0:
+        raise ValueError(f"q must be > 0 and != 1 (q = 1 is the KL step), got q={q}")
+    return q
+
+
+def tsallis_step(log_pi, Q, eta: float, q: float) -> np.ndarray:
+    """One exact mirror step with the Tsallis entropy as mirror map (the Tsallis variant of
+    MDPO, tabular and exact; our reconstruction, docs/papers/mdpo.md).
+
+    Per state, p+ = argmax_p eta <Q(s), p> - D_q(p, pi(s)) over the simplex, where D_q is the
+    Bregman divergence of psi_q(p) = (sum_a p_a^q - 1)/(q - 1), the negative Tsallis entropy
+    (q -> 1 gives sum p log p and the KL step). q > 1 gives sparse steps (q = 2: Euclidean
+    projection of pi + eta Q / 2); 0 < q < 1 keeps the support of pi. Returns log p+ (S, A),
+    -inf where p+ = 0 (kernel: :func:`mdptheory.kernels.pmd.tsallis_step`).
+    """
+    eta = _positive("eta", eta)
+    q = _check_q(q)
+    lp = _validate.as_float_array("log_pi", log_pi)
+    _validate.shape("log_pi", lp, ndim=2)
+    Q = _validate.as_float_array("Q", Q)
+    _validate.shape("Q", Q, expected=lp.shape)
+    out = np.empty_like(lp)
+    kp.tsallis_step(lp, Q, eta, q, out)
+    return out
+
+
+def tsallis_policy_mirror_descent(mdp, K: int, eta: float = 1.0, *, q: float = 2.0,
+                                  log_pi0=None, pi0=None) -> PMDResult:
+    """Exact tabular PMD with the Tsallis mirror step (:func:`tsallis_step`), constant step
+    ``eta``, K steps from pi_0 (uniform by default). Returns a :class:`PMDResult` (gaps to the
+    exact optimum V*(rho) of :func:`optimal`)."""
+    K = _check_K(K)
+    eta = _positive("eta", eta)
+    q = _check_q(q)
+    (Pp, Pi), r, g, rho0, *_, log_pi = _prepare(mdp, eta, "kl", 0.0, log_pi0, pi0, K, False)
+    S, A = r.shape
+    target = float(rho0 @ optimal(mdp).V)
+    values, gaps = [], []
+    for k in range(K + 1):
+        V, Q = np.empty(S), np.empty((S, A))
+        kp.evaluate(Pp, Pi, r, log_pi, g, 0.0, V, Q)
+        values.append(V)
+        gaps.append(target - float(rho0 @ V))
+        if k == K:
+            break
+        new = np.empty((S, A))
+        kp.tsallis_step(log_pi, Q, eta, q, new)
+        log_pi = new
+    return PMDResult(log_pi=log_pi, pi=np.exp(log_pi), V=V, Q=Q, values=np.array(values),
+                     etas=np.full(K, eta), num_iter=K, converged=True, gaps=np.array(gaps))
+
+
 # ============================================================================= MDPO (Alg. B)
 
 
 def mdpo_surrogate(theta, log_pi_k, C, w, t: float):
-    """L(theta) and its gradient (S, A), spec §4.3:
+    """L(theta) and its gradient (S, A), MDPO's tabular surrogate:
     L = sum_s [<pi_theta(s), C(s)> - w(s)/t KL(pi_theta(s) || pi_k(s))]; exact MDPO uses
     C = d_k[:, None] * A_k, w = d_k."""
     theta = np.ascontiguousarray(theta, dtype=np.float64)
@@ -934,7 +991,7 @@ def _check_m(m):
 
 def mdpo_update(log_pi_k, C, w, t: float, m=10, *, lr="auto", optimizer: str = "sgd",
                 clip_norm: float = 0.0, adam: AdamState | None = None) -> np.ndarray:
-    """theta_{k+1} after m ascent steps on the MDPO surrogate from theta = log pi_k (spec §4.3).
+    """theta_{k+1} after m ascent steps on the MDPO surrogate from theta = log pi_k.
 
     m = inf returns the surrogate's maximiser pi_k e^{t C/w} normalised (for w(s) > 0; exact
     MDPO: the PMD iterate pi_k e^{t A_k}); states with w(s) = 0 keep pi_k. ``lr="auto"``:
@@ -988,7 +1045,7 @@ class MDPOIterate:
 def mdpo_exact_iterates(mdp, K: int, m=10, schedule=1.0, *, lr="auto",
                         optimizer: str = "sgd", clip_norm: float = 0.0, log_pi0=None,
                         warn: bool = True):
-    """Tabular MDPO with exact A_k and d_k (Alg. B of spec §4.4): yields :class:`MDPOIterate`.
+    """Tabular MDPO with exact A_k and d_k (Algorithm B): yields :class:`MDPOIterate`.
 
     theta_{k+1} = m ascent steps on L_k from theta_k = log pi_k (``lr`` "auto" or a number;
     ``optimizer`` "sgd" or "adam"); m = inf is exact PMD with step t_k.
@@ -1103,7 +1160,7 @@ def mdpo_on_policy(mdp, n_iterations: int, *, rng, preset: str | None = None,
                    advantage: str | None = None, gae_lambda: float | None = None,
                    standardize: bool | None = None, anneal_updates: int | None = None,
                    log_pi0=None) -> SampleRun:
-    """Sample-based on-policy tabular MDPO (Alg. C of spec §4.4).
+    """Sample-based on-policy tabular MDPO (Algorithm C).
 
     Per iteration k: ``batch`` on-policy transitions of pi_k (geometric-length episodes);
     advantages by Monte Carlo (``"mc"``: G_i - mean of G over the batch's visits to s_i; only
@@ -1116,7 +1173,7 @@ def mdpo_on_policy(mdp, n_iterations: int, *, rng, preset: str | None = None,
 
     Defaults (no preset): batch 2048, m 10, constant t = 1, SGD with lr "auto", no clipping,
     MC advantages, no standardisation. ``preset="on_policy_authors"`` takes the authors'
-    values (spec §4.5); explicit arguments override a preset. Returns a :class:`SampleRun`
+    values (read in their code); explicit arguments override a preset. Returns a :class:`SampleRun`
     with the exact value V^{pi_k}(rho) after every iteration.
     """
     kw = _preset(preset, "on_policy", dict(batch=batch, m=m, optimizer=optimizer, lr=lr,
@@ -1198,14 +1255,14 @@ def mdpo_off_policy(mdp, n_steps: int, *, rng, preset: str | None = None,
                     optimizer: str | None = None, actor_lr: float | None = None,
                     critic_lr: float | None = None, polyak: float | None = None,
                     checkpoints=None) -> SampleRun:
-    """Off-policy tabular MDPO (Alg. D of spec §4.4): SAC-like actor-critic with the MDPO
+    """Off-policy tabular MDPO (Algorithm D): SAC-like actor-critic with the MDPO
     actor loss mean_s sum_a pi_theta [klcoeff (log pi_theta - log pi_old) + lam log pi_old - Q]
     (klcoeff = 1/t_k), old policy refreshed every ``m_refresh`` steps; see
     ``kernels.pmd.off_policy_loop`` for the loop.
 
     Defaults (no preset): lam 0, klcoeff 1, m_refresh 100, batch 32, buffer 100000,
     learning_starts 100, SGD actor lr 1, critic (TD) step 0.1, polyak 0.05.
-    ``preset="off_policy_authors"``: the authors' values (spec §4.5). ``checkpoints``: step
+    ``preset="off_policy_authors"``: the authors' values (read in their code). ``checkpoints``: step
     counts at which the policy is evaluated exactly (default 30 log-spaced). Returns a
     :class:`SampleRun` (values are unregularised V^{pi}(rho)).
     """
@@ -1272,7 +1329,8 @@ __all__ = [
     "UPDATES", "SCHEDULES", "PRESETS", "evaluate", "occupancy", "stationary_distribution",
     "policy_matrix", "optimal", "soft_optimal", "OptimalSolution", "kl_rows", "entropy_rows",
     "kl_to_deterministic", "npg_to_pmd", "mismatch_coefficient", "update_coefficients",
-    "pmd_step", "StepSchedule", "constant", "geometric", "inverse_gamma", "adaptive", "shani",
+    "pmd_step", "tsallis_step", "tsallis_policy_mirror_descent", "StepSchedule", "constant",
+    "geometric", "inverse_gamma", "adaptive", "shani",
     "shani_regularized", "anneal", "sequence", "make_schedule", "Condition",
     "schedule_conditions", "PMDIterate", "pmd_iterates", "PMDResult", "policy_mirror_descent",
     "mdpo_surrogate", "AdamState", "mdpo_update", "MDPOIterate", "mdpo_exact_iterates",

@@ -1,16 +1,16 @@
-"""The IWOCS optimality certificate (spec §2.5, [DERIVED]; not a theorem of the paper).
+"""The IWOCS optimality certificate (our derivation; not a theorem of the paper).
 
 Zouitine, Geist & Rachelson (2024), "Solving robust MDPs as a sequence of static RL problems"
-(arXiv 2410.06212) present IWOCS as a heuristic and list convergence guarantees as open. The
-spec derives a certificate for the exact tabular version on (s, a)-rectangular sets: with
+(arXiv 2410.06212) present IWOCS as a heuristic and list convergence guarantees as open. We
+derive a certificate for the exact tabular version on (s, a)-rectangular sets: with
 Q_i = min_{j<=i} Q*_{T_j}, u_i = rho0 . max_a Q_i and v_j = min_T V^{pi_j}_T(rho0),
 
     max_{j<=i} v_j  <=  V*_T(rho0)  <=  u_i,       so
     V*_T(rho0) - v_{j*}  <=  u_i - max_{j<=i} v_j        (j* = argmax_j v_j),
 
-because Q*_T <= Q*_T' pointwise for every T' in T (F3: the robust Bellman equation at the
-worst row of each pair is the Bellman equation of one member). The bound is deterministic and
-exact (no constants); it says nothing about how fast the gap closes.
+because Q*_T <= Q*_T' pointwise for every T' in T (the robust Bellman equation at the
+worst row of each pair is the Bellman equation of one member; docs/papers/iwocs.md). The bound
+is deterministic and exact (no constants); it says nothing about how fast the gap closes.
 """
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ _PAPER = ("Zouitine, Geist & Rachelson (2024), Solving robust MDPs as a sequence
 
 
 @register("iwocs_certificate", paper=_PAPER,
-          theorem="certificate of spec §2.5 (derived in the spec from F3; not in the paper)",
+          theorem="IWOCS certificate on rectangular sets (our derivation; not in the paper)",
           quantity="V*_T(rho0) - v_{j*}, suboptimality of the returned policy", variable="i",
           exponent=0.0, constants="paper", probability="deterministic",
           assumptions=(("(s, a)-rectangular uncertainty set (rows and rewards mixed with the "
                         "same weights)"),
                        ("exact oracle: v_j is the exact static worst case (finite candidate "
-                        "rows: robust policy evaluation; F1 makes it the static value)"),
+                        "rows: robust policy evaluation, equal to the static value there)"),
                        "exact MDP solves Q*_{T_j} (policy iteration)",
                        ("no rate: exponent 0 only means no growth in the iteration i; "
                         "'constants=paper' here means exact (there are no constants)")))

@@ -1,16 +1,15 @@
-"""Convergence bounds of exact tabular policy mirror descent (PMD), theorems T1-T8 of spec
-§4.7 (shared/specs/iwocs_stepmix_mdpo.md), each with its step-size condition.
+"""Convergence bounds of exact tabular policy mirror descent (PMD), the statements T1-T8 (our
+numbering, defined in docs/papers/mdpo.md), each with its step-size condition.
 
 Setting: discounted MDP, rewards in [0, 1], exact Q^{pi_k}, KL-PMD pi_{k+1} prop. to
 pi_k e^{eta_k Q_k} unless stated otherwise; pi* a deterministic optimal policy;
 D*_mu(pi) = E_{s~mu} KL(pi*(.|s) || pi(.|s)) (= log A for uniform pi_0); d* = d^{pi*}_rho.
 
-Provenance (spec §0 tags): T0-T6 are the spec's derivations ([DERIVED], numerically verified
-by the spec author and again in ``proofs_check/mdpo.py``), matching Xiao (2022), Lan (2022)
-and Johnson et al. (2023) in form; T7 is Cen et al. (2022) Thm 1 as recalled by the spec
-([RECALL], high confidence); T8 are Shani et al. (2020) rates with unknown constants
-([RECALL/UNVERIFIED]; ``constants="rate-only"``). "Paper" constants below mean the spec's
-derived constants.
+Provenance: T0-T6 are our derivations (numerically verified in ``proofs_check/mdpo.py``),
+matching Xiao (2022), Lan (2022) and Johnson et al. (2023) in form (their papers' bodies could
+not be read); T7 is Cen et al. (2022) Theorem 1 as we recall it (numerically consistent); T8
+are Shani et al. (2020) rates with unknown constants (``constants="rate-only"``). "Paper"
+constants below mean our derived constants.
 
 Conditions. Every bound function takes the step-size information its theorem needs and checks
 the condition; when it fails the function warns (``warnings.warn``, naming the parameter and the
@@ -38,7 +37,7 @@ _CEN = ("Cen, Cheng, Chen, Wei & Chi (2022), Fast global convergence of natural 
         "gradient methods with entropy regularization, Oper. Res.")
 _SHANI = ("Shani, Efroni & Mannor (2020), Adaptive trust region policy optimization: global "
           "convergence and faster rates for regularized MDPs, AAAI")
-_SPEC = "spec shared/specs/iwocs_stepmix_mdpo.md §4.7"
+_OURS = "our numbering, docs/papers/mdpo.md"
 _COMMON = ("discounted MDP, rewards in [0, 1], exact policy evaluation, tabular softmax "
            "policies",)
 
@@ -140,7 +139,7 @@ def _theta(theta) -> float:
 # ----------------------------------------------------------------------------- T1
 
 
-@register("pmd_t1_improvement", paper=_XIAO, theorem="T1 (monotone improvement; " + _SPEC + ")",
+@register("pmd_t1_improvement", paper=_XIAO, theorem="T1 (monotone improvement; " + _OURS + ")",
           quantity="min_s [V^{pi_{k+1}}(s) - V^{pi_k}(s)] >= 0 (lower bound 0, every k, "
                    "any eta_k > 0)",
           variable="k", exponent=0.0, constants="paper", probability="deterministic",
@@ -155,7 +154,7 @@ def pmd_t1_improvement(k, eta=1.0):
 # ----------------------------------------------------------------------------- T2
 
 
-@register("pmd_t2_sublinear", paper=_XIAO, theorem="T2 (sublinear rate; " + _SPEC + ")",
+@register("pmd_t2_sublinear", paper=_XIAO, theorem="T2 (sublinear rate; " + _OURS + ")",
           quantity="V*(rho) - V^{pi_k}(rho) <= (D*_{d*}(pi_0)/((1-gamma) eta_0) + "
                    "1/(1-gamma)^2) / k",
           variable="k", exponent=-1.0, constants="paper", probability="deterministic",
@@ -176,13 +175,13 @@ def pmd_t2_sublinear(k, D0: float, eta0: float, gamma: float, etas=None):
 # ----------------------------------------------------------------------------- T3
 
 
-@register("pmd_t3_linear", paper=_XIAO, theorem="T3 (linear rate, geometric steps; " + _SPEC + ")",
+@register("pmd_t3_linear", paper=_XIAO, theorem="T3 (linear rate, geometric steps; " + _OURS + ")",
           quantity="V*(rho) - V^{pi_k}(rho) <= (1 - 1/theta)^k (V*(rho) - V^{pi_0}(rho) + "
                    "D*_{d*}(pi_0)/((1-gamma) eta_0 (theta-1))), linear rate 1 - 1/theta",
           variable="k", exponent=float("nan"), constants="paper", probability="deterministic",
           assumptions=_COMMON + ("KL-PMD with eta_{k+1} >= eta_k theta/(theta-1)",
                                  "rho with full support; theta = |d*_rho/rho|_inf/(1-gamma)",
-                                 "constant placement derived in the spec (Xiao's printed form "
+                                 "our placement of the constants (Xiao's printed form "
                                  "may place (1-gamma) differently)"))
 def pmd_t3_linear(k, gap0: float, D0: float, eta0: float, theta: float, gamma: float,
                   ratio: float | None = None, etas=None):
@@ -209,14 +208,14 @@ def pmd_t3_rate(theta: float) -> float:
 
 
 @register("pmd_t4_gamma_rate", paper=_LAN, theorem="T4 (gamma-rate, eta_k = eta_0 gamma^{-k}; "
-          + _SPEC + ")",
+          + _OURS + ")",
           quantity="f_k = E_{nu*}[V* - V^{pi_k}] <= gamma^k (f_0 + D*_{nu*}(pi_0)/(gamma eta_0)), "
                    "linear rate gamma",
           variable="k", exponent=float("nan"), constants="paper", probability="deterministic",
           assumptions=_COMMON + ("KL-PMD with eta_{k+1} >= eta_k / gamma",
                                  "nu* any stationary law of P^{pi*}; D weighted by nu*",
                                  "Lan (2022) proves linear rates of this type; its exact "
-                                 "constants are UNVERIFIED (spec)"))
+                                 "constants could not be checked"))
 def pmd_t4_gamma_rate(k, f0: float, D0: float, eta0: float, gamma: float,
                       growth: float | None = None, etas=None):
     """gamma^k (f0 + D0 / (gamma eta0)); condition on ``growth`` (eta_{k+1}/eta_k) or ``etas``."""
@@ -236,7 +235,7 @@ def pmd_t4_gamma_rate(k, f0: float, D0: float, eta0: float, gamma: float,
 
 
 @register("pmd_t5_adaptive", paper=_JOHNSON, theorem="T5 (gamma-rate, adaptive steps; "
-          + _SPEC + ")",
+          + _OURS + ")",
           quantity="|V* - V^{pi_k}|_inf <= gamma^k (|V* - V^{pi_0}|_inf + k c), linear rate gamma",
           variable="k", exponent=float("nan"), constants="paper", probability="deterministic",
           assumptions=_COMMON + ("KL-PMD with eta_k >= max_s log(1/pi_k(a~_s|s)) / (c gamma^{k+1}),"
@@ -265,7 +264,7 @@ def pmd_t5_step(err_k, eps_k, gamma: float):
 
 
 @register("pmd_t6_regularized", paper=_LAN, theorem="T6 (entropy prox, constant step; Lan 2022 "
-          "Thm 1 as read by the spec; " + _SPEC + ")",
+          "Thm 1, entropy instance, our derivation; " + _OURS + ")",
           quantity="f_k + (1/eta + tau) D_k <= rho^k (f_0 + (1/eta + tau) D_0), "
                    "rho = max(gamma, 1/(1 + eta tau)); f, D weighted by nu*_tau",
           variable="k", exponent=float("nan"), constants="paper", probability="deterministic",
@@ -306,7 +305,7 @@ def cen_c1(q_err0: float, logpi_err0: float, eta_c: float, tau: float, gamma: fl
             + 2.0 * tau * (1.0 - eta_c * tau / (1.0 - gamma)) * _nonneg("logpi_err0", logpi_err0))
 
 
-@register("pmd_t7_cen_q", paper=_CEN, theorem="Theorem 1 (T7; recalled by the spec, " + _SPEC + ")",
+@register("pmd_t7_cen_q", paper=_CEN, theorem="Theorem 1 (T7; recalled, " + _OURS + ")",
           quantity="|Q*_tau - Q^(t+1)_tau|_inf <= C1 gamma (1 - eta_c tau)^t, linear rate "
                    "1 - eta_c tau",
           variable="t", exponent=float("nan"), constants="paper", probability="deterministic",
@@ -314,7 +313,7 @@ def cen_c1(q_err0: float, logpi_err0: float, eta_c: float, tau: float, gamma: fl
                                  " e^{eta_c Q_tau^(t)/(1-gamma)}, 0 < eta_c <= (1-gamma)/tau",
                                  "C1 = |Q*_tau - Q^(0)_tau| + 2 tau (1 - eta_c tau/(1-gamma)) "
                                  "|log pi*_tau - log pi^(0)|",
-                                 "[RECALL] statement (spec: high confidence, numerically "
+                                 "statement recalled, not read in the paper (numerically "
                                  "consistent)"))
 def pmd_t7_cen_q(t, C1: float, eta_c: float, tau: float, gamma: float):
     """C1 gamma (1 - eta_c tau)^t for t >= 0 (bounds the error of iterate t + 1)."""
@@ -326,8 +325,8 @@ def pmd_t7_cen_q(t, C1: float, eta_c: float, tau: float, gamma: float):
     return _out(C1 * gamma * (1.0 - eta_c * tau) ** tt, t)
 
 
-@register("pmd_t7_cen_logpi", paper=_CEN, theorem="Theorem 1 (T7; recalled by the spec, "
-          + _SPEC + ")",
+@register("pmd_t7_cen_logpi", paper=_CEN, theorem="Theorem 1 (T7; recalled, "
+          + _OURS + ")",
           quantity="|log pi*_tau - log pi^(t+1)|_inf <= 2 C1 (1 - eta_c tau)^t / tau",
           variable="t", exponent=float("nan"), constants="paper", probability="deterministic",
           assumptions=_COMMON + ("as pmd_t7_cen_q",))
@@ -350,7 +349,7 @@ def pmd_t7_rate(eta_c: float, tau: float) -> float:
 
 
 @register("pmd_t8_unregularized", paper=_SHANI, theorem="uniform TRPO, unregularised (T8; "
-          "rate [SRC-page], schedule and constants [RECALL]; " + _SPEC + ")",
+          "rate from the abstract, schedule and constants recalled; " + _OURS + ")",
           quantity="|V* - V^{pi_N}|_inf = O(C_omega C_max / ((1-gamma)^2 sqrt(N)))",
           variable="N", exponent=-0.5, constants="rate-only", probability="deterministic",
           assumptions=_COMMON + ("t_k = (1-gamma)/(C_omega C_max sqrt(k+1)), KL: C_omega = 1",
@@ -365,7 +364,7 @@ def pmd_t8_unregularized(N, gamma: float, C_omega: float = 1.0, C_max: float = 1
 
 
 @register("pmd_t8_regularized", paper=_SHANI, theorem="uniform TRPO, regularised (T8; rate "
-          "[SRC-page], schedule and constants [RECALL]; " + _SPEC + ")",
+          "from the abstract, schedule and constants recalled; " + _OURS + ")",
           quantity="|V*_tau - V^{pi_N}_tau|_inf = O~(C_omega^2 C_max,tau^2 / (tau (1-gamma)^3 N))",
           variable="N", exponent=-1.0, constants="rate-only", probability="deterministic",
           assumptions=_COMMON + ("linearised update pi^{1-tau t_k} e^{t_k Q_tau}, "

@@ -1,6 +1,6 @@
 """Random uncertainty sets of transition models (instances for IWOCS and robust DP).
 
-All three share the Garnet recipe of spec §1.4 for their kernels: each row puts Dirichlet(1)
+All three share the Garnet recipe for their kernels: each row puts Dirichlet(1)
 probabilities on ``branching`` successors drawn uniformly without replacement; rewards
 r(s, a) ~ U[0, 1] shared by every model (the paper's fixed-reward setting); rho0 uniform.
 
@@ -9,7 +9,10 @@ r(s, a) ~ U[0, 1] shared by every model (the paper's fixed-reward setting); rho0
 * :func:`random_finite_set`: ``n`` independent Garnet kernels (model 0 nominal);
 * :func:`random_affine_set`: P_psi = P0 + sum_i psi_i (P_i - P0) with psi in [0, 1/d]^d and
   P0, P_1..P_d Garnet kernels, a shared (non-rectangular) parameter; every psi in the box gives
-  a convex combination of the P_i, hence a kernel.
+  a convex combination of the P_i, hence a kernel;
+* :func:`random_episodic_rectangular_set`: the episodic counterpart of the first, candidate rows
+  P (H, S, A, n, S) and rewards r (H, S, A) shared by the candidates, rho0 uniform (for
+  :func:`mdptheory.algorithms.iwocs.iwocs_finite_horizon`).
 """
 from __future__ import annotations
 
@@ -69,4 +72,17 @@ def random_affine_set(S: int, A: int, d: int, *, branching: int | None = 3,
                                       rho0=np.full(S, 1.0 / S), nominal=np.zeros(d))
 
 
-__all__ = ["random_affine_set", "random_finite_set", "random_rectangular_set"]
+def random_episodic_rectangular_set(H: int, S: int, A: int, n: int, *,
+                                    branching: int | None = 3, rng=0):
+    """(h, s, a)-rectangular episodic set: n Garnet candidate rows per (h, s, a) and a reward
+    r_h(s, a) ~ U[0, 1] shared by the candidates. Returns (P (H, S, A, n, S), r (H, S, A, n),
+    rho0 (S,) uniform)."""
+    H = _validate.positive_int("H", H)
+    S, A, n, b, _, gen = _common(S, A, n, branching, 0.0, rng)
+    P = _rows(gen, (H, S, A, n), S, b)
+    r = np.repeat(gen.random((H, S, A))[..., None], n, axis=3)
+    return P, r, np.full(S, 1.0 / S)
+
+
+__all__ = ["random_affine_set", "random_episodic_rectangular_set", "random_finite_set",
+           "random_rectangular_set"]

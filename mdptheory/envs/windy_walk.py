@@ -1,8 +1,9 @@
-"""WindyWalk: the package's stand-in for the "windy walk" grid world of IWOCS (spec §2.7, [DESIGN]).
+"""WindyWalk: the package's stand-in for the "windy walk" grid world of IWOCS (our design).
 
-The paper shows a windy grid world with start S, goal G and wind (a figure caption on a public
-overview page); its size, wind model, uncertainty set and discount are UNVERIFIED. This is the
-spec's reconstruction, with exact ground truth from robust dynamic programming.
+The paper shows a windy grid world with start S, goal G and wind (known to us from a figure
+caption on a public overview page); its size, wind model, uncertainty set and discount could
+not be read. This is our reconstruction (docs/papers/iwocs.md), with exact ground truth from
+robust dynamic programming.
 
 Layout. ``rows`` x ``cols`` cells (default 4 x 8), cell (row, col) is state row * cols + col;
 row 0 is the bottom row. Start S = (0, 0) and goal G = (0, cols - 1) on the bottom row; the
@@ -20,11 +21,12 @@ Dynamics from a cell s != G under action a:
 
 G is absorbing with cost 0 (no wind at G; a gust may push the agent off G on the step that
 enters it, step 2 applies to every move). Gust index 0 = none, 1 = up, 2 = down, 3 = left,
-4 = right (as the spec's script). gamma = 0.95.
+4 = right. gamma = 0.95.
 
 These readings (the gust acts on the cell reached by the move, including G and cliff cells; the
 cliff is judged on the landing cell; the -20 replaces the -1 of that step) are the ones that
-reproduce every number of spec §2.7; the variants tried (cliff cells as states paying -20 on
+reproduce every reference number below (from an independent from-scratch computation
+of the same design); the variants tried (cliff cells as states paying -20 on
 the next step, no gust on entering G) give other values. See tests/algorithms/test_iwocs.py.
 
 Costs and rewards. mdptheory models need rewards in [0, 1], so each cost c in [-20, 0] is
@@ -38,8 +40,8 @@ the expected reward of (s, a) depends on the kernel: every model of the sets bel
 Uncertainty sets (``uncertainty``):
 
 * ``"R"``: (s, a)-rectangular. For each (s, a) independently, any convex combination of the
-  nominal row and the four rows "gust g with probability w_max" (5 candidates; spec (R));
-* ``"R_down"``: rectangular, downward gust only, w_{s,a} in [0, w_max] (spec's sanity check:
+  nominal row and the four rows "gust g with probability w_max" (5 candidates);
+* ``"R_down"``: rectangular, downward gust only, w_{s,a} in [0, w_max] (a sanity check:
   the worst case is maximal wind everywhere);
 * ``"P1"``: static, one shared downward-gust probability w in [0, w_max] (affine, d = 1,
   non-rectangular);
@@ -47,10 +49,10 @@ Uncertainty sets (``uncertainty``):
   d = cols); the column is that of the cell m reached by the move, where the gust blows;
 * ``"nominal"``: the nominal DiscountedMDP (w = 0).
 
-Reference values (spec §2.7, gamma = 0.95, w_max = 0.3, 4 x 8, in costs): robust optimum
-V*_T(S) = -15.73 under (R); the nominal-optimal policy has nominal value -7.40 and robust value
--79.19; exact IWOCS from the nominal model closes the certificate after adding 2 models
-(upper/lower -7.40/-79.19 -> -15.40/-15.73 -> -15.73/-15.73).
+Reference values (an independent computation of this design; gamma = 0.95, w_max = 0.3, 4 x 8,
+in costs): robust optimum V*_T(S) = -15.73 under (R); the nominal-optimal policy has nominal
+value -7.40 and robust value -79.19; exact IWOCS from the nominal model closes the certificate
+after adding 2 models (upper/lower -7.40/-79.19 -> -15.40/-15.73 -> -15.73/-15.73).
 """
 from __future__ import annotations
 
@@ -146,7 +148,7 @@ def _candidate_rows(w: float, lay: dict):
 
 def windy_walk(uncertainty: str = "R", *, w_max: float = 0.3, gamma: float = 0.95,
                rows: int = 4, cols: int = 8):
-    """The WindyWalk robust MDP of spec §2.7 (module docstring for the dynamics and the sets).
+    """The WindyWalk robust MDP (module docstring for the dynamics and the sets).
 
     Parameters
     ----------

@@ -27,8 +27,8 @@ from numba import njit
 def candidate_min(Pc, rc, gamma, V, Q_out, arg_out):
     """Q_out[s, a] = min_k rc[s, a, k] + gamma * Pc[s, a, k] . V, arg_out[s, a] = lowest argmin.
 
-    The (s, a)-rectangular robust backup over finite candidate sets (spec §1.3 E6: "a finite
-    candidate set (take the min)"); the min over the convex hull of the candidates is the same.
+    The (s, a)-rectangular robust backup over finite candidate sets (for a finite candidate
+    set, take the min); the min over the convex hull of the candidates is the same.
     """
     S, A, n, S2 = Pc.shape
     for s in range(S):
@@ -154,7 +154,7 @@ def affine_state_min(P0, r0, D, e, lo, hi, gamma, V, pi, V_out, psi_out):
 
 @njit(cache=True)
 def evaluate_many(Pm, rm, gamma, pi, rho0, V_out, values_out):
-    """Exact values of one stationary policy pi in m models (spec §1.3 E1, batched):
+    """Exact values of one stationary policy pi in m models (exact linear solves, batched):
     V_out[j] solves (I - gamma P_pi^j) V = r_pi^j by LU, values_out[j] = rho0 . V_out[j]."""
     m, S, A, _ = Pm.shape
     M = np.empty((S, S))

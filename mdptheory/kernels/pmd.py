@@ -4,22 +4,23 @@ Plain arrays in, out-params, no validation (callers in ``mdptheory.algorithms.md
 Transitions in successor-list (ELL) form ``probs[s, a, j]``, ``idx[s, a, j]`` (S, A, w):
 P(idx[s, a, j] | s, a) = probs[s, a, j], padding with probability 0 (a dense model has w <= S;
 a Garnet has w = branching, so building P_pi and Q costs O(S A w)); ``r[s, a]``; policies in
-log space ``log_pi[s, a]`` (spec §1.3: exponentiated updates underflow, log space keeps KL finite).
+log space ``log_pi[s, a]`` (exponentiated updates underflow to exact zeros; log space keeps KL
+finite).
 
 Contents
 --------
 * ``policy_system`` / ``evaluate`` / ``occupancy``: exact evaluation of a stochastic policy by a
-  dense linear solve (spec E1, E4). ``np.linalg.solve`` inside numba calls LAPACK through
+  dense linear solve. ``np.linalg.solve`` inside numba calls LAPACK through
   scipy's bindings; on these shared 2-core machines it was ~50x faster than numpy's threaded
   ``np.linalg.solve`` for S = 200 (1.9 ms vs 100 ms under load), hence a kernel.
-* ``mirror_step``: the one update every PMD variant of spec §4.2 reduces to,
+* ``mirror_step``: the one update every PMD variant (docs/papers/mdpo.md) reduces to,
   ``log pi+(a|s) = alpha log pi(a|s) + beta Q(s, a) - logsumexp_b(...)``.
 * ``mdpo_ascent``: m gradient steps (plain or Adam) on the tabular MDPO surrogate
-  ``L(theta) = sum_s [<pi_theta(s), C(s)> - w(s)/t KL(pi_theta(s) || pi_k(s))]`` (spec §4.3).
+  ``L(theta) = sum_s [<pi_theta(s), C(s)> - w(s)/t KL(pi_theta(s) || pi_k(s))]``.
 * ``sample_stream`` and ``episode_returns``: on-policy transitions of the discounted MDP as
   geometric-length episodes (restart with probability 1 - gamma after each step), and their
-  undiscounted tail sums (unbiased Monte-Carlo Q estimates, spec §4.4 C).
-* ``off_policy_loop``: the whole off-policy tabular MDPO loop (spec §4.4 D) in one kernel.
+  undiscounted tail sums (unbiased Monte-Carlo Q estimates).
+* ``off_policy_loop``: the whole off-policy tabular MDPO loop in one kernel.
 """
 import numpy as np
 from numba import njit
@@ -75,7 +76,8 @@ def q_from_v(probs, idx, r, gamma, V, Q_out):
 
 @njit(cache=True)
 def evaluate(probs, idx, r, log_pi, gamma, tau, V_out, Q_out):
-    """Exact (entropy-regularised if tau > 0) V^pi_tau and Q^pi_tau (spec E1, §1.1).
+    """Exact (entropy-regularised if tau > 0) V^pi_tau and Q^pi_tau (no entropy at the current
+    step inside Q).
 
     Solves (I - gamma P_pi) V = r_pi - tau sum_a pi log pi by LU (LAPACK gesv); then
     Q = r + gamma P V (no entropy at the current step inside Q). V_out (S,), Q_out (S, A).
@@ -92,7 +94,7 @@ def evaluate(probs, idx, r, log_pi, gamma, tau, V_out, Q_out):
 
 @njit(cache=True)
 def occupancy(probs, idx, log_pi, gamma, mu, d_out):
-    """Normalised discounted occupancy d^pi_mu = (1 - gamma) mu^T (I - gamma P_pi)^{-1} (E4)."""
+    """Normalised discounted occupancy d^pi_mu = (1 - gamma) mu^T (I - gamma P_pi)^{-1}."""
     S, A = log_pi.shape
     M = np.empty((S, S))
     b = np.empty(S)
@@ -133,7 +135,7 @@ def log_normalize(z, out):
 
 @njit(cache=True)
 def mirror_step(log_pi, Q, alpha, beta, out):
-    """log pi+ = alpha * log pi + beta * Q, renormalised per state (spec §4.2).
+    """log pi+ = alpha * log pi + beta * Q, renormalised per state.
 
     KL-PMD: (1, eta); Lan's exact entropy prox: (1/(1+eta tau), eta/(1+eta tau));
     Cen et al.: (1 - eta_c tau/(1-gamma), eta_c/(1-gamma)); Shani's linearised: (1 - tau t, t).
@@ -157,6 +159,79 @@ def mirror_step(log_pi, Q, alpha, beta, out):
     log_normalize(out, out)
 
 
+@njit(cache=True)
+def _tsallis_mass(base, c, z, lam, q):
+    """sum_a p_a(lam) of the Tsallis mirror step (see :func:`tsallis_step`)."""
+    tot = 0.0
+    for a in range(base.shape[0]):
+        tot += _tsallis_p(base[a], c, z[a], lam, q)
+    return tot
+
+
+@njit(cache=True)
+def _tsallis_p(base_a, c, z_a, lam, q):
+    if q > 1.0:
+        x = base_a + c * (z_a - lam)
+        return x ** (1.0 / (q - 1.0)) if x > 0.0 else 0.0
+    if base_a == np.inf:                     # pi_k(a|s) = 0 stays 0 (the barrier)
+        return 0.0
+    x = base_a - c * (z_a - lam)
+    return x ** (-1.0 / (1.0 - q)) if x > 0.0 else np.inf
+
+
+@njit(cache=True)
+def tsallis_step(log_pi, Q, eta, q, out):
+    """One exact mirror step with the negative Tsallis entropy psi_q(p) = (sum_a p_a^q - 1)/(q - 1)
+    as mirror map (q > 0, q != 1; q -> 1 is the KL step), per state:
+    p+ = argmax_{p in simplex} eta <Q(s), p> - D_psi(p, pi(s)), D_psi the Bregman divergence.
+
+    First-order conditions: p_a^{q-1} = pi_a^{q-1} + ((q-1)/q)(eta Q_a - lam), cut at 0 for
+    q > 1 (sparse steps; q = 2 is the Euclidean projection of pi + eta Q / 2 onto the simplex);
+    for q < 1 the map is a barrier and the support of pi is kept. The multiplier lam is found
+    by bisection on sum_a p_a(lam) = 1 (monotone in lam) to float64 resolution. Q is shifted
+    per state by its maximum first. ``out`` (S, A) receives log p+ (-inf where p+ = 0).
+    """
+    S, A = log_pi.shape
+    base = np.empty(A)
+    z = np.empty(A)
+    c = abs(q - 1.0) / q
+    for s in range(S):
+        zmax = Q[s, 0]
+        for a in range(1, A):
+            zmax = max(zmax, Q[s, a])
+        for a in range(A):
+            z[a] = eta * (Q[s, a] - zmax)                  # <= 0, 0 at the greedy actions
+            lp = log_pi[s, a]
+            if q > 1.0:
+                base[a] = np.exp((q - 1.0) * lp) if lp > -np.inf else 0.0
+            else:
+                base[a] = np.exp((q - 1.0) * lp) if lp > -np.inf else np.inf
+        if q > 1.0:
+            lo = -1.0 / c                                  # mass >= 1 at the greedy action
+            hi = 0.0
+            for a in range(A):
+                hi = max(hi, z[a] + base[a] / c)           # every p_a = 0 beyond
+        else:
+            lo = -np.inf                                   # mass -> infinity at the barrier
+            for a in range(A):
+                if base[a] < np.inf:
+                    lo = max(lo, z[a] - base[a] / c)
+            hi = A ** (1.0 - q) / c                        # every p_a <= 1/A beyond
+        for _ in range(2000):
+            mid = 0.5 * (lo + hi)
+            if mid <= lo or mid >= hi:
+                break
+            if _tsallis_mass(base, c, z, mid, q) > 1.0:
+                lo = mid
+            else:
+                hi = mid
+        lam = hi
+        tot = _tsallis_mass(base, c, z, lam, q)
+        for a in range(A):
+            p = _tsallis_p(base[a], c, z[a], lam, q) / tot
+            out[s, a] = np.log(p) if p > 0.0 else -np.inf
+
+
 # ----------------------------------------------------------------------------- MDPO inner loop
 
 
@@ -166,8 +241,8 @@ def mdpo_gradient(theta, log_pi_k, C, w, inv_t, grad_out):
 
     dL/dtheta[s, a] = pi_theta(a|s) [C(s,a) - <pi_theta(s), C(s)>
                                      - w(s) inv_t (log(pi_theta(a|s)/pi_k(a|s)) - KL(s))].
-    With C = d_k * A_k and w = d_k this is the spec §4.3 formula. theta, log_pi_k, C,
-    grad_out (S, A); w (S,). Returns L(theta).
+    With C = d_k * A_k and w = d_k this is MDPO's tabular surrogate with exact A_k and d_k.
+    theta, log_pi_k, C, grad_out (S, A); w (S,). Returns L(theta).
     """
     S, A = theta.shape
     lp = np.empty(A)
@@ -313,7 +388,7 @@ def _cached_row(theta, s, tag, logp, p, stamp):
 def off_policy_loop(probs, idx, r, rho0, gamma, n_steps, rng, theta, theta_old, Q, Q_targ,
                     lam, inv_t, m_refresh, batch, buffer_size, learning_starts, actor_lr,
                     critic_lr, polyak, actor_adam, adam_m, adam_v, checkpoints, snapshots):
-    """Off-policy tabular MDPO (spec §4.4 D) for ``n_steps`` environment steps.
+    """Off-policy tabular MDPO for ``n_steps`` environment steps.
 
     Environment: one stream, restarting from rho0 with probability 1 - gamma after each step
     (a truncation, not a termination: TD targets always bootstrap). Behaviour: a ~ pi_theta

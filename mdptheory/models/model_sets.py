@@ -1,17 +1,17 @@
-"""Uncertainty sets of transition models for robust discounted MDPs (IWOCS, spec §2.2 and §2.5).
+"""Uncertainty sets of transition models for robust discounted MDPs (IWOCS; docs/papers/iwocs.md).
 
 A *model set* is a robust discounted MDP (S, A, T, gamma, rho0): a set T of transition models
 plus a discount factor and an initial distribution. A transition model is a pair (P, r) of a
 kernel P[s, a, s'] and the expected reward r[s, a] in [0, 1] that goes with it. In the paper's
 setting the reward is known and fixed (the same r for every model); the pair form also covers
 rewards that depend on the landing state (reward r(s, a, s') or the outcome of a transition),
-whose expectation then depends on the kernel, as in the WindyWalk instance of spec §2.7
+whose expectation then depends on the kernel, as in our WindyWalk instance
 (:mod:`mdptheory.envs.windy_walk`).
 
 Four kinds, all dense (no sparse transitions):
 
 ========================  ==================================================================
-FiniteModelSet            an explicit list of n models (spec §2.5 case (a)); not rectangular
+FiniteModelSet            an explicit list of n models; not rectangular
 RectangularModelSet       (s, a)-rectangular: for each (s, a) independently, any convex
                           combination of n candidate (row, reward) pairs (case (c); a
                           segment or box linear in a parameter is the hull of its ends)
@@ -118,7 +118,7 @@ def _as_model(P, r, gamma, rho0) -> DiscountedMDP:
 
 @dataclass(frozen=True, eq=False)
 class FiniteModelSet:
-    """An explicit finite uncertainty set {(P_k, r_k) : k = 0..n-1} (spec §2.5 case (a)).
+    """An explicit finite uncertainty set {(P_k, r_k) : k = 0..n-1} .
 
     Attributes
     ----------
@@ -133,7 +133,8 @@ class FiniteModelSet:
         Index of the nominal model (IWOCS's default T_0), default 0.
 
     A finite set is not (s, a)-rectangular in general: its static worst case can be strictly
-    larger than its dynamic one, and IWOCS's upper certificate does not apply (spec §2.3, §2.5).
+    larger than its dynamic one, and IWOCS's upper certificate does not apply
+    (docs/papers/iwocs.md).
     """
 
     P: np.ndarray
@@ -349,7 +350,7 @@ def _psi_text(psi) -> str:
 
 @dataclass(frozen=True, eq=False)
 class ParametricModelSet:
-    """{T_psi = (P_psi, r_psi) : psi in [lower, upper]} for a callable family (spec §2.5 (b)).
+    """{T_psi = (P_psi, r_psi) : psi in [lower, upper]} for a callable family.
 
     Attributes
     ----------
@@ -367,7 +368,7 @@ class ParametricModelSet:
     rectangular : bool
         Declare the family (s, a)-rectangular (each parameter moves rows of one pair only).
         Default False (a physical parameter shared by all states): then the static worst case
-        can exceed the dynamic one and IWOCS reports only its lower bound (spec §2.3, §2.5).
+        can exceed the dynamic one and IWOCS reports only its lower bound (docs/papers/iwocs.md).
 
     Every kernel produced by ``fn`` is validated when produced; the nominal parameter and the
     box corners (if at most ``MAX_CORNERS``) are checked at construction.

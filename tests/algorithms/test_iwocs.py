@@ -1,5 +1,6 @@
 """IWOCS, robust DP over model sets, the model sets and WindyWalk, checked where the answer is
-known: the spec's WindyWalk reference numbers (§2.7), brute-force enumeration of vertices,
+known: the WindyWalk reference numbers (an independent computation of our stand-in),
+brute-force enumeration of vertices,
 policies and parameter grids, independent evaluation through mdptheory.solvers, and the
 compiled kernels against their Python versions."""
 import itertools
@@ -48,7 +49,7 @@ def _static_values(ms: FiniteModelSet, pi):
 
 
 # ---------------------------------------------------------------------------------------------
-# WindyWalk: the spec's reference values (spec §2.7), after converting rewards back to costs
+# WindyWalk: the reference values (an independent computation), rewards converted to costs
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def windy():
@@ -57,7 +58,7 @@ def windy():
     return R, nominal, policy_iteration(nominal), I.robust_policy_iteration(R)
 
 
-def test_windy_walk_reproduces_spec_reference_values(windy):
+def test_windy_walk_reproduces_the_reference_values(windy):
     R, _, nom_sol, rob = windy
     g = R.gamma
     start = W.layout()["start"]
@@ -72,7 +73,7 @@ def test_windy_walk_reproduces_spec_reference_values(windy):
 
 
 def test_windy_walk_policies_differ_in_13_states(windy):
-    """Spec §2.7: robust and nominal policies differ in 13 of 32 states (compared through the
+    """Reference: robust and nominal policies differ in 13 of 32 states (compared through the
     lowest-index action among those optimal within 1e-9, so rounding between tied actions does
     not count)."""
     _, _, nom_sol, rob = windy
@@ -85,9 +86,9 @@ def test_windy_walk_policies_differ_in_13_states(windy):
 
 
 def test_windy_walk_worst_gusts_under_robust_policy_along_its_nominal_path(windy):
-    """Spec §2.7 says the worst-case gusts under the robust policy are upward in all reachable
-    non-terminal states except (row 1, col 7), where they are leftward. Reproduced along the
-    robust policy's path under the nominal kernel, with one exception the spec does not
+    """The independent computation found the worst-case gusts under the robust policy upward in
+    all reachable non-terminal states except (row 1, col 7), where they are leftward. Reproduced
+    along the robust policy's path under the nominal kernel, with one exception it did not
     mention: at S itself the unique worst gust is downward (it undoes the first move up).
     (Under the worst-case kernel more cells become reachable, e.g. (3, 6), whose unique worst
     gust is leftward.) Worst gusts are compared as sets of candidates within 1e-9 (ties)."""
@@ -114,8 +115,8 @@ def test_windy_walk_worst_gusts_under_robust_policy_along_its_nominal_path(windy
     assert len(others) >= 8 and all("up" in worst(t) for t in others)
 
 
-def test_windy_walk_iwocs_trajectory_matches_spec(windy):
-    """Spec §2.7: upper/lower -7.40/-79.19 -> -15.40/-15.73 -> -15.73/-15.73 (2 models added)."""
+def test_windy_walk_iwocs_trajectory_matches_the_reference(windy):
+    """Reference: upper/lower -7.40/-79.19 -> -15.40/-15.73 -> -15.73/-15.73 (2 models added)."""
     R, _, _, rob = windy
     res = I.iwocs(R)
     h = res.history_frame()
@@ -204,7 +205,7 @@ def test_robust_evaluate_is_a_fixed_point_and_nature_reply_reproduces_it():
 
 
 def test_static_at_least_s_rectangular_at_least_sa_rectangular_value():
-    """Spec §2.2-2.3: for a fixed stochastic policy, static >= dynamic (s-hull) >= dynamic
+    """Our derivation: for a fixed stochastic policy, static >= dynamic (s-hull) >= dynamic
     (sa-hull), statewise; the two hulls agree for deterministic policies."""
     ms = random_finite_set(7, 3, 4, rng=6)
     pi = np.random.default_rng(1).dirichlet(np.ones(3), size=7)
@@ -340,7 +341,7 @@ def test_iwocs_on_a_finite_set_terminates_and_is_below_the_deterministic_optimum
 
 def test_iwocs_on_parametric_set_targets_the_static_value():
     """P1 (one shared gust): IWOCS's value is at least the static value of the dynamic-robust
-    policy on the same grid (spec §2.8 item 2), and static >= dynamic for that policy."""
+    policy on the same grid (our expectation), and static >= dynamic for that policy."""
     ms = W.windy_walk("P1")
     res = I.iwocs(ms, grid_points=31)
     dyn = I.robust_policy_iteration(ms)
@@ -350,7 +351,7 @@ def test_iwocs_on_parametric_set_targets_the_static_value():
     assert not res.certificate_valid
 
 
-def test_iwocs_options_change_what_the_spec_says_they_change():
+def test_iwocs_options_change_what_they_are_documented_to_change():
     ms = random_rectangular_set(10, 3, 4, rng=13)
     a = I.iwocs(ms, T0="random", rng=0, stopping=("S1", "S2"))
     b = I.iwocs(ms, T0=np.zeros((10, 3), dtype=np.int64))
@@ -529,3 +530,104 @@ def test_kernels_match_their_python_versions():
     _, vals_ref = both(K.evaluate_many, P_all, r_all, 0.9, pi, rho0,
                        outs=[np.empty((4, S)), np.empty(4)])
     np.testing.assert_allclose(vals_aff, vals_ref, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- finite horizon
+
+
+def _fh_instance(seed, H=2, S=2, A=2, n=2):
+    """A random (h, s, a)-rectangular episodic set: n Dirichlet candidate rows per (h, s, a),
+    each with its own reward in [0, 1]."""
+    g = np.random.default_rng(seed)
+    Pc = g.dirichlet(np.ones(S), size=(H, S, A, n))
+    rc = g.uniform(0.0, 1.0, size=(H, S, A, n))
+    rho0 = g.dirichlet(np.ones(S))
+    return Pc, rc, rho0
+
+
+def _fh_value(P, r, rho0, acts):
+    """V^pi(rho0) of the deterministic Markov policy acts (H, S) by plain backward recursion."""
+    H, S = acts.shape
+    V = np.zeros(S)
+    for h in range(H - 1, -1, -1):
+        V = np.array([r[h, s, acts[h, s]] + P[h, s, acts[h, s]] @ V for s in range(S)])
+    return float(rho0 @ V)
+
+
+def _all_markov_policies(H, S, A):
+    for flat in itertools.product(range(A), repeat=H * S):
+        yield np.array(flat).reshape(H, S)
+
+
+def _all_rectangular_models(Pc, rc):
+    H, S, A, n, _ = Pc.shape
+    for flat in itertools.product(range(n), repeat=H * S * A):
+        k = np.array(flat).reshape(H, S, A)
+        idx = np.indices((H, S, A))
+        yield Pc[idx[0], idx[1], idx[2], k], rc[idx[0], idx[1], idx[2], k]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_finite_horizon_iwocs_matches_brute_force_robust_optimum(seed):
+    """On a tiny (h, s, a)-rectangular episodic set (2^8 = 256 models, 16 deterministic Markov
+    policies), IWOCS's certified value and robust backward induction both equal
+    max_pi min_T V^pi_T(rho0) by enumeration, and the certificates bracket it throughout."""
+    Pc, rc, rho0 = _fh_instance(seed)
+    H, S, A, _, _ = Pc.shape
+    models = list(_all_rectangular_models(Pc, rc))
+    truth = max(min(_fh_value(P, r, rho0, pi) for P, r in models)
+                for pi in _all_markov_policies(H, S, A))
+    dp = I.robust_backward_induction(Pc, rc, rho0)
+    assert dp["value"] == pytest.approx(truth, abs=1e-12)
+    res = I.iwocs_finite_horizon(Pc, rc, rho0, stopping="S1")
+    assert res.certified and res.stop_reason == "certificate"
+    assert res.value == pytest.approx(truth, abs=1e-8)
+    # the returned policy's static worst case, by enumeration of every model, is its value
+    assert min(_fh_value(P, r, rho0, res.pi) for P, r in models) == pytest.approx(res.value,
+                                                                                 abs=1e-12)
+    up, lo = np.array(res.history["upper"]), np.array(res.history["best_lower"])
+    assert np.all(up >= truth - 1e-12) and np.all(lo <= truth + 1e-12)
+    assert np.all(np.diff(up) <= 1e-12)
+
+
+def test_finite_horizon_iwocs_on_a_finite_set_is_a_lower_bound():
+    """A finite (non-rectangular) set of complete episodic models: IWOCS's value is the exact
+    static worst case of its deterministic policy, hence <= the best deterministic static value
+    by enumeration; the certificate is not claimed."""
+    g = np.random.default_rng(7)
+    H, S, A, m = 3, 2, 2, 4
+    P = g.dirichlet(np.ones(S), size=(m, H, S, A))
+    r = g.uniform(size=(m, H, S, A))
+    rho0 = np.array([1.0, 0.0])
+    res = I.iwocs_finite_horizon(P, r, rho0, kind="finite")
+    assert not res.certificate_valid and not res.certified
+    exact = min(_fh_value(P[j], r[j], rho0, res.pi) for j in range(m))
+    assert res.value == pytest.approx(exact, abs=1e-12)
+    best = max(min(_fh_value(P[j], r[j], rho0, pi) for j in range(m))
+               for pi in _all_markov_policies(H, S, A))
+    assert res.value <= best + 1e-12
+
+
+def test_finite_horizon_backward_induction_is_exact():
+    Pc, rc, rho0 = _fh_instance(11, H=3, S=3, A=2, n=1)
+    P, r = Pc[:, :, :, 0], rc[:, :, :, 0]
+    V, Q = I.backward_induction(P, r)
+    best = max(_fh_value(P, r, rho0, pi) for pi in _all_markov_policies(3, 3, 2))
+    assert float(rho0 @ V[0]) == pytest.approx(best, abs=1e-12)
+    assert V.shape == (4, 3) and Q.shape == (3, 3, 2) and np.all(V[3] == 0)
+
+
+def test_finite_horizon_iwocs_rejects_bad_input():
+    Pc, rc, rho0 = _fh_instance(0)
+    with pytest.raises(ValueError, match="kind"):
+        I.iwocs_finite_horizon(Pc, rc, rho0, kind="dynamic")
+    with pytest.raises(ValueError, match="r must have shape"):
+        I.iwocs_finite_horizon(Pc, rc[..., :1], rho0)
+    with pytest.raises(ValueError, match="rho0"):
+        I.iwocs_finite_horizon(Pc, rc, np.array([0.5, 0.6]))
+    with pytest.raises(ValueError, match="T0"):
+        I.iwocs_finite_horizon(Pc, rc, rho0, T0=5)
+    bad = Pc.copy()
+    bad[0, 0, 0, 0] = [0.7, 0.7]
+    with pytest.raises(ValueError, match="probability"):
+        I.iwocs_finite_horizon(bad, rc, rho0)

@@ -223,8 +223,8 @@ def test_huge_steps_stay_normalised_and_greedy():
     np.testing.assert_allclose(np.exp(out).sum(1), 1.0, atol=1e-15)
 
 
-def test_regularized_parametrisations_agree_under_the_spec_mappings():
-    # spec §4.2: eta_c = (1 - gamma) eta / (1 + eta tau) (Lan <-> Cen), eta_c = (1 - gamma) t
+def test_regularized_parametrisations_agree_under_the_step_mappings():
+    # eta_c = (1 - gamma) eta / (1 + eta tau) (Lan <-> Cen), eta_c = (1 - gamma) t
     lp = np.log(random_policy(14, 4, 3))
     Q = np.random.default_rng(5).random((4, 3)) * 3
     gamma, tau, eta = 0.9, 0.5, 1.3
@@ -478,7 +478,7 @@ def test_mdpo_with_m_infinite_is_the_pmd_step():
 
 
 def test_mdpo_inner_loop_converges_to_the_pmd_step():
-    # spec §4.4 B: with m -> infinity and a small inner step the loop recovers exact PMD
+    # Algorithm B: with m -> infinity and a small inner step the loop recovers exact PMD
     _, lp, A_k, d = _mdpo_inputs(24)
     out = M.mdpo_update(lp, d[:, None] * A_k, d, 0.7, 30_000)
     assert M.kl_rows(out, M.pmd_step(lp, A_k, 0.7)).max() <= 1e-12
@@ -635,7 +635,7 @@ def test_authors_presets_are_applied_and_overridable():
 
 def test_off_policy_critic_converges_to_soft_q_of_a_frozen_policy():
     # actor step ~0: the policy stays uniform; expected SARSA with lam then converges to the
-    # soft Q of the uniform policy (with entropy weight lam), spec §4.4 D
+    # soft Q of the uniform policy (with entropy weight lam), Algorithm D
     mdp = random_mdp(36, S=3, A=2, gamma=0.5)
     lam = 0.3
     run = M.mdpo_off_policy(mdp, 40_000, rng=0, lam=lam, actor_lr=1e-300, critic_lr=0.05,
@@ -702,3 +702,107 @@ def test_bounds_warn_and_return_nan_when_the_step_condition_fails(call, match):
 def test_bounds_refuse_bad_parameters(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ----------------------------------------------------------------------------- Tsallis variant
+
+
+def _tsallis_cvxpy(p0, Q, eta, q):
+    """The Tsallis mirror step as a convex program, solved by cvxpy (an independent solve)."""
+    cp = pytest.importorskip("cvxpy")
+    p = cp.Variable(p0.size, nonneg=True)
+    grad0 = q * p0 ** (q - 1.0) / (q - 1.0)
+    # -D_psi(p, p0) up to constants: -psi(p) + <grad psi(p0), p>; psi(p) = (sum p^q - 1)/(q - 1)
+    neg_psi = (cp.sum(cp.power(p, q)) / (1.0 - q))
+    prob = cp.Problem(cp.Maximize(eta * Q @ p + neg_psi + grad0 @ p), [cp.sum(p) == 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)       # "may be inaccurate" at 1e-12
+        prob.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    ref = np.maximum(np.asarray(p.value), 0.0)
+    return ref / ref.sum()
+
+
+def _tsallis_objective(p, p0, Q, eta, q):
+    """eta <Q, p> - D_psi(p, p0), psi(p) = (sum p^q - 1)/(q - 1), in plain numpy."""
+    def psi(x):
+        return (np.sum(x ** q) - 1.0) / (q - 1.0)
+    grad0 = q * p0 ** (q - 1.0) / (q - 1.0)
+    return eta * Q @ p - (psi(p) - psi(p0) - grad0 @ (p - p0))
+
+
+@pytest.mark.parametrize("q", [0.5, 1.5, 2.0, 3.0])
+def test_tsallis_step_matches_a_convex_solver(q):
+    rng = np.random.default_rng(int(q * 10))
+    S, A = 6, 4
+    pi = rng.dirichlet(np.ones(A), size=S)
+    Q = rng.normal(scale=2.0, size=(S, A))
+    for eta in (0.1, 1.0, 5.0):
+        got = np.exp(M.tsallis_step(np.log(pi), Q, eta, q))
+        assert np.allclose(got.sum(axis=1), 1.0, atol=1e-12)
+        for s in range(S):
+            ref = _tsallis_cvxpy(pi[s], Q[s], eta, q)
+            # the exact step is at least as good as the solver's point, and close to it
+            f_got = _tsallis_objective(got[s], pi[s], Q[s], eta, q)
+            f_ref = _tsallis_objective(ref, pi[s], Q[s], eta, q)
+            assert f_got >= f_ref - 1e-10, (q, eta, s, f_got, f_ref)
+            assert np.abs(got[s] - ref).max() <= 1e-4, (q, eta, s, got[s], ref)
+
+
+def _simplex_projection(y):
+    """Euclidean projection onto the simplex by sorting (Held, Wolfe & Crowder 1974)."""
+    u = np.sort(y)[::-1]
+    css = np.cumsum(u)
+    k = np.flatnonzero(u - (css - 1.0) / np.arange(1, y.size + 1) > 0)[-1]
+    return np.maximum(y - (css[k] - 1.0) / (k + 1), 0.0)
+
+
+def test_tsallis_step_q2_is_the_euclidean_projection_and_sparse():
+    rng = np.random.default_rng(3)
+    pi = rng.dirichlet(np.ones(5), size=8)
+    Q = rng.normal(size=(8, 5))
+    got = np.exp(M.tsallis_step(np.log(pi), Q, 3.0, 2.0))
+    ref = np.array([_simplex_projection(pi[s] + 3.0 * Q[s] / 2.0) for s in range(8)])
+    assert np.abs(got - ref).max() <= 1e-12
+    assert (got == 0).any()                     # q > 1 steps can leave actions
+
+
+def test_tsallis_step_tends_to_the_kl_step_as_q_tends_to_1():
+    rng = np.random.default_rng(4)
+    pi = rng.dirichlet(np.ones(3), size=4)
+    Q = rng.normal(size=(4, 3))
+    kl = np.exp(M.pmd_step(np.log(pi), Q, 0.7))
+    for q in (1 - 1e-5, 1 + 1e-5):
+        assert np.abs(np.exp(M.tsallis_step(np.log(pi), Q, 0.7, q)) - kl).max() <= 1e-4
+
+
+def test_tsallis_step_keeps_the_support_for_q_below_1():
+    log_pi = np.array([[np.log(0.5), np.log(0.5), -np.inf]])
+    out = M.tsallis_step(log_pi, np.array([[0.0, 1.0, 5.0]]), 2.0, 0.5)
+    assert out[0, 2] == -np.inf and np.exp(out[0, :2]).sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_tsallis_pmd_improves_monotonically_and_converges():
+    """Exact PMD with any Bregman mirror map improves every state's value at every step (the
+    three-point argument of Xiao 2022 only uses the prox step's optimality), and converges to V*
+    (policy iteration, an independent solver)."""
+    mdp = random_mdp(5, S=6, A=3)
+    V_star = value_iteration(mdp, tol=1e-13).V
+    for q in (0.5, 2.0):
+        res = M.tsallis_policy_mirror_descent(mdp, 300, eta=5.0, q=q)
+        assert np.all(np.diff(res.values, axis=0) >= -1e-10)
+        assert res.gaps[0] > 0.1
+        assert float(mdp.rho0 @ (V_star - res.V)) <= 1e-3 * res.gaps[0]
+
+
+def test_tsallis_rejects_bad_input():
+    lp = np.log(np.full((2, 2), 0.5))
+    with pytest.raises(ValueError, match="q"):
+        M.tsallis_step(lp, np.zeros((2, 2)), 1.0, 1.0)
+    with pytest.raises(ValueError, match="q"):
+        M.tsallis_policy_mirror_descent(random_mdp(0), 3, q=1.0)
+    with pytest.raises(ValueError, match="q"):
+        M.tsallis_step(lp, np.zeros((2, 2)), 1.0, -0.5)
+    with pytest.raises(ValueError, match="eta"):
+        M.tsallis_step(lp, np.zeros((2, 2)), 0.0, 2.0)
+    with pytest.raises(ValueError, match="Q"):
+        M.tsallis_step(lp, np.zeros((3, 2)), 1.0, 2.0)

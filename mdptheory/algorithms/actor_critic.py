@@ -307,6 +307,7 @@ class _PhaseActorCritic:
         self._uniform = np.full((self.H, self.S, self.A), 1.0 / self.A)
         self._last_pi = None
         self._pi = self._uniform
+        self.target_gap = 0.0               # largest max_a f - <pi_target, f> of any refit
 
     # -- actor ------------------------------------------------------------------------------
     @property
@@ -383,7 +384,14 @@ class _PhaseActorCritic:
     def metrics(self) -> dict:
         """Columns for the online driver."""
         return {"switches": self.switches, "phase_length": self.episodes + 1 - self.phase_start,
-                "eta": self.eta}
+                "eta": self.eta, "target_gap": self.target_gap}
+
+    def _note_target_gap(self, pi_t) -> None:
+        """Record how far the Q^pi target of a refit is from the Q* target on the same critic:
+        max over (h, s) of max_a f_h(s, a) - <pi_t,h(.|s), f_h(s, .)> (0 for the default)."""
+        if pi_t is not None:
+            gap = float(np.max(self.Q.max(axis=-1) - np.einsum("hsa,hsa->hs", pi_t, self.Q)))
+            self.target_gap = max(self.target_gap, gap)
 
     # -- variants ---------------------------------------------------------------------------
     @classmethod
@@ -537,6 +545,7 @@ class ActorCritic(_PhaseActorCritic):
                 st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ, b, self.v_max,
                 self._unvisited, self._uniform if pi_t is None else pi_t, pi_t is not None,
                 self.V, self.Q)
+            self._note_target_gap(pi_t)
         self.n_snap[:] = st.n_sa
 
     def __repr__(self) -> str:
@@ -699,12 +708,61 @@ class LinearActorCritic(_PhaseActorCritic):
             q = np.clip(q, 0.0, self.v_max[h])
             self.Q[h] = q
             V[h] = q.max(axis=-1) if pi_t is None else np.einsum("sa,sa->s", pi_t[h], q)
+        self._note_target_gap(pi_t)
         self.logdet_snap[:] = self.logdet
 
     def __repr__(self) -> str:
         return (f"LinearActorCritic(S={self.S}, A={self.A}, H={self.H}, d={self.d}, K={self.K}, "
                 f"eta={self.eta:.4g}, beta={self.beta:.4g}, switching={self.switching!r}, "
                 f"reset={self.reset}, target={self.target!r}, n_off={self.n_off})")
+
+
+class ActorTracking:
+    """Wraps an actor-critic learner and accumulates, over the episodes it plays, the actor's
+    pi*-tracking term of the performance-difference decomposition (:func:`regret_decomposition`
+    (ii)):
+
+        sum_t sum_h E_{s ~ d^{pi*}_h}[ <pi*_h(.|s) - pi^t_h(.|s), f^(k)_h(s, .)> ],
+
+    with f^(k) the critic of the phase in which pi^t is played and d^{pi*}, pi* exact on the
+    true model (so d^{pi*} is computed once). The exponential-weights analysis bounds it
+    deterministically by H ((K + 1) log|A| / eta + eta T H^2 / 8) with K the number of switches
+    (:func:`mdptheory.bounds.actor_critic.actor_tracking_regret`). The wrapper is itself an
+    online learner: ``metrics()`` adds the column ``actor_tracking``.
+    """
+
+    def __init__(self, learner, mdp):
+        if not hasattr(learner, "Q") or not hasattr(learner, "policy"):
+            raise TypeError(f"learner must be an ActorCritic or LinearActorCritic, got "
+                            f"{type(learner).__name__}")
+        fin = as_finite(mdp)
+        if (fin.H, fin.S, fin.A) != tuple(learner.Q.shape):
+            raise ValueError(f"mdp has (H, S, A) = {(fin.H, fin.S, fin.A)} but the learner's "
+                             f"critic has shape {tuple(learner.Q.shape)}")
+        self.learner = learner
+        sol = backward_induction(fin)
+        self._pi_star = sol.pi
+        self._d_star = occupancy_measure(fin, sol.pi).sum(axis=-1)      # d^{pi*}_h(s)
+        self.actor_tracking = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.learner.name
+
+    def check_model(self, mdp) -> None:
+        self.learner.check_model(mdp)
+
+    def policy(self) -> np.ndarray:
+        return self.learner.policy()
+
+    def update(self, episode) -> None:
+        pi = self.learner.policy()
+        self.actor_tracking += float(np.einsum("hs,hsa,hsa->", self._d_star,
+                                               self._pi_star - pi, self.learner.Q))
+        self.learner.update(episode)
+
+    def metrics(self) -> dict:
+        return {**self.learner.metrics(), "actor_tracking": self.actor_tracking}
 
 
 __all__ = [
@@ -715,6 +773,7 @@ __all__ = [
     "SWITCHING_TABULAR",
     "TARGETS",
     "ActorCritic",
+    "ActorTracking",
     "LinearActorCritic",
     "RidgeStatistics",
     "check_offline_data",

@@ -586,3 +586,120 @@ def test_offline_data_warnings_and_variant_checks():
         ac.single_policy_concentrability("mdp", np.ones((1, 1, 1)))
     with pytest.raises(ValueError, match=r"f must have shape"):
         ac.regret_decomposition(_mdp(0), np.zeros((1, 1, 1)), np.full((3, 4, 3), 1 / 3))
+
+
+# --------------------------------------------- ablation (c): the Q^pi target is a different critic
+
+def _reference_critic(mdp, episodes, c_b, K, delta, target_pi):
+    """Independent numpy version of the optimistic tabular critic on per-step counts:
+    Q_h = min(H - h, r_hat + b + P_hat V_{h+1}) on visited pairs, H - h on unvisited ones, with
+    V_h = max_a Q_h (target Q*) or sum_a target_pi_h Q_h (target Q^pi)."""
+    H, S, A = mdp.H, mdp.S, mdp.A
+    n = np.zeros((H, S, A))
+    nsas = np.zeros((H, S, A, S))
+    rsum = np.zeros((H, S, A))
+    for s, a, r in episodes:
+        for h in range(H):
+            n[h, s[h], a[h]] += 1
+            nsas[h, s[h], a[h], s[h + 1]] += 1
+            rsum[h, s[h], a[h]] += r[h]
+    L = math.log(S * A * H * K / delta)
+    V = np.zeros((H + 1, S))
+    Q = np.zeros((H, S, A))
+    for h in range(H - 1, -1, -1):
+        cap = H - h
+        for s in range(S):
+            for a in range(A):
+                if n[h, s, a] == 0:
+                    Q[h, s, a] = cap
+                    continue
+                b = min(H, c_b * H * math.sqrt(L / n[h, s, a]))
+                q = rsum[h, s, a] / n[h, s, a] + b + nsas[h, s, a] @ V[h + 1] / n[h, s, a]
+                Q[h, s, a] = min(max(q, 0.0), cap)
+        V[h] = Q[h].max(-1) if target_pi is None else (target_pi[h] * Q[h]).sum(-1)
+    return Q
+
+
+def test_policy_target_and_optimal_target_give_different_critics_where_they_must():
+    """With a refit after every episode and resets, every episode is played by the uniform
+    policy, so the Q^pi critic backs up the action average and the Q* critic the maximum: they
+    must differ at the first step wherever the next-step critic varies over actions. Both
+    learners see the same episodes; each is compared with an independent computation."""
+    mdp = _mdp(3, S=3, A=3, H=3)
+    K, c_b = 40, 0.05
+    kw = dict(bonus_scale=c_b, switching="every", delta=0.1)
+    opt = ac.ActorCritic(mdp.S, mdp.A, mdp.H, K, target="optimal", **kw)
+    pol = ac.ActorCritic(mdp.S, mdp.A, mdp.H, K, target="policy", **kw)
+    data = collect(mdp, np.full((mdp.H, mdp.S, mdp.A), 1.0 / mdp.A), K, rng=5)
+    episodes = []
+    for i in range(K):
+        ep = Episode(data.s[i].copy(), data.a[i].copy(), data.r[i].copy())
+        for learner in (opt, pol):
+            assert np.all(learner.policy() == 1.0 / mdp.A)     # every episode starts a phase
+            learner.update(ep)
+        episodes.append((data.s[i], data.a[i], data.r[i]))
+    unif = np.full((mdp.H, mdp.S, mdp.A), 1.0 / mdp.A)
+    np.testing.assert_allclose(opt.Q, _reference_critic(mdp, episodes, c_b, K, 0.1, None),
+                               atol=1e-12)
+    np.testing.assert_allclose(pol.Q, _reference_critic(mdp, episodes, c_b, K, 0.1, unif),
+                               atol=1e-12)
+    assert np.max(np.abs(opt.Q[0] - pol.Q[0])) > 0.1              # the two updates differ
+    assert np.all(pol.Q <= opt.Q + 1e-12)                          # average <= maximum
+    # the recorded gap is max_{h,s} max_a f - <pi, f> of the last refit's critic, here > 0
+    gap = np.max(pol.Q.max(-1) - pol.Q.mean(-1))
+    assert pol.metrics()["target_gap"] >= gap - 1e-12 and gap > 0.1
+    assert opt.metrics()["target_gap"] == 0.0
+
+
+def test_policy_target_ablation_changes_the_run_in_the_experiment_setting():
+    """At rare switching the played policy at a switch is the phase's softmax, so the Q^pi
+    target is close to the Q* one; the ablation still runs a different critic (target_gap > 0)
+    and a different sequence of policies."""
+    mdp = envs.garnet(10, 3, 3, H=5, rng=0)
+    K = 2000
+    runs = {}
+    for target in ("optimal", "policy"):
+        learner = ac.ActorCritic(mdp.S, mdp.A, mdp.H, K, bonus_scale=0.1, target=target)
+        df = online(learner, mdp, K, rng=np.random.default_rng(1), checkpoints=[K])
+        runs[target] = (learner, float(df["regret"].iloc[-1]))
+    assert runs["policy"][0].target_gap > 0.0 == runs["optimal"][0].target_gap
+    assert runs["policy"][1] != runs["optimal"][1]
+
+
+def test_actor_tracking_probe_sums_the_pi_star_tracking_term():
+    """The probe's column equals sum_t sum_h sum_s d*_h(s) sum_a (pi*_h - pi^t_h)(a|s) f_h(s, a),
+    recomputed with explicit loops from the played policies and the phase critics, and stays
+    under the exponential-weights bound."""
+    mdp = _mdp(6, S=3, A=3, H=3)
+    K = 60
+    learner = ac.ActorCritic(mdp.S, mdp.A, mdp.H, K, bonus_scale=0.1)
+    probe = ac.ActorTracking(learner, mdp)
+    sol = backward_induction(mdp)
+    rng = np.random.default_rng(3)
+    # state distribution of pi* by explicit forward recursion
+    d = np.zeros((mdp.H, mdp.S))
+    d[0] = mdp.rho0
+    for h in range(mdp.H - 1):
+        for s in range(mdp.S):
+            for a in range(mdp.A):
+                d[h + 1] += d[h, s] * sol.pi[h, s, a] * mdp.P[h, s, a]
+    total = 0.0
+    P, r = np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.r)
+    for _ in range(K):
+        pi, f = probe.policy().copy(), learner.Q.copy()
+        for h in range(mdp.H):
+            for s in range(mdp.S):
+                total += d[h, s] * sum((sol.pi[h, s, a] - pi[h, s, a]) * f[h, s, a]
+                                       for a in range(mdp.A))
+        s_, a_, rew = np.empty(mdp.H + 1, np.int64), np.empty(mdp.H, np.int64), np.empty(mdp.H)
+        kon.sample_episode(P, r, probe.policy(), mdp.rho0, rng.random(2 * mdp.H + 1), False,
+                           s_, a_, rew)
+        probe.update(Episode(s_, a_, rew))
+    assert probe.metrics()["actor_tracking"] == pytest.approx(total, abs=1e-10)
+    assert probe.metrics()["switches"] == learner.switches
+    bound = bac.actor_tracking_regret(mdp.H, mdp.A, K, learner.switches, learner.eta)
+    assert total <= bound
+    with pytest.raises(TypeError, match="learner"):
+        ac.ActorTracking(object(), mdp)
+    with pytest.raises(ValueError, match="shape"):
+        ac.ActorTracking(ac.ActorCritic(2, 3, 3, 10), mdp)

@@ -1,4 +1,4 @@
-"""Speed of the rare-switching actor-critic (spec Part B) on a Garnet with S = 20, A = 5, H = 10.
+"""Speed of the rare-switching actor-critic on a Garnet with S = 20, A = 5, H = 10.
 
 Target of the issue: >= 10^4 episodes per second (tabular), rare switching amortising the
 planning. Measured side by side in one process (best of 3):

@@ -1,4 +1,4 @@
-"""Speed of exact policy mirror descent (spec §4.4 A) on a Garnet with S = 200, A = 10, b = 3,
+"""Speed of exact policy mirror descent on a Garnet with S = 200, A = 10, b = 3,
 gamma = 0.99, run until V*(rho) - V^{pi_k}(rho) <= 1e-8.
 
 Target of the issue: under 1 s, with policy evaluation by a linear solve (here: successor-list

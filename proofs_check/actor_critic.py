@@ -1,19 +1,19 @@
 """Numeric checks of the lemmas behind the rare-switching optimistic actor-critic (Tan, Fan & Wei
-2025, "Actor-Critics Can Achieve Optimal Sample Efficiency", ICML; spec
-shared/specs/demo_regularized_actor_critic_subpo.md, Part B). The paper's own lemma numbers
-could not be read (spec §0.2); each check names the spec section of the reconstruction it tests.
+2025, "Actor-Critics Can Achieve Optimal Sample Efficiency", ICML). The paper's own lemma numbers
+could not be read; each check tests a piece of our reconstruction
+(docs/papers/actor_critic.md).
 
-* Optimism of the critic on its good event (§B.4 tabular, §B.5 linear): when the bonus covers
+* Optimism of the critic on its good event (tabular, linear): when the bonus covers
   the estimation error of the Bellman-optimality target at every visited pair, the critic
   dominates Q* everywhere (by backward induction; deterministic given the event). At the theory
   constants the event has probability >= 1 - delta.
-* Switch count within its bound (§B.4 count doubling H S A (1 + log2 T), pooled S A
-  (1 + log2(H T)); §B.5 determinant doubling H d log2(1 + T/d)); with offline data too.
-* Exponential-weights regret inequality (§B.2): against any fixed comparator, with restarts,
+* Switch count within its bound (count doubling H S A (1 + log2 T), pooled S A
+  (1 + log2(H T)); determinant doubling H d log2(1 + T/d)); with offline data too.
+* Exponential-weights regret inequality: against any fixed comparator, with restarts,
   regret <= (resets + 1) log|A| / eta + eta T range^2 / 8; the phase closed form
   softmax(eta n f) equals n multiplicative steps; softmax greedy gap <= log|A| / beta.
-* The actor's pi*-tracking term of a run <= H ((K + 1) log|A| / eta + eta T H^2 / 8) (§B.2).
-* The two regret decompositions of §B.2 (identities) and the optimism inequality
+* The actor's pi*-tracking term of a run <= H ((K + 1) log|A| / eta + eta T H^2 / 8).
+* The two regret decompositions (identities) and the optimism inequality
   V* - V^pi <= greedy tracking + Bellman error along pi.
 """
 import math
@@ -56,7 +56,7 @@ def _play(learner, mdp, K, rng, on_episode=None):
         learner.update(Episode(s, a, rew))
 
 
-# ------------------------------------------------------------------ optimism (§B.4, §B.5)
+# ------------------------------------------------------------------ optimism
 
 def tabular_good_event(mdp, learner, V_star) -> bool:
     """|r_hat - r| + |(P_hat - P) V*_{h+1}| <= b_h(s, a) at every visited (h, s, a)."""
@@ -76,7 +76,7 @@ def tabular_good_event(mdp, learner, V_star) -> bool:
 @examples(60, **SETTINGS)
 @given(mst.finite_mdps(max_S=4, max_A=3, max_H=3), st.integers(1, 60),
        st.sampled_from([0.02, 0.1, 0.3, 1.0]), st.booleans(), mst.seeds())
-def test_tabular_critic_is_optimistic_on_its_good_event(mdp, N, c_b, pooled, seed):  # §B.4
+def test_tabular_critic_is_optimistic_on_its_good_event(mdp, N, c_b, pooled, seed):
     data = collect(mdp, _uniform(mdp), N, rng=seed)
     learner = ac.ActorCritic(mdp.S, mdp.A, mdp.H, 10, bonus_scale=c_b, offline_data=data,
                              pooled=pooled)
@@ -86,7 +86,7 @@ def test_tabular_critic_is_optimistic_on_its_good_event(mdp, N, c_b, pooled, see
         assert np.all(learner.V >= sol.V - 1e-10)
 
 
-def test_tabular_good_event_has_probability_at_least_one_minus_delta():   # §B.4, Hoeffding
+def test_tabular_good_event_has_probability_at_least_one_minus_delta():
     rng = np.random.default_rng(0)
     fails, runs = 0, 200
     for i in range(runs):
@@ -102,7 +102,7 @@ def test_tabular_good_event_has_probability_at_least_one_minus_delta():   # §B.
 @examples(40, **SETTINGS)
 @given(mst.linear_mdps(max_S=4, max_A=3, max_d=3, max_H=3), st.integers(1, 40),
        st.sampled_from([0.01, 0.1, 1.0]), mst.seeds())
-def test_linear_critic_is_optimistic_on_its_good_event(lm, N, c_beta, seed):   # §B.5
+def test_linear_critic_is_optimistic_on_its_good_event(lm, N, c_beta, seed):
     fin = lm.to_finite()
     data = collect(fin, _uniform(fin), N, rng=seed)
     learner = ac.LinearActorCritic(lm, 10, beta_scale=c_beta, offline_data=data,
@@ -121,7 +121,7 @@ def test_linear_critic_is_optimistic_on_its_good_event(lm, N, c_beta, seed):   #
         assert np.all(learner.Q >= sol.Q - 1e-9)
 
 
-# ------------------------------------------------------------------ switch counts (§B.4, §B.5)
+# ------------------------------------------------------------------ switch counts
 
 @examples(40, **SETTINGS)
 @given(mst.finite_mdps(max_S=4, max_A=3, max_H=3), st.integers(1, 150),
@@ -146,7 +146,7 @@ def test_determinant_doubling_switches_within_bound(lm, K, ridge, n_off, seed):
     assert learner.switches <= bac.switches_linear(lm.d, lm.H, K, n_off=n_off, ridge=ridge)
 
 
-# ------------------------------------------------------------------ exponential weights (§B.2)
+# ------------------------------------------------------------------ exponential weights
 
 @st.composite
 def reward_sequences(draw):
@@ -167,7 +167,7 @@ def reward_sequences(draw):
 
 @examples(200, **SETTINGS)
 @given(reward_sequences(), st.floats(1e-3, 20.0), st.integers(0, 5), mst.seeds())
-def test_exponential_weights_regret_inequality(seq, eta, n_resets, seed):   # §B.2 (Hedge)
+def test_exponential_weights_regret_inequality(seq, eta, n_resets, seed):
     f, R = seq
     T, A = f.shape
     resets = np.sort(np.random.default_rng(seed).choice(T, size=min(n_resets, T),
@@ -181,7 +181,7 @@ def test_exponential_weights_regret_inequality(seq, eta, n_resets, seed):   # §
 @examples(100, **SETTINGS)
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 5), st.floats(1e-3, 10.0),
        st.integers(0, 40), mst.seeds())
-def test_phase_closed_form_equals_multiplicative_steps(H, S, A, eta, n, seed):   # §B.2
+def test_phase_closed_form_equals_multiplicative_steps(H, S, A, eta, n, seed):
     f = np.random.default_rng(seed).random((H, S, A)) * H
     E = np.empty((H, S, A))
     kac.phase_multipliers(f, eta, E)
@@ -201,7 +201,7 @@ def test_phase_closed_form_equals_multiplicative_steps(H, S, A, eta, n, seed):  
 @examples(25, **SETTINGS)
 @given(mst.finite_mdps(max_S=4, max_A=3, max_H=3), st.integers(5, 120),
        st.sampled_from([0.05, 0.3, 1.0, 3.0]), mst.seeds())
-def test_actor_pi_star_tracking_within_bound(mdp, K, eta_scale, seed):            # §B.2
+def test_actor_pi_star_tracking_within_bound(mdp, K, eta_scale, seed):
     sol = backward_induction(mdp)
     d_star = occupancy_measure(mdp, sol.pi).sum(-1)                 # d^{pi*}_h(s)
     learner = ac.ActorCritic(mdp.S, mdp.A, mdp.H, K, bonus_scale=0.1, eta_scale=eta_scale)
@@ -216,11 +216,11 @@ def test_actor_pi_star_tracking_within_bound(mdp, K, eta_scale, seed):          
     assert total[0] <= bound + 1e-9
 
 
-# ------------------------------------------------------------------ regret decompositions (§B.2)
+# ------------------------------------------------------------------ regret decompositions
 
 @examples(80, **SETTINGS)
 @given(mst.finite_mdps(max_S=4, max_A=3, max_H=4), st.data())
-def test_regret_decompositions(mdp, data):                                        # §B.2 (i), (ii)
+def test_regret_decompositions(mdp, data):
     pi = data.draw(mst.policies(mdp.H, mdp.S, mdp.A), label="pi")
     seed = data.draw(mst.seeds(), label="f_seed")
     optimistic = data.draw(st.booleans(), label="optimistic")

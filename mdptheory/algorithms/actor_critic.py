@@ -5,42 +5,43 @@ Paper: K. Tan, W. Fan, Y. Wei (2025), "Actor-Critics Can Achieve Optimal Sample 
 ICML (PMLR 267:58545-58590; arXiv 2505.03710).
 
 RECONSTRUCTION — read this first. The paper's pseudo-code, algorithm names, switching test,
-step sizes and hybrid bound could not be read (spec
-shared/specs/demo_regularized_actor_critic_subpo.md, Part B, §0.2 and §B.11). What is verified
+step sizes and hybrid bound could not be read (only the paper's opening was available). What is
+verified
 is the skeleton: optimism, an off-policy critic that targets Q* (Bellman-optimality targets),
 rare-switching policy resets, the O(d H^5 log|A| / eps^2 + d H^4 log|F| / eps^2) sample
 complexity, sqrt(T) regret, gains from offline initialisation, and the non-optimistic variant's
-requirement N_off >= c*_off d H^4 / eps^2. This module implements the spec's reconstruction
-(§B.2-B.7, tags [R]/[D]) with the standard tabular (UCBVI critic, count doubling) and linear
-(LSVI-UCB critic, determinant doubling) instantiations of §B.4-B.5. It is not the paper's code.
+requirement N_off >= c*_off d H^4 / eps^2. This module implements our reconstruction
+(docs/papers/actor_critic.md) with the standard tabular (UCBVI critic, count doubling) and linear
+(LSVI-UCB critic, determinant doubling) instantiations. It is not the paper's code.
 
-Algorithm (spec §B.3; 0-based steps h = 0..H-1 here, 1..H in the paper; episodes t = 1..T):
+Algorithm:
 
-1. D <- offline data (hybrid, §B.6) or nothing. Fit the critic f^(0) on D (no data: f_h = H - h,
+1. D <- offline data (hybrid) or nothing. Fit the critic f^(0) on D (no data: f_h = H - h,
    the paper's H - h + 1 with 1-based h). k <- 0, t_0 <- 1.
 2. For t = 1..T: play pi^t, append its H transitions to D. If the switching test holds, k <- k+1,
    refit the critic f^(k) on all of D (off-policy), t_k <- t + 1, reset the actor to uniform.
 3. Actor: pi^t_h(.|s) = softmax(eta (t - t_k) f^(k)_h(s, .)), the closed form of
    pi^{t+1} ∝ pi^t exp(eta f^(k)) from a uniform start; the first episode of a phase is uniform.
 
-Critic (tabular, §B.4): counts n_h(s, a), empirical P_hat_h, r_hat_h from all data,
+Critic (tabular): counts n_h(s, a), empirical P_hat_h, r_hat_h from all data,
     b_h(s, a) = min(H, c_b H sqrt(L / max(1, n_h(s, a)))),   L = ln(S A H T / delta),
     f_h(s, a) = min(H - h, r_hat + P_hat V_{h+1} + b)  (visited),  H - h (unvisited),
     V_h(s) = max_a f_h(s, a)                               (the max makes it target Q*).
-Critic (linear, §B.5): Lambda_h = I + sum phi phi^T over D_h,
+Critic (linear): Lambda_h = I + sum phi phi^T over D_h,
     w_h = Lambda_h^{-1} sum phi (r + V_{h+1}(s')),  f_h = clip(<w_h, phi> + beta ||phi||_{Lambda_h^{-1}},
     0, H - h),  beta = c_beta d H sqrt(ln(2 d T / delta)).
 Switching: count doubling, some (h, s, a) with n_h(s, a) >= max(1, 2 n^(k)_h(s, a)) (at most
 H S A (1 + log2 T) switches); determinant doubling, some h with
 log det Lambda_h > log 2 + log det Lambda^(k)_h (at most H d log2(1 + T/d) switches, ||phi|| <= 1).
-Step size (§B.2, [D]): eta = sqrt(8 K_hat log|A| / (T H^2)), K_hat = H d log2(1 + T/d), d = S A
+Step size (our reconstruction): eta = sqrt(8 K_hat log|A| / (T H^2)), K_hat = H d log2(1 + T/d), d
+= S A
 (tabular) or the feature dimension (linear).
 
-Variants and ablations (spec §B.6, §B.7, §B.10), all constructor flags:
+Variants and ablations, all constructor flags:
 
 * hybrid: ``offline_data`` (N_off trajectories of a behaviour policy) initialises D; every refit
   uses offline + online data; the first critic is fitted on the offline data.
-* non-optimistic (§B.7): ``optimistic=False``: no bonus, unvisited pairs get f = 0 (tabular:
+* non-optimistic: ``optimistic=False``: no bonus, unvisited pairs get f = 0 (tabular:
   f_h = r_hat + P_hat max_a f_{h+1}, empirical-model VI), beta = 0 (linear). Meant with offline
   data (:meth:`ActorCritic.non_optimistic` warns without it or below the N_off threshold). In
   the purely online setting it is ablation (d).
@@ -56,12 +57,13 @@ Variants and ablations (spec §B.6, §B.7, §B.10), all constructor flags:
   of the softmax), i.e. the value-based reference "UCBVI with rare switching";
 * ``switching="never"``: the first critic is kept for the whole run.
 
-Choices left open by the spec, made here: T in L and beta is T_online + N_off (all data the
+Choices left open by the paper's opening, made here: T in L and beta is T_online + N_off (all data
+the
 critic may see); the bonus is on the per-step counts (``pooled=False``, non-stationary models)
 or on counts pooled over h (``pooled=True``, stationary models; then the switch bound is
 S A (1 + log2(H T))); Q values are clipped to [0, H - h]; the linear critic regresses the
-observed reward with the next value (``rewards="observed"``, the spec's main formula) or adds
-the known reward r_h = <phi, theta_h> (``rewards="known"``, the spec's parenthesis). The PAC
+observed reward with the next value (``rewards="observed"``, the main formula) or adds
+the known reward r_h = <phi, theta_h> (``rewards="known"``, the alternative). The PAC
 output is the uniform mixture of pi^1..pi^T, whose suboptimality is Reg(T) / T.
 """
 from __future__ import annotations
@@ -84,9 +86,9 @@ SWITCHING_LINEAR = ("determinant", "every", "never")
 TARGETS = ("optimal", "policy")
 LINEAR_REWARDS = ("observed", "known")
 
-#: Constants of the spec's hyper-parameter table (§B.3): "theory" = c_b 1 (tabular) and
+#: Constants: "theory" = c_b 1 (tabular) and
 #: c_beta 1 (linear; the LSVI-UCB absolute constant is not given, 1 is used), "practical" = the
-#: spec's practical defaults c_b = c_beta = 0.1. ``ActorCritic(S, A, H, K,
+#: practical defaults c_b = c_beta = 0.1. ``ActorCritic(S, A, H, K,
 #: **PRESETS_TABULAR["practical"])``, ``LinearActorCritic(model, K, **PRESETS_LINEAR[...])``.
 PRESETS_TABULAR = {"theory": {"bonus_scale": 1.0}, "practical": {"bonus_scale": 0.1}}
 PRESETS_LINEAR = {"theory": {"beta_scale": 1.0}, "practical": {"beta_scale": 0.1}}
@@ -96,29 +98,29 @@ PRESETS_LINEAR = {"theory": {"beta_scale": 1.0}, "practical": {"beta_scale": 0.1
 # formulas (each on its own, for tests and proofs_check)
 # ----------------------------------------------------------------------------------------------
 def switch_budget(d: int, H: int, T: int) -> float:
-    """K_hat = H d log2(1 + T / d): the determinant-doubling switch bound used in eta (§B.2)."""
+    """K_hat = H d log2(1 + T / d): the determinant-doubling switch bound used in eta."""
     return float(H * d * math.log2(1.0 + T / d))
 
 
 def default_eta(T: int, A: int, H: int, d: int) -> float:
-    """eta = sqrt(8 K_hat log|A| / (T H^2)), K_hat = :func:`switch_budget` (spec §B.2, [D]):
+    """eta = sqrt(8 K_hat log|A| / (T H^2)), K_hat = :func:`switch_budget`:
     the minimiser of H (K_hat log|A| / eta + eta T H^2 / 8)."""
     return float(math.sqrt(8.0 * switch_budget(d, H, T) * math.log(A) / (T * H * H)))
 
 
 def log_term(S: int, A: int, H: int, T: int, delta: float) -> float:
-    """L = ln(S A H T / delta) of the tabular bonus (spec §B.4)."""
+    """L = ln(S A H T / delta) of the tabular bonus."""
     return float(math.log(S * A * H * T / delta))
 
 
 def tabular_bonus(n_sa, H: int, L: float, c_b: float) -> np.ndarray:
-    """b(s, a) = min(H, c_b H sqrt(L / max(1, n(s, a)))) (spec §B.4), shaped like ``n_sa``."""
+    """b(s, a) = min(H, c_b H sqrt(L / max(1, n(s, a)))), shaped like ``n_sa``."""
     n = np.maximum(np.asarray(n_sa, dtype=np.float64), 1.0)
     return np.minimum(float(H), c_b * H * np.sqrt(L / n))
 
 
 def linear_beta(d: int, H: int, T: int, delta: float, c_beta: float = 1.0) -> float:
-    """beta = c_beta d H sqrt(ln(2 d T / delta)) (spec §B.5; LSVI-UCB, Jin et al. 2020)."""
+    """beta = c_beta d H sqrt(ln(2 d T / delta))."""
     return float(c_beta * d * H * math.sqrt(math.log(2.0 * d * T / delta)))
 
 
@@ -145,7 +147,7 @@ def exponential_weights(rewards, eta: float, resets=()) -> np.ndarray:
 # ground-truth quantities (exact, on a known model)
 # ----------------------------------------------------------------------------------------------
 def single_policy_concentrability(mdp, mu, pi_star=None) -> float:
-    """c*_off = max_h max_{(s, a)} d^{pi*}_h(s, a) / d^mu_h(s, a) (spec §B.7), exactly, by
+    """c*_off = max_h max_{(s, a)} d^{pi*}_h(s, a) / d^mu_h(s, a), exactly, by
     forward occupancy recursions on the true model. ``pi_star`` defaults to the optimal policy of
     :func:`mdptheory.solvers.finite.backward_induction` (ties -> lowest action index). Pairs with
     d^{pi*} = 0 are skipped; inf when mu misses a pair pi* visits."""
@@ -162,7 +164,7 @@ def single_policy_concentrability(mdp, mu, pi_star=None) -> float:
 
 
 def regret_decomposition(mdp, f, pi) -> dict:
-    """The two decompositions of V*_0 - V^pi_0 (at rho0) of spec §B.2 for a critic f (H, S, A):
+    """The two decompositions of V*_0 - V^pi_0 (at rho0) of the analysis for a critic f (H, S, A):
 
     (i)  F_0 - V^pi_0 = sum_h E_{d^pi_h}[ g_h(s) ] + sum_h E_{d^pi_h}[ (f_h - T_h f_{h+1})(s, a) ]
          exactly, with F_0 = rho0 . max_a f_0, g_h(s) = max_a f_h(s, a) - <pi_h(.|s), f_h(s, .)>
@@ -396,21 +398,21 @@ class _PhaseActorCritic:
     # -- variants ---------------------------------------------------------------------------
     @classmethod
     def hybrid(cls, *args, offline_data, **kwargs):
-        """The optimistic hybrid variant (spec §B.6): the critic starts from ``offline_data``."""
+        """The optimistic hybrid variant: the critic starts from ``offline_data``."""
         if offline_data is None:
-            raise ValueError("offline_data is required for the hybrid variant (spec §B.6), got "
+            raise ValueError("offline_data is required for the hybrid variant, got "
                              "None")
         return cls(*args, offline_data=offline_data, optimistic=True, **kwargs)
 
     @classmethod
     def non_optimistic(cls, *args, offline_data, c_off=None, eps=None, **kwargs):
-        """The non-optimistic hybrid variant (spec §B.7): no bonus, critic on offline + online
+        """The non-optimistic hybrid variant: no bonus, critic on offline + online
         data. With ``c_off`` (single-policy concentrability) and ``eps`` given, warns when
         N_off < c_off d H^4 / eps^2, the sufficient condition of the paper (rate only)."""
         obj = cls(*args, offline_data=offline_data, optimistic=False, **kwargs)
         if obj.n_off == 0:
             warnings.warn("offline_data is empty or None: the non-optimistic actor-critic has "
-                          "no guarantee without offline data (spec §B.7)", UserWarning,
+                          "no guarantee without offline data", UserWarning,
                           stacklevel=2)
         if (c_off is None) != (eps is None):
             raise ValueError(f"give both c_off and eps (or neither), got c_off={c_off!r}, "
@@ -423,13 +425,13 @@ class _PhaseActorCritic:
                 warnings.warn(f"offline_data holds N_off = {obj.n_off} episodes < c_off d H^4 / "
                               f"eps^2 = {need:.4g} (c_off = {c_off:.4g}, d = "
                               f"{obj.d_complexity}, H = {obj.H}, eps = {eps:.4g}): below the "
-                              f"non-optimistic variant's requirement (spec §B.7)", UserWarning,
+                              f"non-optimistic variant's requirement", UserWarning,
                               stacklevel=2)
         return obj
 
 
 class ActorCritic(_PhaseActorCritic):
-    """Tabular optimistic actor-critic (spec §B.3-B.4; hybrid §B.6, non-optimistic §B.7).
+    """Tabular optimistic actor-critic.
 
     Online learner for :func:`mdptheory.runner.online`: :meth:`policy` for the next episode,
     :meth:`update` after it.
@@ -443,12 +445,12 @@ class ActorCritic(_PhaseActorCritic):
     delta : float
         Confidence level in (0, 1) of the bonus.
     bonus_scale : float
-        c_b of b = min(H, c_b H sqrt(L / n)), >= 0 (1 = theory, 0.1 = the spec's practical).
+        c_b of b = min(H, c_b H sqrt(L / n)), >= 0 (1 = theory, 0.1 = practical).
     eta : float, optional
         Actor step size > 0, or ``numpy.inf`` for the greedy actor (ablation e). Default
         :func:`default_eta` with d = S A.
     eta_scale : float
-        Multiplier of eta (> 0; the spec's sweep x {0.1, 0.3, 1, 3, 10}).
+        Multiplier of eta (> 0; the experiment's sweep x {0.1, 0.3, 1, 3, 10}).
     temperature : float, optional
         1 / eta (> 0), instead of ``eta``.
     switching : {"doubling", "every", "never"}
@@ -606,7 +608,7 @@ class RidgeStatistics:
 
 
 class LinearActorCritic(_PhaseActorCritic):
-    """Linear optimistic actor-critic (spec §B.5): LSVI-UCB critic refit at determinant-doubling
+    """Linear optimistic actor-critic: LSVI-UCB critic refit at determinant-doubling
     switches, exponential-weights actor tabulated over the finite state set.
 
     Parameters
@@ -622,7 +624,7 @@ class LinearActorCritic(_PhaseActorCritic):
     beta : float, optional
         The bonus scale itself (>= 0), instead of ``beta_scale``.
     ridge : float
-        Ridge parameter of Lambda = ridge I + sum phi phi^T (> 0; the spec's 1).
+        Ridge parameter of Lambda = ridge I + sum phi phi^T (> 0; default 1).
     eta, eta_scale, temperature, reset, target, optimistic, offline_data
         As in :class:`ActorCritic` (default eta with d = feature dimension).
     switching : {"determinant", "every", "never"}

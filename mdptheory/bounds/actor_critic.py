@@ -1,19 +1,21 @@
 """Bounds of the optimal-rate actor-critic (K. Tan, W. Fan, Y. Wei 2025, "Actor-Critics Can
 Achieve Optimal Sample Efficiency", ICML; arXiv 2505.03710) and of the pieces of its
-reconstruction (spec shared/specs/demo_regularized_actor_critic_subpo.md Part B).
+reconstruction.
 
-What is verified in the spec ([V]) and what is not:
+What is stated in the paper and what is our reconstruction (docs/papers/actor_critic.md):
 
-* sample complexity O(d H^5 log|A| / eps^2 + d H^4 log|F| / eps^2) trajectories [V abstract];
+* sample complexity O(d H^5 log|A| / eps^2 + d H^4 log|F| / eps^2) trajectories (the abstract);
   the absolute constant is unknown: ``constants="rate-only"`` with constant 1;
-* sqrt(T) regret [V]; the form sqrt(d H^5 T log|A|) + sqrt(d H^4 T log|F|) is implied [R];
-* non-optimistic hybrid: N_off >= c*_off d H^4 / eps^2 suffices [V claim], constant unknown;
-* hybrid (optimistic) partition bound [R UNVERIFIED]: Kevin Tan's earlier hybrid form;
+* sqrt(T) regret; the form sqrt(d H^5 T log|A|) + sqrt(d H^4 T log|F|) is implied;
+* non-optimistic hybrid: N_off >= c*_off d H^4 / eps^2 suffices (the paper's claim),
+  constant unknown;
+* hybrid (optimistic) partition bound (recalled, not read in this paper): Kevin Tan's
+  earlier hybrid form;
 * switch counts of the count-doubling and determinant-doubling rules, and the exponential-weights
-  regret inequality: exact counting / textbook bounds of the reconstruction [D] (constants exact).
+  regret inequality: exact counting / textbook bounds of our reconstruction (constants exact).
 
-log|F| is not defined for the tabular and linear critics; the spec's estimates are used:
-S A H ln(H T) (tabular, §B.4) and H d^2 ln(H T) (linear, §B.5: O~(d^2) per step because of the
+log|F| is not defined for the tabular and linear critics; these estimates are used:
+S A H ln(H T) (tabular) and H d^2 ln(H T) (linear: O~(d^2) per step because of the
 Gram matrix in the class).
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 from .base import register
 
 _PAPER = "Tan, Fan & Wei (2025), Actor-Critics Can Achieve Optimal Sample Efficiency (ICML)"
-_RECON = "reconstruction (spec demo_regularized_actor_critic_subpo §B.2-B.5)"
+_RECON = "reconstruction"
 _TRACK = ("critic values in [0, H]; actor reset to uniform at each of the K switches; "
           "exponential weights with step eta (Hoeffding-lemma bound)")
 _HEDGE = "rewards f_t in [lo, lo + range]; pi_1 uniform; restarts from uniform after resets"
@@ -32,25 +34,25 @@ _COUNT = ("switch when some n_h(s, a) >= max(1, 2 n^(k)_h(s, a)); each pair trig
 _DET = ("switch when log det Lambda_h > log 2 + log det Lambda^(k)_h; ||phi|| <= 1; "
         "Lambda = ridge I + sum phi phi^T")
 _ASSUME_N_OFF = (("c*_off = max_h max_(s,a) d^{pi*}_h(s,a) / mu_h(s,a) (single-policy "
-                  "concentrability, spec §B.7 [D] definition)"),)
-_ASSUME_HYBRID = (("form of Kevin Tan's earlier hybrid bound (spec §B.6), not read in this "
+                  "concentrability, our reconstruction's definition)"),)
+_ASSUME_HYBRID = (("form of Kevin Tan's earlier hybrid bound, not read in this "
                    "paper; evaluated at the two trivial partitions X_off = {} and "
                    "X_off = S x A"),)
 _COMMON = (
     "episodic MDP, horizon H, finite A, rewards in [0, 1]",
-    "realizability Q* in F and Bellman completeness (spec §B.1, [R] standard)",
+    "realizability Q* in F and Bellman completeness",
     "d = Bellman eluder dimension: S A (tabular) or the feature dimension (linear)",
     "absolute constant unknown (paper not readable): constant 1, rate only",
 )
 
 
 def log_covering_tabular(S: int, A: int, H: int, T):
-    """log|F| ~ S A H ln(H T) for the tabular critic class (spec §B.4)."""
+    """log|F| ~ S A H ln(H T) for the tabular critic class."""
     return S * A * H * np.log(H * np.asarray(T, dtype=np.float64))
 
 
 def log_covering_linear(d: int, H: int, T):
-    """log|F| ~ H d^2 ln(H T) for the LSVI-UCB critic class (spec §B.5)."""
+    """log|F| ~ H d^2 ln(H T) for the LSVI-UCB critic class."""
     return H * d * d * np.log(H * np.asarray(T, dtype=np.float64))
 
 
@@ -64,7 +66,7 @@ def actor_critic_sample_complexity(d: int, H: int, A: int, log_F, eps):
     return (d * H ** 5 * np.log(A) + d * H ** 4 * np.asarray(log_F)) / eps ** 2
 
 
-@register("actor_critic_regret", paper=_PAPER, theorem="regret corollary (sqrt(T), [R] form)",
+@register("actor_critic_regret", paper=_PAPER, theorem="regret corollary (sqrt(T) form, recalled)",
           quantity="Regret(T) = sum_t V*(rho0) - V^{pi^t}(rho0)", variable="T", exponent=0.5,
           constants="rate-only", probability="w.p. >= 1 - delta", assumptions=_COMMON)
 def actor_critic_regret(d: int, H: int, A: int, log_F, T):
@@ -79,7 +81,7 @@ def actor_critic_regret(d: int, H: int, A: int, log_F, T):
           assumptions=(_TRACK,))
 def actor_tracking_regret(H: int, A: int, T, K, eta: float):
     """H ((K + 1) log|A| / eta + eta T H^2 / 8): the exponential-weights regret of the actor
-    against pi*, summed over the H steps and the K + 1 phases (spec §B.2, [D])."""
+    against pi*, summed over the H steps and the K + 1 phases."""
     T = np.asarray(T, dtype=np.float64)
     K = np.asarray(K, dtype=np.float64)
     return H * ((K + 1.0) * np.log(A) / eta + eta * T * H * H / 8.0)
@@ -131,7 +133,7 @@ def n_off_threshold(c_off, d: int, H: int, eps):
 
 
 @register("actor_critic_hybrid_regret", paper=_PAPER,
-          theorem="hybrid (optimistic) actor-critic, partition form [R UNVERIFIED]",
+          theorem="hybrid (optimistic) actor-critic, partition form (recalled, unread)",
           quantity="online Regret(T) with N_off offline trajectories", variable="N_off",
           exponent=-0.5, constants="rate-only", probability="w.p. >= 1 - delta",
           assumptions=_COMMON + _ASSUME_HYBRID)

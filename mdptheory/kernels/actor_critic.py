@@ -1,5 +1,5 @@
-"""Kernels of the rare-switching optimistic actor-critic (spec demo_regularized_actor_critic_subpo
-Part B): the switching tests, the exponential-weights actor, and the critic's backward pass for
+"""Kernels of the rare-switching optimistic actor-critic (Tan, Fan & Wei
+2025): the switching tests, the exponential-weights actor, and the critic's backward pass for
 the variants the UCBVI kernel of :mod:`mdptheory.kernels.optimistic` does not cover.
 
 Plain arrays in, results written into ``*_out`` arguments, no checks (callers go through
@@ -40,7 +40,7 @@ from .optimistic import _expect
 
 @njit(cache=True)
 def doubling_switch(s, a, n_sa, n_snap):
-    """Count-doubling test after one episode (spec B.4): True iff some pair visited in the
+    """Count-doubling test after one episode: True iff some pair visited in the
     episode has n_h(s, a) >= max(1, 2 n^(k)_h(s, a)).
 
     Pairs not visited in the episode keep their counts, and they failed the test at the last
@@ -101,7 +101,7 @@ def phase_multipliers(f, eta, E_out):
 
 @njit(cache=True)
 def actor_step(pi, E, pi_out):
-    """One exponential-weights step pi_out ∝ pi * E per (h, s) row (spec §B.2:
+    """One exponential-weights step pi_out ∝ pi * E per (h, s) row (
     pi^{t+1} ∝ pi^t exp(eta f^(k)); E from :func:`phase_multipliers`). Entries that fall below
     1e-300 of their row are set to 0 (no subnormal arithmetic; they are exp(-690) and below).
     Returns True when pi_out equals pi exactly (a saturated, deterministic actor)."""
@@ -128,7 +128,7 @@ def actor_step(pi, E, pi_out):
 @njit(cache=True)
 def greedy_uniform_policy(f, pi_out):
     """pi_out[h, s, :] uniform over argmax_a f[h, s, a] (exact ties): the eta -> inf limit of
-    the softmax actor (spec B.10 ablation (e), the value-based reference)."""
+    the softmax actor."""
     H, S, A = f.shape
     for h in range(H):
         for s in range(S):
@@ -154,10 +154,10 @@ def critic_backward_induction(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max, un
         V_h(s)    = max_a Q_h(s, a)                       (target Q*: Bellman optimality)
                   = sum_a pi_target[h, s, a] Q_h(s, a)    (``use_pi``: target Q^pi, ablation c)
 
-    With the bonus of spec B.4 and unvisited = v_max this is the optimistic Q*-critic (the same
+    With the tabular bonus and unvisited = v_max this is the optimistic Q*-critic (the same
     numbers as :func:`mdptheory.kernels.optimistic.optimistic_backward_induction` without
     ``monotone``); with bonus 0 and unvisited = 0 it is the non-optimistic empirical-model VI of
-    spec B.7. P_hat V is summed over the observed successors.
+    the non-optimistic variant. P_hat V is summed over the observed successors.
     """
     H = Q_out.shape[0]
     S = Q_out.shape[1]

@@ -1,8 +1,8 @@
-"""Numba kernels of demonstration-regularized RL (Tiapkin et al., ICLR 2024; spec
-demo_regularized_actor_critic_subpo.md Part A): behaviour-cloning counts, the optimistic
-KL-regularized backup (UCBVI-Ent+-style, spec A.5) built on
-:func:`mdptheory.kernels.backward.soft_backward_induction`, the gap certificate of A.5 and the
-Bradley–Terry trajectory features of A.8.
+"""Numba kernels of demonstration-regularized RL (Tiapkin et al., ICLR 2024;
+docs/papers/demo_regularized.md): behaviour-cloning counts, the optimistic
+KL-regularized backup (UCBVI-Ent+-style) built on
+:func:`mdptheory.kernels.backward.soft_backward_induction`, the gap certificate and the
+Bradley–Terry trajectory features.
 
 Plain arrays in, results in ``*_out`` arrays, no validation (the callers in
 :mod:`mdptheory.algorithms.demo_regularized` check their inputs). Steps h = 0..H-1.
@@ -46,7 +46,7 @@ def bc_counts(s, a, n_out):
 
 @njit(cache=True)
 def bc_policy(n_sa, kappa, pi_out):
-    """Add-kappa smoothed MLE pi_h(a|s) = (N_h(s,a) + kappa) / (N_h(s) + kappa A)  (spec A.4);
+    """Add-kappa smoothed MLE pi_h(a|s) = (N_h(s,a) + kappa) / (N_h(s) + kappa A);
     a state never visited at step h gets the uniform policy (also when kappa = 0)."""
     H, S, A = n_sa.shape
     for h in range(H):
@@ -66,7 +66,7 @@ def bc_policy(n_sa, kappa, pi_out):
 @njit(cache=True)
 def confidence_width(n_sa, log_term, S, out):
     """out[h, s, a] = min(2, sqrt(2 beta(n) / n)), n = max(1, n_h(s, a)),
-    beta(n) = log_term + S log(8 e (n + 1)) with log_term = log(3 S A H / delta) (spec A.5:
+    beta(n) = log_term + S log(8 e (n + 1)) with log_term = log(3 S A H / delta) (
     KL(p_hat || p) <= beta / n w.h.p., so ||p_hat - p||_1 <= this width by Pinsker)."""
     H, S_, A = n_sa.shape
     for h in range(H):
@@ -102,7 +102,7 @@ def tie_policy(Q, ref, h, s, pi_out, tol):
 @njit(cache=True)
 def optimistic_soft_plan(P_hat, r, visited, bonus, ref, lam, v_max, V_out, Q_out, pi_out,
                          r_eff):
-    """Optimistic KL-regularized backup (spec A.5), h = H-1..0:
+    """Optimistic KL-regularized backup, h = H-1..0:
 
         Q_h(s,a) = min(v_max[h], r_h(s,a) + P_hat_h(.|s,a) . V_{h+1} + b_h(s,a))  if visited,
                    v_max[h]                                                       otherwise;
@@ -138,7 +138,7 @@ def optimistic_soft_plan(P_hat, r, visited, bonus, ref, lam, v_max, V_out, Q_out
 
 @njit(cache=True)
 def gap_certificate(P_hat, visited, c, pi, d_max, G_out):
-    """Certificate recursion of spec A.5 (G_H = 0), h = H-1..0:
+    """Certificate recursion (G_H = 0), h = H-1..0:
 
         G_h(s,a) = min(d_max[h], c_h(s,a) + sum_s' P_hat_h(s'|s,a) sum_a' pi_{h+1}(a'|s')
                    G_{h+1}(s',a'))  if visited, else d_max[h];
@@ -200,7 +200,7 @@ def row_kl(p, q, w):
 @njit(cache=True)
 def tabular_plan_step(n_sa, P_hat, r, ref, lam, log_term, S, scale, v_max, d_max, w0_weights,
                       width, bonus, visited, V_out, Q_out, pi_out, G_out, r_eff):
-    """One re-plan of the tabular solver (spec A.5), fused: confidence widths, bonus
+    """One re-plan of the tabular solver, fused: confidence widths, bonus
     b = scale (H - h - 1) width, the optimistic soft backup (:func:`optimistic_soft_plan`) and
     the certificate (:func:`gap_certificate`) with c = 2 b + scale d_max[h + 1] width.
     Returns sum_s w0_weights[s] sum_a pi_0(a|s) G_0(s, a)."""
@@ -287,7 +287,7 @@ def tabular_bpi_run(P, r, rho0, U, ref, lam, log_term, S_f, scale, v_max, d_max,
 
 @njit(cache=True)
 def ridge_pseudo_kernel(phi, Lambda_inv, M, beta, P_out, bonus_out):
-    """Linear solver's model (spec A.6): P_out[h, s, a, s'] = phi(s,a)^T Lambda_h^{-1} M_h[:, s']
+    """Linear solver's model: P_out[h, s, a, s'] = phi(s,a)^T Lambda_h^{-1} M_h[:, s']
     (signed; P_out[h] . V = <phi, Lambda_h^{-1} sum_t phi_t V(s'_t)>) and the elliptical bonus
     bonus_out[h, s, a] = beta sqrt(phi(s,a)^T Lambda_h^{-1} phi(s,a)).
     phi (S, A, d), Lambda_inv (H, d, d), M (H, d, S)."""

@@ -1,4 +1,4 @@
-"""Tests of the rare-switching actor-critic (spec Part B): kernels vs py_func and vs slow
+"""Tests of the rare-switching actor-critic: kernels vs py_func and vs slow
 references, the critic against exact solvers, the actor's closed form, the switching rules,
 the variants and ablations, the bounds, and every bad-input branch."""
 import math

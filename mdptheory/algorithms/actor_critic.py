@@ -57,9 +57,8 @@ Variants and ablations, all constructor flags:
   of the softmax), i.e. the value-based reference "UCBVI with rare switching";
 * ``switching="never"``: the first critic is kept for the whole run.
 
-Choices left open by the paper's opening, made here: T in L and beta is T_online + N_off (all data
-the
-critic may see); the bonus is on the per-step counts (``pooled=False``, non-stationary models)
+Choices left open by the paper's opening, made here: T in L and beta is T_online + N_off (all
+data the critic may see); the bonus is on the per-step counts (``pooled=False``, non-stationary models)
 or on counts pooled over h (``pooled=True``, stationary models; then the switch bound is
 S A (1 + log2(H T))); Q values are clipped to [0, H - h]; the linear critic regresses the
 observed reward with the next value (``rewards="observed"``, the main formula) or adds

@@ -185,6 +185,15 @@ def collect(out) -> Collected:
     return found
 
 
+def builtin_not_run(found: Collected) -> list[str]:
+    """Names of the built-in experiments with no folder among ``found``'s (verdicts or
+    missing): experiments nobody ran into this results folder."""
+    from .experiments_registry import builtin_experiments_dir, _names
+
+    have = {d.name for d, _ in found.verdicts} | {d.name for d, _ in found.missing}
+    return [n for n in _names(builtin_experiments_dir()) if n not in have]
+
+
 def collect_verdicts(out) -> list[tuple[Path, dict]]:
     """(experiment folder, verdict.json content) for every readable verdict under ``out``."""
     return collect(out).verdicts
@@ -279,6 +288,11 @@ def render(found: Collected, out, *, title: str = "Verification report",
         lines += ["**Missing verdicts** (these experiments' claims are not in this report):", ""]
         lines += [f"- `{d.name}`: {why}" for d, why in found.missing]
         lines.append("")
+    not_run = builtin_not_run(found)
+    if not_run:
+        lines += ["**Built-in experiments with no results in this folder** (not run here; their "
+                  "claims are not in this report): " + ", ".join(f"`{n}`" for n in not_run)
+                  + ".", ""]
     # summary tables
     if verdicts:
         lines += ["| Experiment | Size | Seeds | Claims | " + " | ".join(

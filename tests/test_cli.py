@@ -142,6 +142,12 @@ def test_report_gathers_claims_and_copies_figures(dirs, capsys):
     assert "![fake: fake](fake.png)" in report
     assert (dirs / "figs" / "fake.png").read_bytes() == \
         (dirs / "res" / "fake" / "fake.png").read_bytes()
+    # built-in experiments never run into this folder are named, not silently absent
+    from mdptheory.experiments_registry import builtin_experiments_dir
+    builtin = sorted(p.stem for p in builtin_experiments_dir().glob("[a-z]*.py"))
+    assert "ucbvi_regret" in builtin
+    line = next(l for l in report.splitlines() if l.startswith("**Built-in experiments with no"))
+    assert all(f"`{name}`" in line for name in builtin)
 
 
 def test_report_names_missing_verdicts_and_exits_nonzero(dirs, capsys):

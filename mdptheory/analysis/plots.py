@@ -61,7 +61,9 @@ def save_figure(fig, path, name: str) -> list[Path]:
     png, pdf = figure_paths(path, name)
     try:
         _atomic_savefig(fig, png, dpi=150, bbox_inches="tight")
-        _atomic_savefig(fig, pdf, bbox_inches="tight")
+        # no creation date: the same figure gives the same bytes (stored results stay
+        # unchanged in version control when a report is regenerated)
+        _atomic_savefig(fig, pdf, bbox_inches="tight", metadata={"CreationDate": None})
     finally:
         plt.close(fig)
     return [png, pdf]

@@ -156,3 +156,15 @@ def test_plot_writes_png_and_pdf_to_a_stem_or_a_directory(tmp_path):
     paths = plot_curve_vs_bound(df[df.env == "a"], x="k", y="y", path=tmp_path, name="solo")
     assert [p.name for p in paths] == ["solo.png", "solo.pdf"] and paths[0].parent == tmp_path
     assert all(p.exists() for p in paths)
+
+
+def test_save_figure_writes_the_same_pdf_bytes_for_the_same_figure(tmp_path):
+    import matplotlib.pyplot as plt
+
+    pdfs = []
+    for i in range(2):
+        fig, ax = plt.subplots()
+        ax.plot([1, 2, 4])
+        ax.set(xlabel="k", ylabel="regret")
+        pdfs.append(analysis.save_figure(fig, tmp_path / f"run{i}", "fig")[1])
+    assert pdfs[0] != pdfs[1] and pdfs[0].read_bytes() == pdfs[1].read_bytes()

@@ -164,3 +164,32 @@ def test_pac_sample_sizes_interpolate_first_crossing():
     # between checkpoints: log-linear interpolation of log(Reg/T) in log T is exact here
     pac = rg.pac_sample_sizes(df, [10 / np.sqrt(300.0)])
     np.testing.assert_allclose(pac["n_eps"], [300.0], rtol=1e-12)
+
+
+def test_hybrid_comparisons_in_the_linear_phase_are_inconclusive():
+    """A learner with Reg(K) >= LINEAR_PHASE K V* has not started learning: the gain claims that
+    involve it are inconclusive with what would decide them, not verified or refuted."""
+    results = pd.concat([hy.run(hy.SMALL, seed) for seed in range(2)], ignore_index=True)
+    theory = hy.SMALL["bonus_theory"]
+    stuck = results.copy()
+    rows = (stuck["part"] == "hybrid") & (stuck["c"] == theory)
+    # every arm at the theory constant plays policies of value 0 (Reg(K) = K V*), with a tiny
+    # seed-dependent spread so that the paired comparison would otherwise be "significant"
+    jitter = 1e-7 * (stuck.loc[rows, "seed"] + 1) * np.log1p(stuck.loc[rows, "n_off"])
+    stuck.loc[rows, "avg_regret"] = stuck.loc[rows, "optimal_value"] * (1 - jitter)
+    stuck.loc[rows, "regret"] = stuck.loc[rows, "avg_regret"] * stuck.loc[rows, "K_online"]
+    # the calibrated arms learn: half of V* lost per episode
+    rows = (stuck["part"] == "hybrid") & (stuck["c"] != theory)
+    stuck.loc[rows, "avg_regret"] = stuck.loc[rows, "optimal_value"] * 0.5
+    stuck.loc[rows, "regret"] = stuck.loc[rows, "avg_regret"] * stuck.loc[rows, "K_online"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        verdicts = hy.verdict(stuck)
+    at_theory = [v for v in verdicts if f"c_b={theory:g})" in v.claim]
+    assert len(at_theory) == 2 * len(hy.HYBRID_BEHAVIOURS)
+    for v in at_theory:
+        assert v.outcome == "inconclusive" and "linear phase" in v.reason, v
+        assert "burn-in" in v.needs
+    # the rule leaves learning arms alone
+    calibrated = [v for v in verdicts if f"c_b={hy.SMALL['bonus_scale']:g})" in v.claim]
+    assert calibrated and not any("linear phase" in v.reason for v in calibrated)

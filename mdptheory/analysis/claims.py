@@ -95,7 +95,7 @@ def compare(differences, *, claim: str, paper: str, theorem: str,
                            needs="an instance where the two differ")
         return Verdict(**base, outcome="verified", reason=f"{desc}: exact ties everywhere",
                        p_value=1.0, **kw)
-    if np.ptp(z) == 0:                       # deterministic: the same difference on every seed
+    if np.ptp(z) == 0 and n >= 2:            # deterministic: the same difference on every seed
         ok = z[0] > 0 or (not strict and z[0] >= 0)
         if ok:
             return Verdict(**base, outcome="verified", reason=f"{desc}: the same on every seed",

@@ -269,6 +269,13 @@ def test_compare():
     assert pre.outcome == "inconclusive" and "ablation identical" in pre.reason
     less = analysis.compare(-np.ones(12) + 0.1 * rng.normal(size=12), direction="less", **META)
     assert less.outcome == "verified"
+    # a difference that is the same on every seed is deterministic (decided without a t test),
+    # but one seed cannot show that
+    same = analysis.compare(np.full(3, 0.5), **META)
+    assert same.outcome == "verified" and "the same on every seed" in same.reason
+    assert analysis.compare(np.full(3, -0.5), **META).outcome == "refuted"
+    one = analysis.compare(np.array([0.5]), **META)
+    assert one.outcome == "inconclusive" and "one seed" in one.reason
 
 
 def test_proportion():

@@ -806,7 +806,8 @@ def _median_line(ax, df, x, label, color, ls="-", marker="o"):
     if xs.size == 0:
         return
     med = np.median(Y, axis=0)
-    q1, q3 = np.quantile(Y, [0.25, 0.75], axis=0)
+    with np.errstate(invalid="ignore"):     # censored runs are +inf: quartiles may be too
+        q1, q3 = np.quantile(Y, [0.25, 0.75], axis=0)
     fin = np.isfinite(med)
     ax.plot(xs[fin], med[fin], color=color, ls=ls, marker=marker, ms=3,
             label=f"{label} (median, {Y.shape[0]} seeds)")
@@ -816,6 +817,14 @@ def _median_line(ax, df, x, label, color, ls="-", marker="o"):
     if cens.any():
         ax.plot(xs[cens], np.full(cens.sum(), ax.get_ylim()[1] if ax.has_data() else 1.0),
                 color=color, marker="^", ls="none", ms=5)
+
+
+def _demo_and_control(ax, df, label: str, control: str, color) -> None:
+    """The demo learner's median n_stay vs N^E, and the no-demo control's median as a level."""
+    _median_line(ax, df[df["variant"] == "demo"], "N_E", label, color)
+    level = np.median(df[df["variant"] == "nodemo"]["n_stay"])
+    if np.isfinite(level):
+        ax.axhline(level, color="k", lw=1, ls=":", label=f"{control} median {level:.0f}")
 
 
 def plot(results: pd.DataFrame, path) -> list:
@@ -903,10 +912,7 @@ def plot(results: pd.DataFrame, path) -> list:
     ax = axes[7]
     thr = results[results["part"] == "threshold"]
     if len(thr):
-        _median_line(ax, thr[thr["variant"] == "demo"], "N_E", "demo", colors[0])
-        nod = np.median(thr[thr["variant"] == "nodemo"]["n_stay"])
-        if np.isfinite(nod):
-            ax.axhline(nod, color="k", lw=1, ls=":", label=f"no-demo median {nod:.0f}")
+        _demo_and_control(ax, thr, "demo", "no-demo", colors[0])
         ax.axvline(float(thr["threshold"].iloc[0]), color="0.5", ls="-.", lw=1,
                    label="H^3 S A")
         ax.set(title=f"threshold instance, eps={thr['eps'].iloc[0]:.3g} (theory bonus)")
@@ -924,10 +930,7 @@ def plot(results: pd.DataFrame, path) -> list:
     ax = axes[9]
     lin = results[results["part"] == "linear"]
     if len(lin):
-        _median_line(ax, lin[lin["variant"] == "demo"], "N_E", "demo (linear)", colors[0])
-        nl = np.median(lin[lin["variant"] == "nodemo"]["n_stay"])
-        if np.isfinite(nl):
-            ax.axhline(nl, color="k", ls=":", lw=1, label=f"no-demo median {nl:.0f}")
+        _demo_and_control(ax, lin, "demo (linear)", "no-demo", colors[0])
     ax.set(xscale="log", yscale="log", xlabel="N^E", ylabel="n, oracle stopping",
            title="linear MDP (calibrated c_beta)")
     ax.legend(fontsize=6)

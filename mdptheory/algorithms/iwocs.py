@@ -679,6 +679,19 @@ def _cma(ms, pi, best: WorstCase, restarts: int, gen) -> WorstCase:     # pragma
     return _finish(ms, pi, best, x_best, count[0], "cma", {"restarts": restarts})
 
 
+def _stop_rule(rules, certified: bool, no_new_worst_case: bool, repeat: bool) -> str | None:
+    """The first IWOCS stopping test that fires, in the order S1 (the certificate closes the
+    bracket to eps), S2 (the new worst case is no worse than a known model, up to eps), S3 (the
+    worst-case model repeats; always on); None to go on."""
+    if "certificate" in rules and certified:
+        return "certificate"
+    if "no_new_worst_case" in rules and no_new_worst_case:
+        return "no_new_worst_case"
+    if repeat:
+        return "repeat"
+    return None
+
+
 def member_value(model_set, pi, member) -> PolicyValue:
     """Exact value of pi in one member of the set (via mdptheory.solvers.evaluation):
     member = model index (finite), candidate choice (S, A) (rectangular) or psi (parametric)."""
@@ -874,14 +887,9 @@ def iwocs(model_set, *, T0="nominal", eps: float = 1e-8, max_iter: int | None = 
                          ("wall_time", time.perf_counter() - t_start)):
             hist[key].append(val)
         # step 2.4: stopping tests
-        if "certificate" in rules and cert_valid and u - best_val <= eps:
-            stop_reason = "certificate"
-            break
-        if "no_new_worst_case" in rules and v >= known_min - eps:
-            stop_reason = "no_new_worst_case"
-            break
-        if repeat:
-            stop_reason = "repeat"
+        stop = _stop_rule(rules, cert_valid and u - best_val <= eps, v >= known_min - eps, repeat)
+        if stop is not None:
+            stop_reason = stop
             break
         if i == M - 1:
             stop_reason = "max_iter"
@@ -1049,14 +1057,9 @@ def iwocs_finite_horizon(P, r, rho0, *, kind: str = "rectangular", T0=0, eps: fl
         for key, val in (("i", i), ("upper", u), ("lower", v), ("best_lower", best_val),
                          ("known_min", known), ("n_models", len(kernels))):
             hist[key].append(val)
-        if "certificate" in rules and valid and u - best_val <= eps:
-            stop = "certificate"
-            break
-        if "no_new_worst_case" in rules and v >= known - eps:
-            stop = "no_new_worst_case"
-            break
-        if repeat:
-            stop = "repeat"
+        rule = _stop_rule(rules, valid and u - best_val <= eps, v >= known - eps, repeat)
+        if rule is not None:
+            stop = rule
             break
         if i == M - 1:
             break

@@ -606,10 +606,17 @@ def _log_partition(p, v, m, M, theta, total):
 
 @njit(cache=True)
 def _kl_weights(p, v, m, lam, q_out):
-    """q ∝ p exp(-(v - m)/lam) written into q_out (lam may be inf: q = p normalized)."""
-    inv_z = 1.0 / _kl_partition(p, v, m, lam)
+    """q ∝ p exp(-(v - m)/lam) written into q_out (lam may be inf: q = p normalized).
+    Normalized by the sum of the weights as written (not by 1 / _kl_partition: the fast-math
+    sum and the reciprocal can leave sum q = 1 + a few ulp, and with q(s) ~ 1 that excess
+    enters KL(q||p) directly, e.g. 1.1e-15 against a radius of 1e-15)."""
+    tot = 0.0
     for i in range(p.shape[0]):
-        q_out[i] = p[i] * _expneg(min((m - v[i]) / lam, 0.0)) * inv_z
+        qi = p[i] * _expneg(min((m - v[i]) / lam, 0.0))
+        q_out[i] = qi
+        tot += qi
+    for i in range(p.shape[0]):
+        q_out[i] /= tot
 
 
 @njit(cache=True)
@@ -948,18 +955,35 @@ def chi2_constrained(p, v, radius, q_out):
     # the variance: no cancellation
     mu_d = S1 / W
     var = _active_variance(p, v, m, top, mu_d) / W
-    # W (1 + radius) - 1 = radius - P(v > top) (1 + radius): exact for the usual all-active
-    # case (where 1 + radius would round radius < 1e-13 to a few digits)
+    # slack = W (1 + radius) - 1 (>= 0 at the threshold; the ball's chi2 at the minimizer is
+    # (1 + slack) / W - 1, so W and slack must come from the same W). Two forms:
+    # * radius - P(v > top) (1 + radius), W = 1 - P(v > top): exact in the all-active case,
+    #   and for radius <= 1 its round-off is ~eps radius (W (1 + radius) would round a radius
+    #   below 1e-13 to a few digits);
+    # * W (1 + radius) - 1 with W = P(A) summed directly: round-off ~eps (1 + slack). For
+    #   radius > 1 the first form loses ~eps radius absolutely (e.g. radius 1e6: slack off by
+    #   2.6e-10; radius 3e16 with P(A) = 3e-17: 1 - P(v > top) rounds to 0, slack to 0).
     above = 0.0
     if top < M:
         for i in range(p.shape[0]):
             above += p[i] if v[i] > top else 0.0
     above /= total
-    W = 1.0 - above
-    slack = max(radius - above * (1.0 + radius), 0.0)
+    if above > 0.0 and radius > 1.0:
+        W = W / total
+        slack = max(W * (1.0 + radius) - 1.0, 0.0)
+    else:
+        W = 1.0 - above
+        slack = max(radius - above * (1.0 + radius), 0.0)
     value = m + (mu_d - np.sqrt(var * slack))
     if want_q and slack == 0.0:
-        _copy(p, q_out)
+        # the value is mu_A: q = p restricted to A and renormalized (chi2 = 1/P(A) - 1 = radius)
+        tot = 0.0
+        for i in range(p.shape[0]):
+            qi = p[i] if (p[i] > 0.0 and v[i] <= top) else 0.0
+            q_out[i] = qi
+            tot += qi
+        for i in range(p.shape[0]):
+            q_out[i] /= tot
     elif want_q:
         two_lam = np.sqrt(W * W * var / slack)
         # mu - v(s) = (mu - v(k)) + (v(k) - v(s)) around the heaviest active state k

@@ -84,6 +84,10 @@ def test_minimizer_is_feasible_and_attains_the_value(data, div, regularized):
     else:
         p, v = _case(data)
         param = _param(data, div, regularized)
+    _check_minimizer(p, v, div, regularized, param)
+
+
+def _check_minimizer(p, v, div, regularized, param):
     value, q = _solve(p, v, div, regularized, param, return_q=True)
     tol = _tol(v)
     assert q.shape == p.shape and np.all(q >= 0.0)
@@ -110,9 +114,51 @@ def test_value_agrees_with_the_mpmath_reference(data, div, regularized):
     else:
         p, v = _case(data)
         param = _param(data, div, regularized)
+    _check_reference(p, v, div, regularized, param)
+
+
+def _check_reference(p, v, div, regularized, param):
     value = _solve(p, v, div, regularized, param)
     expected = (ref.regularized_value if regularized else ref.constrained_value)(p, v, div, param)
     assert value == pytest.approx(float(expected), abs=_tol(v))
+
+
+V_FUZZ = [2.739233746429086, -4.604265724722594, -9.180529521276107, -9.669447289429417,
+          6.265404784005447]
+# Issue 12 item 1, cases found by the fuzz profile (hypothesis 6.170.27), inlined:
+FUZZ_CASES = {
+    # chi2, radius ~ 1/P(A) - 1 = 3.333e16, A = the two tiny states: 1 - P(v > top) rounded to
+    # 0, so slack = 0 and q = p (q.v = 2.74 for a value -4.60; value off by 1.4e-10 too)
+    "chi2-slack-rounds-to-0": (
+        "chi2", [1.0, 3.000034091271991e-17, 1.5154187195383896e-27], V_FUZZ[:3],
+        3.3332954544696892e16),
+    # KL, radius 1e-15: q = (1 + 5 ulp, 2.6e-17) from normalizing by 1/partition, KL 2.1e-15
+    "kl-q-sum-above-1": (
+        "kl", [1.0, 1.287460205217407e-33], V_FUZZ[:2], 1.0104962111329552e-15),
+    # chi2, radius 1.17e6: radius - P(v > top)(1 + radius) loses ~eps radius = 2.6e-10 of the
+    # slack; value off by 2.2e-11, chi2(q) = radius (1 + 5e-11)
+    "chi2-slack-cancels-large-radius": (
+        "chi2", [0.011366863208606, 1.0392401681254125e-06, 3.1606094653575727e-09,
+                 1.7016336449205431e-09, 0.9886320926889828], V_FUZZ, 1171083.0),
+    # chi2, radius 4.26e15 ~ 1/P(A) - 1: a row of test_solver_properties' _tiny_mass_mdp(67, 63),
+    # h = 1, with V[2] of the robust DP; the slack rounded to 0 and q = p (as in the first case)
+    "chi2-solver-row-slack-0": (
+        "chi2", [1.963751308574736e-40, 2.345507194694753e-16, 0.9999999999999997],
+        [0.04357696164044922, 0.8838039335470701, 0.9846882089427907], 4263470187863316.0),
+    # chi2, radius 7.06e7: a row of test_solver_properties' _tiny_mass_mdp(2, 60), h = 0, with V[1] of
+    # the robust DP; same cancellation, chi2(q) = radius (1 + 4.6e-9)
+    "chi2-solver-row": (
+        "chi2", [6.328851578153389e-39, 1.9606493995878413e-08, 0.999999980393506],
+        [0.8014786289946927, 1.224077925646, 1.2835814997401827], 70591927.0),
+}
+
+
+@pytest.mark.parametrize("case", list(FUZZ_CASES))
+def test_fuzz_cases_have_a_feasible_minimizer_and_the_reference_value(case):
+    div, p, v, radius = FUZZ_CASES[case]
+    p, v = np.array(p), np.array(v)
+    _check_minimizer(p, v, div, False, radius)
+    _check_reference(p, v, div, False, radius)
 
 
 @examples(60)

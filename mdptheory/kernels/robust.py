@@ -606,10 +606,17 @@ def _log_partition(p, v, m, M, theta, total):
 
 @njit(cache=True)
 def _kl_weights(p, v, m, lam, q_out):
-    """q ∝ p exp(-(v - m)/lam) written into q_out (lam may be inf: q = p normalized)."""
-    inv_z = 1.0 / _kl_partition(p, v, m, lam)
+    """q ∝ p exp(-(v - m)/lam) written into q_out (lam may be inf: q = p normalized).
+    Normalized by the sum of the weights as written (not by 1 / _kl_partition: the fast-math
+    sum and the reciprocal can leave sum q = 1 + a few ulp, and with q(s) ~ 1 that excess
+    enters KL(q||p) directly, e.g. 1.1e-15 against a radius of 1e-15)."""
+    tot = 0.0
     for i in range(p.shape[0]):
-        q_out[i] = p[i] * _expneg(min((m - v[i]) / lam, 0.0)) * inv_z
+        qi = p[i] * _expneg(min((m - v[i]) / lam, 0.0))
+        q_out[i] = qi
+        tot += qi
+    for i in range(p.shape[0]):
+        q_out[i] /= tot
 
 
 @njit(cache=True)
@@ -640,20 +647,22 @@ def kl_regularized(p, v, lam, q_out):
 
 @njit(cache=True, fastmath=_FAST)
 def _kl_tilt(p, v, m, theta):
-    """(z, E_q w, Var_q w, k3) for q ∝ p exp(-theta w), w = v - m >= 0 on supp p; z is
-    unnormalized and k3 is the third central moment of w under q (from raw moments: only steers
-    Halley's step)."""
+    """(z, E_q x, Var_q x, k3) for q ∝ p exp(-x), x = theta w, w = v - m >= 0 on supp p; z is
+    unnormalized and k3 is the third central moment of x under q (from raw moments: only steers
+    Halley's step). The moments are of x, not w: they do not depend on the scale of v (with
+    |v| ~ 1e-65 and p(m) = 1e-136, e w^3 underflowed to 0 and the wrong k3 stopped the root
+    search early, 6e-5 off; the kernels rescale v only outside [2^-300, 2^300])."""
     z = 0.0
     z1 = 0.0
     z2 = 0.0
     z3 = 0.0
     for i in range(p.shape[0]):
-        wi = v[i] - m
-        e = p[i] * _expneg(min(-theta * wi, 0.0))
+        xi = theta * (v[i] - m)
+        e = p[i] * _expneg(min(-xi, 0.0))
         z += e
-        z1 += e * wi
-        z2 += e * wi * wi
-        z3 += e * wi * wi * wi
+        z1 += e * xi
+        z2 += e * xi * xi
+        z3 += e * xi * xi * xi
     e1 = z1 / z
     e2 = z2 / z
     var = max(e2 - e1 * e1, 0.0)
@@ -750,26 +759,27 @@ def kl_constrained(p, v, radius, q_out):
     converging = False
     for _ in range(_KL_MAX_ITER):
         theta = np.exp(u)
-        z, e1, var, k3 = _kl_tilt(p, v, m, theta)
+        z, ex, var_x, k3_x = _kl_tilt(p, v, m, theta)
         log_z = _log_partition(p, v, m, M, theta, total) if theta * spread < _EXPM1 \
             else np.log(z / total)
-        h = -theta * e1 - log_z - radius
+        h = -ex - log_z - radius
         if h <= 0.0:
             lo = u
             have_lo = True
             lo_theta = theta
             lo_log_z = log_z
-            lo_e1 = e1
+            lo_e1 = ex / theta
             if h == 0.0 or converging:
                 break
         else:
             hi = u
         if have_lo and hi - lo <= 1e-15 * max(1.0, abs(lo)):
             break
-        slope = theta * theta * var
+        slope = var_x                              # theta^2 Var_q w
         step = -h / slope if slope > 0.0 else np.inf
-        # Halley: f'' = d/du theta^2 Var_q = 2 theta^2 Var_q - theta^3 k3 (dVar/dtheta = -k3)
-        curv = 2.0 * slope - theta * theta * theta * k3
+        # Halley: f'' = d/du theta^2 Var_q w = 2 theta^2 Var_q w - theta^3 k3(w)
+        # (dVar/dtheta = -k3), theta^3 k3(w) = k3(x)
+        curv = 2.0 * slope - k3_x
         denom = 2.0 * slope * slope - h * curv
         if slope > 0.0 and denom > 0.0:
             halley = -2.0 * h * slope / denom
@@ -796,7 +806,7 @@ def kl_constrained(p, v, radius, q_out):
     if not have_lo:                                # only the analytic lower end is known
         lo_theta = np.exp(lo)
         lo_log_z = _log_partition(p, v, m, M, lo_theta, total)
-        lo_e1 = _kl_tilt(p, v, m, lo_theta)[1]
+        lo_e1 = _kl_tilt(p, v, m, lo_theta)[1] / lo_theta
     theta = lo_theta
     value = m - (lo_log_z + radius) / theta
     if theta * spread >= _EXPM1 and theta * lo_e1 - lo_log_z > 64.0 * radius:
@@ -896,17 +906,18 @@ def chi2_regularized(p, v, lam, q_out):
             for i in range(p.shape[0]):
                 q_out[i] /= tot
         return min(max(value, m), mean_n)
-    t, W, S1, _ = _threshold(p, v, m, M, 1, 2.0 * lam)
-    # work with d = v - m (exact for v near m): c - v = cd - d keeps its relative accuracy
-    # when the values are clustered far from 0
-    cd = (2.0 * lam + S1) / W  # E_p (c - v)_+ = 2 lam on the active set {v <= t}, c = m + cd
-    e2 = _positive_part_moment(p, v, m, cd)
-    value = m + (cd - lam - e2 / (4.0 * lam))
+    t, W, _, _ = _threshold(p, v, m, M, 1, 2.0 * lam)
+    # c - v(s) = (c - v(k)) + (v(k) - v(s)) around the heaviest active state k, with
+    # c - v(k) = (2 lam + E_A[v - v(k)] P(A)) / P(A) (see _heavy_offset), E_p (c - v)_+ = 2 lam
+    # on the active set A = {v <= t}. The dual below is stationary in c but has curvature
+    # P(A) / (2 lam): an error d in the gap c - v(k) of the heaviest state costs p(k) d^2 / (4 lam).
+    # Around k that gap is ck itself (error eps ck); around m it was (c - m) - (v(k) - m),
+    # off by eps (v(k) - m) (p = (1, 1e-114, 4e-218), lam = 2e-134: value off by 1.2e-11)
+    k, off = _heavy_offset(p, v, t)
+    ck = 2.0 * lam / W + off
+    e2 = _positive_part_moment(p, v, v[k], ck)
+    value = v[k] + (ck - lam - e2 / (4.0 * lam))
     if want_q:
-        # c - v(s) = (c - v(k)) + (v(k) - v(s)) around the heaviest active state k, with
-        # c - v(k) = (2 lam + E_A[v - v(k)] P(A)) / P(A) (see _heavy_offset)
-        k, off = _heavy_offset(p, v, t)
-        ck = 2.0 * lam / W + off
         tot = 0.0
         for i in range(p.shape[0]):
             gap = ck + (v[k] - v[i])
@@ -948,18 +959,35 @@ def chi2_constrained(p, v, radius, q_out):
     # the variance: no cancellation
     mu_d = S1 / W
     var = _active_variance(p, v, m, top, mu_d) / W
-    # W (1 + radius) - 1 = radius - P(v > top) (1 + radius): exact for the usual all-active
-    # case (where 1 + radius would round radius < 1e-13 to a few digits)
+    # slack = W (1 + radius) - 1 (>= 0 at the threshold; the ball's chi2 at the minimizer is
+    # (1 + slack) / W - 1, so W and slack must come from the same W). Two forms:
+    # * radius - P(v > top) (1 + radius), W = 1 - P(v > top): exact in the all-active case,
+    #   and for radius <= 1 its round-off is ~eps radius (W (1 + radius) would round a radius
+    #   below 1e-13 to a few digits);
+    # * W (1 + radius) - 1 with W = P(A) summed directly: round-off ~eps (1 + slack). For
+    #   radius > 1 the first form loses ~eps radius absolutely (e.g. radius 1e6: slack off by
+    #   2.6e-10; radius 3e16 with P(A) = 3e-17: 1 - P(v > top) rounds to 0, slack to 0).
     above = 0.0
     if top < M:
         for i in range(p.shape[0]):
             above += p[i] if v[i] > top else 0.0
     above /= total
-    W = 1.0 - above
-    slack = max(radius - above * (1.0 + radius), 0.0)
+    if above > 0.0 and radius > 1.0:
+        W = W / total
+        slack = max(W * (1.0 + radius) - 1.0, 0.0)
+    else:
+        W = 1.0 - above
+        slack = max(radius - above * (1.0 + radius), 0.0)
     value = m + (mu_d - np.sqrt(var * slack))
     if want_q and slack == 0.0:
-        _copy(p, q_out)
+        # the value is mu_A: q = p restricted to A and renormalized (chi2 = 1/P(A) - 1 = radius)
+        tot = 0.0
+        for i in range(p.shape[0]):
+            qi = p[i] if (p[i] > 0.0 and v[i] <= top) else 0.0
+            q_out[i] = qi
+            tot += qi
+        for i in range(p.shape[0]):
+            q_out[i] /= tot
     elif want_q:
         two_lam = np.sqrt(W * W * var / slack)
         # mu - v(s) = (mu - v(k)) + (v(k) - v(s)) around the heaviest active state k

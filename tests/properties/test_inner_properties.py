@@ -12,6 +12,7 @@ tv, kl and chi2, on distributions with masses down to 1e-300 and weights up to 1
 Tolerances are relative to the size of v: TOL * max|v| (values) plus, for the ball, a relative
 1e-9 on the radius (round-off in q).
 """
+import mpmath as mp
 import numpy as np
 import pytest
 from hypothesis import example, given
@@ -84,6 +85,10 @@ def test_minimizer_is_feasible_and_attains_the_value(data, div, regularized):
     else:
         p, v = _case(data)
         param = _param(data, div, regularized)
+    _check_minimizer(p, v, div, regularized, param)
+
+
+def _check_minimizer(p, v, div, regularized, param):
     value, q = _solve(p, v, div, regularized, param, return_q=True)
     tol = _tol(v)
     assert q.shape == p.shape and np.all(q >= 0.0)
@@ -94,7 +99,7 @@ def test_minimizer_is_feasible_and_attains_the_value(data, div, regularized):
     if regularized:
         # the objective at q can only be checked where lam * (round-off of q)^2 is negligible
         if param <= 1e6:
-            obj = qv + param * float(ref.divergence(q, p, div))
+            obj = _objective_on_the_simplex(q, p, v, div, param)
             assert value - tol <= obj <= value + tol * max(1.0, param)
     else:
         assert float(ref.divergence(q, p, div)) <= param * (1 + 1e-9) + 1e-15
@@ -110,9 +115,96 @@ def test_value_agrees_with_the_mpmath_reference(data, div, regularized):
     else:
         p, v = _case(data)
         param = _param(data, div, regularized)
+    _check_reference(p, v, div, regularized, param)
+
+
+def _objective_on_the_simplex(q, p, v, div, lam):
+    """q.v + lam D(q||p) in mpmath at the simplex point q / sum(q) (p / sum(p)). The floats of
+    q sum to 1 only within a few ulp, and off the simplex the objective moves by about
+    lam |sum q - 1| (1 + max log(q/p)) (KL; chi2: 2 max q/p): 8e-12 at lam = 1.5e5 and
+    sum q = 1 - 5.6e-17, more than TOL |v|, although q / sum(q) attains the value."""
+    with mp.workdps(ref.DPS):
+        qm = [mp.mpf(float(x)) for x in q]
+        pm = [mp.mpf(float(x)) for x in p]
+        sq, sp = mp.fsum(qm), mp.fsum(pm)
+        qm = [x / sq for x in qm]
+        pm = [x / sp for x in pm]
+        if div == "tv":
+            d = mp.fsum(abs(a - b) for a, b in zip(qm, pm)) / 2
+        elif div == "kl":
+            d = mp.fsum(a * mp.log(a / b) for a, b in zip(qm, pm) if a > 0)
+        else:
+            d = mp.fsum((a - b) ** 2 / b for a, b in zip(qm, pm) if b > 0)
+        return float(mp.fsum(a * mp.mpf(float(x)) for a, x in zip(qm, v)) + lam * d)
+
+
+def _check_reference(p, v, div, regularized, param):
     value = _solve(p, v, div, regularized, param)
     expected = (ref.regularized_value if regularized else ref.constrained_value)(p, v, div, param)
     assert value == pytest.approx(float(expected), abs=_tol(v))
+
+
+V_FUZZ = [2.739233746429086, -4.604265724722594, -9.180529521276107, -9.669447289429417,
+          6.265404784005447]
+# Issue 12 item 1, cases found by the fuzz profile (hypothesis 6.170.27), inlined:
+FUZZ_CASES = {
+    # chi2, radius ~ 1/P(A) - 1 = 3.333e16, A = the two tiny states: 1 - P(v > top) rounded to
+    # 0, so slack = 0 and q = p (q.v = 2.74 for a value -4.60; value off by 1.4e-10 too)
+    "chi2-slack-rounds-to-0": (
+        "chi2", False, [1.0, 3.000034091271991e-17, 1.5154187195383896e-27], V_FUZZ[:3],
+        3.3332954544696892e16),
+    # KL, radius 1e-15: q = (1 + 5 ulp, 2.6e-17) from normalizing by 1/partition, KL 2.1e-15
+    "kl-q-sum-above-1": (
+        "kl", False, [1.0, 1.287460205217407e-33], V_FUZZ[:2], 1.0104962111329552e-15),
+    # chi2, radius 1.17e6: radius - P(v > top)(1 + radius) loses ~eps radius = 2.6e-10 of the
+    # slack; value off by 2.2e-11, chi2(q) = radius (1 + 5e-11)
+    "chi2-slack-cancels-large-radius": (
+        "chi2", False, [0.011366863208606, 1.0392401681254125e-06, 3.1606094653575727e-09,
+                 1.7016336449205431e-09, 0.9886320926889828], V_FUZZ, 1171083.0),
+    # chi2, radius 4.26e15 ~ 1/P(A) - 1: a row of test_solver_properties' _tiny_mass_mdp(67, 63),
+    # h = 1, with V[2] of the robust DP; the slack rounded to 0 and q = p (as in the first case)
+    "chi2-solver-row-slack-0": (
+        "chi2", False, [1.963751308574736e-40, 2.345507194694753e-16, 0.9999999999999997],
+        [0.04357696164044922, 0.8838039335470701, 0.9846882089427907], 4263470187863316.0),
+    # chi2, radius 7.06e7: a row of test_solver_properties' _tiny_mass_mdp(2, 60), h = 0, with
+    # V[1] of the robust DP; same cancellation, chi2(q) = radius (1 + 4.6e-9)
+    "chi2-solver-row": (
+        "chi2", False, [6.328851578153389e-39, 1.9606493995878413e-08, 0.999999980393506],
+        [0.8014786289946927, 1.224077925646, 1.2835814997401827], 70591927.0),
+    # found by a second fuzz run after the fixes above:
+    # KL regularized, lam = 1.5e5: value right, but the objective at the float q (sum
+    # 1 - 5.6e-17) was 8e-12 below it (now evaluated at q / sum q, _objective_on_the_simplex)
+    "kl-regularized-q-off-the-simplex": (
+        "kl", True, [0.4000707853732506, 0.5999292146267494], V_FUZZ[:2], 147174.0),
+    # chi2 regularized, lam = 1.7e-134, A = the two tiny states: the dual's curvature
+    # P(A) / (2 lam) = 3e19 turned an error of 1e-15 in c - v(k) into 1.2e-11 of the value
+    "chi2-regularized-tiny-lam": (
+        "chi2", True, [1.0, 1.0823432277067953e-114, 3.84522117925145e-218],
+        [9.329128112012466, 0.7602833754771865, -7.017870284550316], 1.72702877557863e-134),
+}
+
+
+@pytest.mark.parametrize("case", list(FUZZ_CASES))
+def test_fuzz_cases_have_a_feasible_minimizer_and_the_reference_value(case):
+    div, regularized, p, v, param = FUZZ_CASES[case]
+    p, v = np.array(p), np.array(v)
+    _check_minimizer(p, v, div, regularized, param)
+    _check_reference(p, v, div, regularized, param)
+
+
+@pytest.mark.parametrize("k", [-216, -250, -290])
+def test_fuzz_case_kl_constrained_at_a_tiny_scale(k):
+    """Second fuzz run (scale equivariance, k = -216): with |v| ~ 1e-65 (not rescaled, being
+    above 2^-300) and p(m) = 1e-136, the third moment in the KL root search underflowed and the
+    value came out 6.9e-6 relatively off (-9.182188 2^k instead of -9.182125 2^k)."""
+    p = np.array([0.0, 0.0, 1.0, 1e-136])
+    v = np.array(V_FUZZ[:4])
+    a = 2.0 ** k
+    value, q = worst_case_mean(p, a * v, "kl", 1.0, return_q=True)
+    expected = float(ref.constrained_value(p, v, "kl", 1.0))
+    assert value / a == pytest.approx(expected, rel=1e-12)
+    assert float(q @ v) == pytest.approx(expected, rel=1e-9)
+    assert float(ref.divergence(q, p, "kl")) <= 1.0 * (1 + 1e-9)
 
 
 @examples(60)

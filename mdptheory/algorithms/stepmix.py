@@ -122,6 +122,20 @@ through ``metrics()``. An equivalent Markov policy exists as well (same state-ac
 at every step, :func:`equivalent_markov_policy`), but it does not produce the same law of whole
 trajectories, so the learner plays the real coin.
 
+Kernels and the compiled episode loop. After an episode, :meth:`StepMix.update` /
+:meth:`EpsMix.update` add it to the counts, refresh the bonus, re-plan and search through numba
+kernels on plain arrays (:mod:`mdptheory.kernels.stepmix_loop`: the optimistic plan, the whole
+mixing-coefficient search, EpsMix's pessimistic values and eps). Both learners also offer
+``compiled_episodes`` (the protocol of :mod:`mdptheory.runner.online`): many episodes in one
+numba call, with the same kernels in the same order, the executed policy (a stochastic mixture
+or one of the two components) evaluated exactly through the driver's cache rule, so
+``online(..., compiled=True)`` gives the generic loop's table bit for bit. EpsMix's episode coins
+stay in the learner's own Generator: the loop takes the next n of its uniforms (one
+``rng.random(n)``, the same stream as n calls of ``rng.random()``). A subclass overriding a
+per-episode method (``policy``, ``update``, ``_plan``, ...) gets ``compiled_episodes = None``
+and runs in the generic loop; so does :class:`ExactValueMonitor`, which records values in
+``policy()``.
+
 Comparison learner: :class:`SameBonusUCBVI` is UCBVI with exactly these statistics, bonus and
 optimistic plan and no constraint (u = 1 always): "UCBVI with the same bonus".
 """
@@ -144,9 +158,9 @@ from ._common import CountStatistics, log_term, require_unit_rewards, step_caps,
 BONUSES = ("l1", "hoeffding", "bernstein")
 MIXTURES = ("per_step", "switch_step")
 SEARCHES = ("nested", "bisect")
-BISECT_STEPS = 30
-CHUNK = 8                 # grid points per pruning chunk
-SCREEN_MARGIN = 1e-9      # covers rounding in the sums of the mixture evaluation
+BISECT_STEPS = kml.BISECT_STEPS
+CHUNK = kml.CHUNK                 # grid points per pruning chunk
+SCREEN_MARGIN = kml.SCREEN_MARGIN  # covers rounding in the sums of the mixture evaluation
 
 
 # ----------------------------------------------------------------------------- formulas

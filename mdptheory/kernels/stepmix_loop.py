@@ -52,8 +52,9 @@ from .stepmix import mixture_policy, mixture_values, refresh_bonus, search_prelu
 
 OPTIMISTIC, MIXED, BASELINE, UNCERTIFIED = 0, 1, 2, 3
 STATUSES = ("optimistic", "mixed", "baseline", "uncertified")
-SCREEN_MARGIN = 1e-9
+SCREEN_MARGIN = 1e-9       # covers rounding in the sums of the mixture evaluation
 BISECT_STEPS = 30
+CHUNK = 8                  # grid points per pruning chunk
 POLICY_TOL = 1e-8          # the generic driver's tolerance (policy_digest)
 
 
@@ -254,14 +255,13 @@ def tally_any_policy(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, v
     by :func:`deterministic_value_packed`, other policies keyed by their bytes and valued by
     :func:`policy_value_sparse`; one ring of slots for both kinds (``kinds`` tells which)."""
     H, S, A = pi.shape
-    defect, det = policy_digest(pi, POLICY_TOL, act_buf)
+    _, det = policy_digest(pi, POLICY_TOL, act_buf)
+    bits = pi.reshape(H * S * A).view(np.int64)          # the bytes of pi, as the driver's key
     if det:
         kind = 0
         hsh = action_table_hash(act_buf)
-        bits = pi.reshape(H * S * A).view(np.int64)      # unused for tables
     else:
         kind = 1
-        bits = pi.reshape(H * S * A).view(np.int64)
         hsh = action_table_hash(pi.reshape((H, S * A)).view(np.int64))
     for i in range(cnt[1]):
         if kinds[i] == kind and hashes[i] == hsh:

@@ -209,3 +209,22 @@ def test_monitor_keeps_the_generic_loop():
     df = online(mon, inst.mdp, 50, rng=0)
     assert mon.k == 50 and len(mon.values) == 50
     np.testing.assert_allclose(df["exact_regret"].iloc[-1], df["regret"].iloc[-1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [StepMix, EpsMix])
+@pytest.mark.parametrize("baseline", ["bc", "lcb"])
+def test_offline_baseline_variant_is_bit_identical(cls, baseline):
+    """The offline-learned-baseline variant (counts warm-started, V^b unknown): the same table
+    and state from both loops."""
+    from mdptheory.runner import collect
+
+    inst = INSTANCES["garnet"][0]
+    mdp = inst.mdp
+    data = collect(mdp, inst.pi_b, 200, rng=2)
+    kw = {"rng": 4} if cls is EpsMix else {}
+    learners = [cls.from_dataset(data, mdp.S, mdp.A, 600, 0.3, rho0=mdp.rho0, c_b=0.05,
+                                 baseline=baseline, **kw) for _ in range(2)]
+    tables = [online(L, mdp, 600, rng=8, compiled=c).drop(columns="wall_time")
+              for L, c in zip(learners, (False, True))]
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
+    assert_same_state(state(learners[0]), state(learners[1]))

@@ -149,6 +149,7 @@ from ..kernels import online as kon
 from ..kernels import optimistic as ko
 from ..kernels import stepmix as km
 from ..kernels import stepmix_loop as kml
+from ..kernels import ucbvi_loop as kul
 from ..models import _validate
 from ..models.policies import validate_policy
 from ..solvers._common import as_finite
@@ -266,13 +267,13 @@ class _Optimistic:
         self.stats = CountStatistics(S, A, H, pooled=False)
         self.coef = bonus_coefficients(S, A, H, K, self.delta, self.bonus, self.c_b)
         self.bonus_values = np.zeros((H, S, A))                  # b_h(s, a) on visited pairs
-        self._consts = np.zeros(4)             # [H, L, c_corr, c_b] of the Bernstein plan
+        self._consts = np.zeros(5)       # [-, H, L, c_corr, c_b] of the Bernstein plan
         if self.bonus == "bernstein":
             # UCBVI-BF constants (Azar et al. 2017, Alg. 4): L = ln(5 S A T / delta), T = K H
             self.L_bernstein = log_term(S, A, K * H, self.delta)
             self.c_corr = 100.0 ** 2 * H ** 3 * S ** 2 * A * self.L_bernstein ** 2
             self.plan_bonus = np.zeros_like(self.bonus_values)   # bonus of the optimistic plan
-            self._consts[:] = (float(H), self.L_bernstein, self.c_corr, self.c_b)
+            self._consts[1:] = (float(H), self.L_bernstein, self.c_corr, self.c_b)
         else:
             self.plan_bonus = self.bonus_values
         self.v_max = step_caps(H)                                # H - h
@@ -286,15 +287,24 @@ class _Optimistic:
                              st.n_succ)
         self._plan_tuple = (self.bonus_values, self.plan_bonus, self.coef, self.v_max, self.Q,
                             self.V, self.act)
+        self._replan_work = kul.plan_workspace(H, S, A)
+        self._added = None          # the episode added since the last plan (incremental plan)
 
     # -- statistics and planning
     def _add(self, episode) -> None:
         self.stats.add(episode)
         km.refresh_bonus(episode.s, episode.a, self.stats.n_sa, self.coef, self.bonus_values)
+        self._added = episode
 
     def _optimistic_plan(self) -> int:
-        """Re-plan optimistically (:func:`mdptheory.kernels.stepmix_loop.optimistic_plan`, the
-        kernel the compiled loop calls); returns how many greedy actions changed."""
+        """Re-plan optimistically; returns how many greedy actions changed. After one episode
+        (:meth:`_add`) the plan is incremental (:func:`mdptheory.kernels.stepmix_loop.replan`,
+        the compiled loop's; bit for bit the full plan), otherwise the full backward induction
+        (:func:`mdptheory.kernels.stepmix_loop.optimistic_plan`)."""
+        ep, self._added = self._added, None
+        if ep is not None:
+            return kml.replan(ep.s, ep.a, self._stats_tuple, self._plan_tuple, self._consts,
+                              self.bonus == "bernstein", self.monotone, self._replan_work)
         return kml.optimistic_plan(self._stats_tuple, self._plan_tuple, self._consts,
                                    self.bonus == "bernstein", self.monotone)
 
@@ -339,6 +349,7 @@ class _Optimistic:
         the online algorithm except for the offline-baseline variant."""
         self.stats.add_dataset(dataset)
         km.fill_bonus(self.stats.n_sa, self.coef, self.bonus_values)
+        self._added = None                       # many episodes: the full plan
         self._plan()
 
     def hyperparameters(self) -> dict:
@@ -650,7 +661,8 @@ class StepMix(_Conservative):
         pi = np.ascontiguousarray(self._pi, dtype=np.float64).copy()
         kml.stepmix_episodes(truth, tally, U, bool(bernoulli_rewards), self._stats_tuple,
                              self._plan_tuple, self._consts, self.bonus == "bernstein",
-                             self.monotone, self.pi_b, self.rho0, float(self.threshold),
+                             self.monotone, self._replan_work, self.pi_b, self.rho0,
+                             float(self.threshold),
                              self._grid_tuple, self._sparams, self._search_work,
                              self._counters, evals, pi, self._w, fstate, istate, episode,
                              V0_last)
@@ -799,7 +811,8 @@ class EpsMix(_Conservative):
                            self.uncertified_episodes, 0], dtype=np.int64)
         kml.epsmix_episodes(truth, tally, U, bool(bernoulli_rewards), self._stats_tuple,
                             self._plan_tuple, self._consts, self.bonus == "bernstein",
-                            self.monotone, self.pi_b, self.rho0, self._W_eval, self._eps_work,
+                            self.monotone, self._replan_work, self.pi_b, self.rho0,
+                            self._W_eval, self._eps_work,
                             self._eps_params, self.baseline_known, self._use_alpha, coins,
                             evals, pi_bar, fstate, istate, episode, V0_last)
         self._played = {"epsilon": float(fstate[4]), "played_optimistic": int(istate[7]),

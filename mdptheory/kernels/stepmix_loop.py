@@ -15,7 +15,8 @@ The compiled loops :func:`stepmix_episodes` / :func:`epsmix_episodes` repeat, pe
 exactly what the generic driver and ``update()`` do: evaluate the played policy exactly
 (:func:`tally_any_policy`, the driver's FIFO cache over deterministic *and* stochastic policies),
 sample the episode (:func:`mdptheory.kernels.online.sample_episode` on the same dense policy
-array), book it, add it to the counts, refresh the bonus, re-plan optimistically and search.
+array), book it, add it to the counts, refresh the bonus, re-plan optimistically (incrementally,
+:func:`replan`) and search.
 The same kernels in the same order, so both paths give the same numbers bit for bit.
 
 Status codes of a StepMix plan: 0 optimistic, 1 mixed, 2 baseline, 3 uncertified.
@@ -23,8 +24,9 @@ Status codes of a StepMix plan: 0 optimistic, 1 mixed, 2 baseline, 3 uncertified
 State tuples (unpacked once per call):
 ``stats`` = (n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ) as in
 :mod:`mdptheory.kernels.optimistic`; ``plan`` = (bonus (H, S, A), plan_bonus (H, S, A),
-coef (H,), v_max (H,), Q (H, S, A), V (H + 1, S), act (H, S) int64); ``consts`` (4,) float64 =
-[H, L of the Bernstein bonus, its c_corr, c_b]; ``grid`` = (grid_u (M,), W_grid (H, M),
+coef (H,), v_max (H,), Q (H, S, A), V (H + 1, S), act (H, S) int64); ``consts`` (5,) float64 =
+[unused, H, L of the Bernstein bonus, its c_corr, c_b] (the layout of
+:mod:`mdptheory.kernels.ucbvi_loop`); ``rwork``: the incremental plan's scratch; ``grid`` = (grid_u (M,), W_grid (H, M),
 W_lo (H, C), W_hi (H, C), w_top (H,)); ``sparams`` (7,) int64 = [chunk, switch_step, screen,
 bisect, refine, refine_points, baseline_known]; ``work`` = (pre_a, pre_b (S, 3), V_a, V_b
 (S, Mw), q, qo, acc, out, ub (Mw,), W_buf (H, Mw), pts (Mw,)) with Mw >= max(M, R);
@@ -49,6 +51,7 @@ from .optimistic import (
     record_episode,
 )
 from .stepmix import mixture_policy, mixture_values, refresh_bonus, search_prelude
+from .ucbvi_loop import ucbvi_replan
 
 OPTIMISTIC, MIXED, BASELINE, UNCERTIFIED = 0, 1, 2, 3
 STATUSES = ("optimistic", "mixed", "baseline", "uncertified")
@@ -78,11 +81,32 @@ def optimistic_plan(stats, plan, consts, bernstein, monotone):
     bonus, plan_bonus, _, v_max, Q, V, act = plan
     if bernstein:
         return optimistic_backward_induction_bernstein(P_hat, r_hat, n_sa, succ, n_succ, n_s,
-                                                       consts[0], consts[1], consts[2],
-                                                       consts[3], v_max, monotone, V, Q, act,
+                                                       consts[1], consts[2], consts[3],
+                                                       consts[4], v_max, monotone, V, Q, act,
                                                        plan_bonus)
     return optimistic_backward_induction(P_hat, r_hat, n_sa, succ, n_succ, bonus, v_max,
                                          monotone, V, Q, act)
+
+
+@njit(cache=True, inline="always")
+def _replan(s_ep, a_ep, stats, plan, consts, bernstein, monotone, rwork):
+    n_sa, _, _, n_s, P_hat, r_hat, succ, n_succ = stats
+    bonus, plan_bonus, _, v_max, Q, V, act = plan
+    vflag, smark, pmark, w, pairs, states = rwork
+    return ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus, v_max, Q, V,
+                        act, plan_bonus, consts, not bernstein, monotone, vflag, smark, pmark, w,
+                        pairs, states)
+
+
+@njit(cache=True)
+def replan(s_ep, a_ep, stats, plan, consts, bernstein, monotone, rwork):
+    """The optimistic plan after the episode (s_ep, a_ep) was added (counts and bonus refreshed):
+    the engine's incremental re-plan :func:`mdptheory.kernels.ucbvi_loop.ucbvi_replan`, bit for
+    bit :func:`optimistic_plan` (it recomputes only the pairs the episode can have changed: the
+    bonus b_h(s, a) moves only at the visited pairs, as the counts do). ``rwork``:
+    :func:`mdptheory.kernels.ucbvi_loop.plan_workspace`. Returns how many greedy actions
+    changed."""
+    return _replan(s_ep, a_ep, stats, plan, consts, bernstein, monotone, rwork)
 
 
 @njit(cache=True)
@@ -302,7 +326,7 @@ def tally_any_policy(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, v
 
 @njit(cache=True)
 def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, bernstein,
-                     monotone, pi_b, rho0, theta, grid, sparams, work, counters, evals, pi, w,
+                     monotone, rwork, pi_b, rho0, theta, grid, sparams, work, counters, evals, pi, w,
                      fstate, istate, episode, V0_last):
     """StepMix for n = U.shape[0] episodes (module docstring). pi (H, S, A) holds the policy of
     the next episode on entry and on exit; fstate (5,) = [u, g(u), sum of u, u and g of the
@@ -342,7 +366,7 @@ def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, be
         # counts, bonus, plan, search
         record_episode(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
         refresh_bonus(s_ep, a_ep, n_sa, coef, bonus)
-        changed = optimistic_plan(stats, plan, consts, bernstein, monotone)
+        changed = _replan(s_ep, a_ep, stats, plan, consts, bernstein, monotone, rwork)
         u_new, lower, status = stepmix_search(stats, plan, pi_b, rho0, theta, grid, sparams,
                                               work, counters)
         if changed != 0 or u_new != u:
@@ -357,7 +381,7 @@ def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, be
 
 @njit(cache=True)
 def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, bernstein,
-                    monotone, pi_b, rho0, W, work, params, known, use_alpha, coins, evals,
+                    monotone, rwork, pi_b, rho0, W, work, params, known, use_alpha, coins, evals,
                     pi_bar, fstate, istate, episode, V0_last):
     """EpsMix for n = U.shape[0] episodes; coins (n,) are the learner's own uniforms (one per
     re-plan, drawn in Python from its Generator: the same stream as one ``random()`` per plan).
@@ -400,7 +424,7 @@ def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, ber
             istate[6] += 1
         record_episode(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
         refresh_bonus(s_ep, a_ep, n_sa, coef, bonus)
-        changed = optimistic_plan(stats, plan, consts, bernstein, monotone)
+        changed = _replan(s_ep, a_ep, stats, plan, consts, bernstein, monotone, rwork)
         lower, lb, eps, c = epsmix_lower(stats, plan, pi_b, rho0, W, work, theta, params[1],
                                          params[2], known, use_alpha)
         fstate[1] = lower

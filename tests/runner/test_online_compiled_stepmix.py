@@ -228,3 +228,35 @@ def test_offline_baseline_variant_is_bit_identical(cls, baseline):
               for L, c in zip(learners, (False, True))]
     pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
     assert_same_state(state(learners[0]), state(learners[1]))
+
+
+@pytest.mark.parametrize("bonus", ["l1", "bernstein"])
+@pytest.mark.parametrize("monotone", [False, True])
+def test_incremental_plan_is_the_full_plan(bonus, monotone):
+    """update() re-plans incrementally (the engine's UCBVI re-plan): after every episode Q, V,
+    the greedy actions and the plan's bonus equal, bit for bit, the full optimistic backward
+    induction on the same statistics (started from the previous Q for the monotone min)."""
+    from mdptheory.kernels.online import sample_episode
+    from mdptheory.runner import Episode
+
+    inst = INSTANCES["garnet"][0]
+    mdp = inst.mdp
+    L = make(StepMix, "garnet", 300, bonus=bonus, monotone=monotone)
+    P, r = np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.r)
+    U = np.random.default_rng(6).random((300, 2 * mdp.H + 1))
+    moved = 0
+    for k in range(300):
+        Q_prev, act_prev = L.Q.copy(), L.act.copy()
+        s, a, rew = np.empty(mdp.H + 1, np.int64), np.empty(mdp.H, np.int64), np.empty(mdp.H)
+        sample_episode(P, r, L.policy(), mdp.rho0, U[k], False, s, a, rew)
+        L.update(Episode(s, a, rew))
+        Q, V, act = Q_prev, np.zeros_like(L.V), act_prev.copy()
+        pb = np.zeros_like(L.plan_bonus) if bonus == "bernstein" else L.bonus_values
+        plan = (L.bonus_values, pb, L.coef, L.v_max, Q, V, act)
+        kml.optimistic_plan(L._stats_tuple, plan, L._consts, bonus == "bernstein", monotone)
+        np.testing.assert_array_equal(Q, L.Q)
+        np.testing.assert_array_equal(V, L.V)
+        np.testing.assert_array_equal(act, L.act)
+        np.testing.assert_array_equal(pb, L.plan_bonus)
+        moved += int(not np.array_equal(act_prev, act))
+    assert moved > 0

@@ -450,7 +450,7 @@ class _Conservative(_Optimistic):
     # The methods a compiled loop stands in for: a subclass overriding any of them (e.g. to
     # observe every plan) keeps the generic loop, where they are called.
     _LOOP_METHODS = ("policy", "update", "_plan", "_search", "_book", "_add",
-                     "_optimistic_plan", "executed_mixture")
+                     "_optimistic_plan", "executed_mixture", "upper_value")
 
     @property
     def compiled_episodes(self):

@@ -17,13 +17,17 @@ alpha = 0.1, K = 3000 episodes from scratch. Learners side by side:
   refinement paths run in a large share of the episodes (optimistic ~58%, fallback ~42%).
 
 Two loops: ``bare`` (the learner with the driver's sampling kernel, nothing recorded) and the
-online driver :func:`mdptheory.runner.online` (exact value of every episode's policy). Times are
-process CPU times, best of 3 (the machines are shared). Run with ``make bench`` or
+online driver :func:`mdptheory.runner.online` (exact value of every episode's policy; StepMix and
+EpsMix use their compiled episode loop there by default). ``test_compiled_vs_generic_side_by_side``
+times the driver's generic loop (``compiled=False``) against the compiled one
+(``compiled=True``) for the conservative learners, and checks that both give the same table.
+Times are process CPU times, best of 3 (the machines are shared). Run with ``make bench`` or
 ``pytest benchmarks/test_bench_stepmix.py --benchmark-enable -s``.
 """
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mdptheory.algorithms.stepmix import EpsMix, SameBonusUCBVI, StepMix
@@ -71,6 +75,7 @@ def bare_loop(learner, K, rng):
 def _warm():
     for make in LEARNERS.values():
         bare_loop(make(), 30, np.random.default_rng(0))
+        online(make(), MDP, 30, rng=0, compiled=False)
         online(make(), MDP, 30, rng=0)
 
 
@@ -109,3 +114,42 @@ def test_stepmix_within_3x_of_ucbvi_and_report(capsys):
     for name in ("StepMix", "StepMix-switch", "StepMix c_b=0.05", "StepMix-switch c_b=0.05"):
         ref = "UCBVI c_b=0.05" if "c_b=0.05" in name else "UCBVI"
         assert rates[ref][0] / rates[name][0] <= RATIO_TARGET, lines
+
+
+COMPILED = ("StepMix", "StepMix-switch", "StepMix (full grid)", "EpsMix", "StepMix c_b=0.05",
+            "StepMix-switch c_b=0.05", "EpsMix c_b=0.05")
+
+
+def measure(make, n=K):
+    """Episodes/s of the driver's generic and compiled loops over the same n episodes (same
+    learner, same uniforms; CPU time, best of 3) and the two tables (wall_time dropped)."""
+    tables = {}
+
+    def run(compiled):
+        tables[compiled] = online(make(), MDP, n, rng=1, compiled=compiled)
+
+    t_gen = cpu_best(lambda: run(False))
+    t_cmp = cpu_best(lambda: run(True))
+    return n / t_gen, n / t_cmp, [tables[c].drop(columns="wall_time") for c in (False, True)]
+
+
+def side_by_side():
+    lines = [f"S=20, A=5, H=10, K={K}, driver (CPU time, best of 3)",
+             f"  {'learner':<24} {'generic/s':>10} {'compiled/s':>11} {'speed-up':>9}"]
+    tables = {}
+    for name in COMPILED:
+        gen, cmp_, tables[name] = measure(LEARNERS[name])
+        lines.append(f"  {name:<24} {gen:10,.0f} {cmp_:11,.0f} {cmp_ / gen:8.2f}x")
+    return lines, tables
+
+
+def test_compiled_vs_generic_side_by_side(benchmark, capsys):
+    """The conservative learners' compiled loop against the generic one, side by side, printed
+    for the report (the benchmark fixture times the whole table once); the two loops' tables
+    must be equal."""
+    _warm()
+    lines, tables = benchmark.pedantic(side_by_side, rounds=1, iterations=1)
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
+    for name, (gen, cmp_) in tables.items():
+        pd.testing.assert_frame_equal(gen, cmp_, check_exact=True, obj=name)

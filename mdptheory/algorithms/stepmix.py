@@ -122,6 +122,20 @@ through ``metrics()``. An equivalent Markov policy exists as well (same state-ac
 at every step, :func:`equivalent_markov_policy`), but it does not produce the same law of whole
 trajectories, so the learner plays the real coin.
 
+Kernels and the compiled episode loop. After an episode, :meth:`StepMix.update` /
+:meth:`EpsMix.update` add it to the counts, refresh the bonus, re-plan and search through numba
+kernels on plain arrays (:mod:`mdptheory.kernels.stepmix_loop`: the optimistic plan, the whole
+mixing-coefficient search, EpsMix's pessimistic values and eps). Both learners also offer
+``compiled_episodes`` (the protocol of :mod:`mdptheory.runner.online`): many episodes in one
+numba call, with the same kernels in the same order, the executed policy (a stochastic mixture
+or one of the two components) evaluated exactly through the driver's cache rule, so
+``online(..., compiled=True)`` gives the generic loop's table bit for bit. EpsMix's episode coins
+stay in the learner's own Generator: the loop takes the next n of its uniforms (one
+``rng.random(n)``, the same stream as n calls of ``rng.random()``). A subclass overriding a
+per-episode method (``policy``, ``update``, ``_plan``, ...) gets ``compiled_episodes = None``
+and runs in the generic loop; so does :class:`ExactValueMonitor`, which records values in
+``policy()``.
+
 Comparison learner: :class:`SameBonusUCBVI` is UCBVI with exactly these statistics, bonus and
 optimistic plan and no constraint (u = 1 always): "UCBVI with the same bonus".
 """
@@ -134,6 +148,8 @@ import numpy as np
 from ..kernels import online as kon
 from ..kernels import optimistic as ko
 from ..kernels import stepmix as km
+from ..kernels import stepmix_loop as kml
+from ..kernels import ucbvi_loop as kul
 from ..models import _validate
 from ..models.policies import validate_policy
 from ..solvers._common import as_finite
@@ -143,9 +159,9 @@ from ._common import CountStatistics, log_term, require_unit_rewards, step_caps,
 BONUSES = ("l1", "hoeffding", "bernstein")
 MIXTURES = ("per_step", "switch_step")
 SEARCHES = ("nested", "bisect")
-BISECT_STEPS = 30
-CHUNK = 8                 # grid points per pruning chunk
-SCREEN_MARGIN = 1e-9      # covers rounding in the sums of the mixture evaluation
+BISECT_STEPS = kml.BISECT_STEPS
+CHUNK = kml.CHUNK                 # grid points per pruning chunk
+SCREEN_MARGIN = kml.SCREEN_MARGIN  # covers rounding in the sums of the mixture evaluation
 
 
 # ----------------------------------------------------------------------------- formulas
@@ -251,36 +267,46 @@ class _Optimistic:
         self.stats = CountStatistics(S, A, H, pooled=False)
         self.coef = bonus_coefficients(S, A, H, K, self.delta, self.bonus, self.c_b)
         self.bonus_values = np.zeros((H, S, A))                  # b_h(s, a) on visited pairs
+        self._consts = np.zeros(5)       # [-, H, L, c_corr, c_b] of the Bernstein plan
         if self.bonus == "bernstein":
             # UCBVI-BF constants (Azar et al. 2017, Alg. 4): L = ln(5 S A T / delta), T = K H
             self.L_bernstein = log_term(S, A, K * H, self.delta)
             self.c_corr = 100.0 ** 2 * H ** 3 * S ** 2 * A * self.L_bernstein ** 2
-        self.plan_bonus = self.bonus_values                      # bonus of the optimistic plan
+            self.plan_bonus = np.zeros_like(self.bonus_values)   # bonus of the optimistic plan
+            self._consts[1:] = (float(H), self.L_bernstein, self.c_corr, self.c_b)
+        else:
+            self.plan_bonus = self.bonus_values
         self.v_max = step_caps(H)                                # H - h
         self.Q = np.broadcast_to(self.v_max[:, None, None], (H, S, A)).copy()  # Q_bar[h, s, a]
         self.V = np.zeros((H + 1, S))                                           # V_bar[h, s]
         self.act = np.zeros((H, S), dtype=np.int64)              # pi_bar as actions
         self._work: dict[int, tuple] = {}
         self.episodes = 0
+        st = self.stats
+        self._stats_tuple = (st.n_sa, st.n_sas, st.r_sum, st.n_s, st.P_hat, st.r_hat, st.succ,
+                             st.n_succ)
+        self._plan_tuple = (self.bonus_values, self.plan_bonus, self.coef, self.v_max, self.Q,
+                            self.V, self.act)
+        self._replan_work = kul.plan_workspace(H, S, A)
+        self._added = None          # the episode added since the last plan (incremental plan)
 
     # -- statistics and planning
     def _add(self, episode) -> None:
         self.stats.add(episode)
         km.refresh_bonus(episode.s, episode.a, self.stats.n_sa, self.coef, self.bonus_values)
+        self._added = episode
 
-    def _optimistic_plan(self) -> None:
-        st = self.stats
-        if self.bonus == "bernstein":
-            if self.plan_bonus is self.bonus_values:
-                self.plan_bonus = np.zeros_like(self.bonus_values)
-            ko.optimistic_backward_induction_bernstein(
-                st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ, st.n_s, float(self.H),
-                self.L_bernstein, self.c_corr, self.c_b, self.v_max, self.monotone, self.V,
-                self.Q, self.act, self.plan_bonus)
-            return
-        ko.optimistic_backward_induction(st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ,
-                                         self.bonus_values, self.v_max, self.monotone, self.V,
-                                         self.Q, self.act)
+    def _optimistic_plan(self) -> int:
+        """Re-plan optimistically; returns how many greedy actions changed. After one episode
+        (:meth:`_add`) the plan is incremental (:func:`mdptheory.kernels.stepmix_loop.replan`,
+        the compiled loop's; bit for bit the full plan), otherwise the full backward induction
+        (:func:`mdptheory.kernels.stepmix_loop.optimistic_plan`)."""
+        ep, self._added = self._added, None
+        if ep is not None:
+            return kml.replan(ep.s, ep.a, self._stats_tuple, self._plan_tuple, self._consts,
+                              self.bonus == "bernstein", self.monotone, self._replan_work)
+        return kml.optimistic_plan(self._stats_tuple, self._plan_tuple, self._consts,
+                                   self.bonus == "bernstein", self.monotone)
 
     def _values(self, W, sign=-1.0, pi_b=None, W_hi=None) -> np.ndarray:
         """rho0 . V_0 under the signed bonus of each mixture column of W (H, M); with ``W_hi``
@@ -323,6 +349,7 @@ class _Optimistic:
         the online algorithm except for the offline-baseline variant."""
         self.stats.add_dataset(dataset)
         km.fill_bonus(self.stats.n_sa, self.coef, self.bonus_values)
+        self._added = None                       # many episodes: the full plan
         self._plan()
 
     def hyperparameters(self) -> dict:
@@ -419,6 +446,37 @@ class _Conservative(_Optimistic):
         learner.warm_start(dataset)
         return learner
 
+    # -- compiled episode loop (mdptheory.runner.online, "Compiled episode loops")
+    # The methods a compiled loop stands in for: a subclass overriding any of them (e.g. to
+    # observe every plan) keeps the generic loop, where they are called.
+    _LOOP_METHODS = ("policy", "update", "_plan", "_search", "_book", "_add",
+                     "_optimistic_plan", "executed_mixture", "upper_value")
+
+    @property
+    def compiled_episodes(self):
+        """The compiled episode loop (bound method), or None when it cannot stand in for the
+        generic one: a subclass overrides one of the per-episode methods it replaces. The
+        online driver then falls back to the generic loop (``compiled=None``) or refuses
+        (``compiled=True``)."""
+        base = EpsMix if isinstance(self, EpsMix) else StepMix
+        for name in self._LOOP_METHODS:
+            if getattr(type(self), name, None) is not getattr(base, name, None):
+                return None
+        return self._compiled_episodes
+
+    def _loop_scratch(self, tally):
+        """Scratch of the compiled loop: the kinds and stochastic keys of the driver's cache
+        slots (sized by the tally), an action table, one episode, V_bar_0 of the last one."""
+        C = tally[2].shape[0]
+        ev = getattr(self, "_evals", None)
+        if ev is None or ev[0].shape[0] != C:
+            ev = (np.zeros(C, dtype=np.int64), np.zeros((C, self.H, self.S, self.A)),
+                  np.zeros((self.H, self.S), dtype=np.int64))
+            self._evals = ev
+        episode = (np.empty(self.H + 1, dtype=np.int64), np.empty(self.H, dtype=np.int64),
+                   np.empty(self.H))
+        return ev, episode, np.zeros(self.S)
+
 
 class StepMix(_Conservative):
     """StepMix (our reconstruction): per-step mixture of the optimistic and the baseline policy
@@ -509,9 +567,18 @@ class StepMix(_Conservative):
             mixture_weights([self._grid_u[i[-1]] for i, _ in self._chunks], self.H, self.mixture))
         self._w_top = np.ascontiguousarray(mixture_weights(self._grid_u[-1], self.H,
                                                            self.mixture)[:, 0])
-        self._pre_work = (np.empty((self.S, 3)), np.empty((self.S, 3)))
-        self.screened = 0             # searches where the whole grid was pruned at once
-        self.grid_evaluations = 0     # grid points evaluated so far (cost counter)
+        Mw = max(self.grid, self.refine_points, len(self._chunks), 2)
+        self._search_work = (np.empty((self.S, 3)), np.empty((self.S, 3)),
+                             np.empty((self.S, Mw)), np.empty((self.S, Mw)), np.empty(Mw),
+                             np.empty(Mw), np.empty(Mw), np.empty(Mw), np.empty(Mw),
+                             np.zeros((self.H, Mw)), np.empty(Mw))
+        self._grid_tuple = (self._grid_u, np.ascontiguousarray(self._W_grid), self._W_chunk_lo,
+                            self._W_chunk_hi, self._w_top)
+        self._sparams = np.array([CHUNK, self.mixture == "switch_step", self.screen,
+                                  self.search == "bisect", self.refine, self.refine_points,
+                                  self.baseline_known], dtype=np.int64)
+        self._counters = np.zeros(2, dtype=np.int64)   # [screened, grid evaluations]
+        self._w = np.empty(self.H)
         self._pi = np.empty((self.H, self.S, self.A))
         self.u = 0.0                  # mixing coefficient of the next episode
         self.lower = 0.0              # its pessimistic value g(u)
@@ -534,73 +601,23 @@ class StepMix(_Conservative):
         """g_k(u) = rho0 . V_low_0 of the mixture with coefficient u (array), current plan."""
         return self._values(mixture_weights(u, self.H, self.mixture))
 
-    def _grid_search(self, theta, bound_all):
-        """(j, g(u_j)) with j the largest grid index with g(u_j) >= theta (-1 if none).
+    @property
+    def screened(self) -> int:
+        """Searches where the whole grid was pruned at once."""
+        return int(self._counters[0])
 
-        With ``screen``: ``bound_all`` bounds g over the whole grid; below theta - margin no
-        point is feasible. Otherwise chunks of CHUNK consecutive grid points whose upper bound
-        (one vectorised pass over all chunks) is below theta - margin are skipped and the
-        others evaluated from the top, stopping at the first with a feasible point: the same j
-        as evaluating the whole grid.
-        """
-        if not self.screen:
-            vals = self._values(self._W_grid)
-            feas = np.flatnonzero(vals >= theta)
-            self.grid_evaluations += self.grid
-            if feas.size == 0:
-                return -1, None
-            return int(feas[-1]), float(vals[feas[-1]])
-        if bound_all < theta - SCREEN_MARGIN:
-            self.screened += 1
-            return -1, None
-        ub = self._values(self._W_chunk_lo, W_hi=self._W_chunk_hi)
-        for c in range(len(self._chunks) - 1, -1, -1):
-            if ub[c] < theta - SCREEN_MARGIN:
-                continue
-            idx, Wc = self._chunks[c]
-            vals = self._values(Wc)
-            self.grid_evaluations += idx.size
-            feas = np.flatnonzero(vals >= theta)
-            if feas.size:
-                return int(idx[feas[-1]]), float(vals[feas[-1]])
-        return -1, None
+    @property
+    def grid_evaluations(self) -> int:
+        """Grid points evaluated so far (cost counter)."""
+        return int(self._counters[1])
 
     def _search(self):
-        """(u, g(u), status) by the rule of the module docstring."""
-        theta = self.threshold
-        # one pass: g(1), an upper bound on g over the whole grid [0, (M-1)/M], and g(0)
-        st = self.stats
-        g1, bound_all, g0 = km.search_prelude(st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ,
-                                              self.bonus_values, self.v_max, self.act,
-                                              self.pi_b, self._w_top, self.rho0, *self._pre_work)
-        if g1 >= theta:
-            return 1.0, g1, "optimistic"
-        j, g_j = self._grid_search(theta, bound_all)
-        if j < 0:
-            return 0.0, g0, ("baseline" if self.baseline_known or g0 >= theta else "uncertified")
-        lo, g_lo = float(self._grid_u[j]), g_j
-        hi = (j + 1) / self.grid
-        if self.search == "bisect":
-            for _ in range(BISECT_STEPS):
-                mid = 0.5 * (lo + hi)
-                gm = float(self.lower_values(mid)[0])
-                if gm >= theta:
-                    lo, g_lo = mid, gm
-                else:
-                    hi = mid
-        else:
-            R = self.refine_points
-            for _ in range(self.refine):
-                pts = lo + (hi - lo) * np.arange(1, R) / R
-                v = self.lower_values(pts)
-                f = np.flatnonzero(v >= theta)
-                if f.size:
-                    i = int(f[-1])
-                    lo, g_lo = float(pts[i]), float(v[i])
-                    hi = float(pts[i + 1]) if i + 1 < pts.size else hi
-                else:
-                    hi = float(pts[0])
-        return lo, g_lo, ("mixed" if lo > 0.0 else "baseline")
+        """(u, g(u), status) by the rule of the module docstring, in one kernel call
+        (:func:`mdptheory.kernels.stepmix_loop.stepmix_search`, also the compiled loop's)."""
+        u, g, code = kml.stepmix_search(self._stats_tuple, self._plan_tuple, self.pi_b,
+                                        self.rho0, float(self.threshold), self._grid_tuple,
+                                        self._sparams, self._search_work, self._counters)
+        return float(u), float(g), kml.STATUSES[code]
 
     def _plan(self) -> None:
         self._optimistic_plan()
@@ -608,9 +625,9 @@ class StepMix(_Conservative):
         if self.u == 0.0:
             self._pi = self.pi_b            # the mixture at u = 0 is pi^b, bit for bit
             return
-        w = mixture_weights(self.u, self.H, self.mixture)[:, 0].copy()
         pi = np.empty((self.H, self.S, self.A))
-        km.mixture_policy(self.act, self.pi_b, w, pi)
+        kml.stepmix_policy(self.act, self.pi_b, self.u, self.mixture == "switch_step", self._w,
+                           pi)
         self._pi = pi
 
     def policy(self) -> np.ndarray:
@@ -627,6 +644,37 @@ class StepMix(_Conservative):
         self._add(episode)
         self._plan()
         self.episodes += 1
+
+    def _compiled_episodes(self, truth, tally, U, bernoulli_rewards: bool) -> None:
+        """Run U.shape[0] episodes in one compiled call
+        (:func:`mdptheory.kernels.stepmix_loop.stepmix_episodes`): the kernels of
+        :meth:`update` in the same order; the Python state is synced afterwards."""
+        n = U.shape[0]
+        if n == 0:
+            return
+        evals, episode, V0_last = self._loop_scratch(tally)
+        code = kml.STATUSES.index(self.status)
+        fstate = np.array([self.u, self.lower, self._u_sum, 0.0, 0.0])
+        istate = np.array([code, self.episodes, self.conservative_episodes,
+                           self.baseline_episodes, self.uncertified_episodes, 0, 0],
+                          dtype=np.int64)
+        pi = np.ascontiguousarray(self._pi, dtype=np.float64).copy()
+        kml.stepmix_episodes(truth, tally, U, bool(bernoulli_rewards), self._stats_tuple,
+                             self._plan_tuple, self._consts, self.bonus == "bernstein",
+                             self.monotone, self._replan_work, self.pi_b, self.rho0,
+                             float(self.threshold),
+                             self._grid_tuple, self._sparams, self._search_work,
+                             self._counters, evals, pi, self._w, fstate, istate, episode,
+                             V0_last)
+        self._played = {"rho": float(fstate[3]), "lower_value": float(fstate[4]),
+                        "upper_value": float(self.rho0 @ V0_last),
+                        "status": kml.STATUSES[int(istate[5])]}
+        self.u, self.lower = float(fstate[0]), float(fstate[1])
+        self._u_sum = float(fstate[2])
+        self.status = kml.STATUSES[int(istate[0])]
+        (self.episodes, self.conservative_episodes, self.baseline_episodes,
+         self.uncertified_episodes) = (int(x) for x in istate[1:5])
+        self._pi = self.pi_b if self.u == 0.0 else pi
 
     def _book(self) -> None:
         self._played = {"rho": self.u, "lower_value": self.lower, "upper_value": self.upper_value(),
@@ -689,21 +737,28 @@ class EpsMix(_Conservative):
         self.optimistic_episodes = 0
         self._played = None
         self._eps_sum = 0.0
+        # eps in the form alpha / (1 - V_low / V^b) when theta = (1 - alpha) V^b is known
+        self._use_alpha = bool(self.baseline_known
+                               and self.threshold == (1.0 - self.alpha) * self.V_b)
+        self._eps_params = np.array([self.threshold, self.V_b if self.baseline_known else 0.0,
+                                     self.alpha])
+        self._W_eval = self._W_bar if self.baseline_known else self._W
+        self._eps_work = (None, None, np.empty((self.S, 2)), np.empty((self.S, 2)),
+                          np.empty(2), np.empty(2), np.empty(2), np.empty(2), None, None, None)
         self._plan()
 
     def _plan(self) -> None:
         self._optimistic_plan()
-        if self.baseline_known:
-            self.lower = float(self._values(self._W_bar)[0])
-            base = self.V_b
-        else:
-            lo = self._values(self._W)
-            self.lower, self.lower_baseline = float(lo[0]), float(lo[1])
-            base = self.lower_baseline
-        known = self.baseline_known and self.threshold == (1.0 - self.alpha) * self.V_b
-        self.eps = epsmix_epsilon(self.lower, base, self.threshold,
-                                  self.alpha if known else None)
-        self.certified = self.lower >= self.threshold or base > self.threshold
+        # pessimistic values and eps (the kernel the compiled loop calls; epsmix_epsilon's rule)
+        lower, lb, eps, certified = kml.epsmix_lower(
+            self._stats_tuple, self._plan_tuple, self.pi_b, self.rho0, self._W_eval,
+            self._eps_work, float(self.threshold), float(self._eps_params[1]), self.alpha,
+            self.baseline_known, self._use_alpha)
+        self.lower = float(lower)
+        if not self.baseline_known:
+            self.lower_baseline = float(lb)
+        self.eps = float(eps)
+        self.certified = bool(certified)
         self.Z = int(self.rng.random() < self.eps)          # Z_k ~ Bernoulli(eps_k)
         key = self.act.tobytes()
         if key != self._act_key:
@@ -735,6 +790,44 @@ class EpsMix(_Conservative):
         self._add(episode)
         self._plan()
         self.episodes += 1
+
+    def _compiled_episodes(self, truth, tally, U, bernoulli_rewards: bool) -> None:
+        """Run U.shape[0] episodes in one compiled call
+        (:func:`mdptheory.kernels.stepmix_loop.epsmix_episodes`): the kernels of :meth:`update`
+        in the same order; the episode coins are the next U.shape[0] uniforms of the learner's
+        own Generator (one ``random(n)`` call: the same stream as one ``random()`` per plan).
+        The Python state is synced afterwards."""
+        n = U.shape[0]
+        if n == 0:
+            return
+        evals, episode, V0_last = self._loop_scratch(tally)
+        coins = self.rng.random(n)
+        pi_bar = np.empty((self.H, self.S, self.A))
+        ko.one_hot(self.act, self.A, pi_bar)
+        lb = np.nan if self.lower_baseline is None else self.lower_baseline
+        fstate = np.array([self.eps, self.lower, lb, self._eps_sum, 0.0, 0.0])
+        istate = np.array([self.Z, self.certified, self.episodes, self.conservative_episodes,
+                           self.optimistic_episodes, self.baseline_episodes,
+                           self.uncertified_episodes, 0], dtype=np.int64)
+        kml.epsmix_episodes(truth, tally, U, bool(bernoulli_rewards), self._stats_tuple,
+                            self._plan_tuple, self._consts, self.bonus == "bernstein",
+                            self.monotone, self._replan_work, self.pi_b, self.rho0,
+                            self._W_eval, self._eps_work,
+                            self._eps_params, self.baseline_known, self._use_alpha, coins,
+                            evals, pi_bar, fstate, istate, episode, V0_last)
+        self._played = {"epsilon": float(fstate[4]), "played_optimistic": int(istate[7]),
+                        "lower_value": float(fstate[5]),
+                        "upper_value": float(self.rho0 @ V0_last)}
+        self.eps, self.lower = float(fstate[0]), float(fstate[1])
+        if not self.baseline_known:
+            self.lower_baseline = float(fstate[2])
+        self._eps_sum = float(fstate[3])
+        self.Z, self.certified = int(istate[0]), bool(istate[1])
+        (self.episodes, self.conservative_episodes, self.optimistic_episodes,
+         self.baseline_episodes, self.uncertified_episodes) = (int(x) for x in istate[2:7])
+        key = self.act.tobytes()
+        if key != self._act_key:
+            self._pi_bar, self._act_key = pi_bar, key
 
     def metrics(self) -> dict:
         """Columns about the episode just played: ``epsilon``, ``played_optimistic`` (Z), the
@@ -876,6 +969,10 @@ class ExactValueMonitor:
         self.first_violation = 0
         self.realized_violations = 0
         self.values: list[float] = []
+
+    # The wrapped learner's compiled loop would bypass policy() (where the exact values are
+    # recorded), so the monitor always runs in the generic loop.
+    compiled_episodes = None
 
     def __getattr__(self, name):            # hyperparameters, name, ... of the learner
         learner = self.__dict__.get("learner")

@@ -526,6 +526,8 @@ class ActorCritic(_PhaseActorCritic):
              np.zeros((H, S, A)) if self._base is None else self._base, self._last_pi_work,
              self._uniform),
             self._consts, self._flags, self._counters, self._fstate)
+        self._flat_state = tuple(x for part in self._kernel_state
+                                 for x in (part if isinstance(part, tuple) else (part,)))
         self._episode = (np.zeros(H + 1, dtype=np.int64), np.zeros(H, dtype=np.int64),
                          np.zeros(H))                            # scratch of the compiled loop
         self._act_work = np.zeros((H, S), dtype=np.int64)
@@ -586,7 +588,7 @@ class ActorCritic(_PhaseActorCritic):
         :func:`mdptheory.kernels.actor_critic_loop.ac_update`, the step of the compiled loop."""
         pi_played = self._pi
         code = kacl.ac_update(episode.s, episode.a, np.asarray(episode.r, dtype=np.float64),
-                              *self._kernel_state)
+                              *self._flat_state)
         if code:
             self._pi = self._pi_work.copy()          # a new array; the old one is never touched
             if code == 2:

@@ -189,12 +189,12 @@ def ac_start_phase(critic, actor, consts, flags):
 
 
 @njit(cache=True)
-def ac_update(s, a, rew, stats, critic, actor, consts, flags, counters, fstate):
-    """One episode's update (s (H + 1,), a (H,), rew (H,)); returns 0, 1 or 2 as
+def ac_update(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, Q, V, act, bonus,
+              v_max, unvisited, n_snap, pi, pi_bits, pi_tmp, E, base, last_pi, uniform, consts,
+              flags, counters, fstate):
+    """One episode's update (s (H + 1,), a (H,), rew (H,)); the state tuples' arrays flattened
+    in their order (plain arguments: cheaper to pass than nested tuples). Returns 0, 1 or 2 as
     :func:`_step`. :meth:`ActorCritic.update` calls this; the loop inlines the same step."""
-    n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
-    Q, V, act, bonus, v_max, unvisited, n_snap = critic
-    pi, _, pi_tmp, E, base, last_pi, uniform = actor
     return _step(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, Q, V, act,
                  bonus, v_max, unvisited, n_snap, pi, pi_tmp, E, base, last_pi, uniform, consts,
                  flags, counters, fstate)

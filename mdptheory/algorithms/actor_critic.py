@@ -533,6 +533,7 @@ class ActorCritic(_PhaseActorCritic):
         self._act_work = np.zeros((H, S), dtype=np.int64)
         self._switch_log = np.zeros(0, dtype=np.int64)
         self._cache_owner = None                                 # the tally of _pkeys, _kinds
+        self._no_tracking = (np.zeros((H, S)), np.zeros((H, S, A)), np.zeros(1))
         if data is not None or not self.optimistic:
             self._refit()
         self._start_phase()
@@ -609,10 +610,13 @@ class ActorCritic(_PhaseActorCritic):
                                      f"loop (the online driver uses its generic loop)")
         return self._compiled_episodes
 
-    def _compiled_episodes(self, truth, tally, U, bernoulli_rewards: bool) -> None:
+    def _compiled_episodes(self, truth, tally, U, bernoulli_rewards: bool,
+                           tracking=None) -> None:
         """Run U.shape[0] episodes in one compiled call
         (:func:`mdptheory.kernels.actor_critic_loop.actor_critic_episodes`: same kernels, same
-        order as :meth:`update`), then sync the Python-side policy, switch times, last policy."""
+        order as :meth:`update`), then sync the Python-side policy, switch times, last policy.
+        ``tracking`` = (d_star, pi_star, acc (1,)): :class:`ActorTracking`'s term, added to
+        acc[0] per episode."""
         cnt, keys = tally[1], tally[2]
         if self._cache_owner is not cnt:             # keys of stochastic policies, per tally
             C = keys.shape[0]
@@ -624,7 +628,9 @@ class ActorCritic(_PhaseActorCritic):
             self._switch_log = np.zeros(n, dtype=np.int64)
         n_sw = kacl.actor_critic_episodes(truth, tally, U, bool(bernoulli_rewards),
                                           *self._kernel_state, self._pkeys, self._kinds,
-                                          self._act_work, self._switch_log, *self._episode)
+                                          self._act_work, self._switch_log, *self._episode,
+                                          tracking is not None,
+                                          *(self._no_tracking if tracking is None else tracking))
         if n_sw:
             self.switch_times.extend(self._switch_log[:n_sw].tolist())
             self._last_pi = self._last_pi_work.copy()
@@ -824,9 +830,10 @@ class ActorTracking:
                              f"critic has shape {tuple(learner.Q.shape)}")
         self.learner = learner
         sol = backward_induction(fin)
-        self._pi_star = sol.pi
-        self._d_star = occupancy_measure(fin, sol.pi).sum(axis=-1)      # d^{pi*}_h(s)
+        self._pi_star = np.ascontiguousarray(sol.pi, dtype=np.float64)
+        self._d_star = np.ascontiguousarray(occupancy_measure(fin, sol.pi).sum(axis=-1))
         self.actor_tracking = 0.0
+        self._tracking = np.zeros(1)           # the compiled loop's accumulator
 
     @property
     def name(self) -> str:
@@ -839,10 +846,31 @@ class ActorTracking:
         return self.learner.policy()
 
     def update(self, episode) -> None:
-        pi = self.learner.policy()
-        self.actor_tracking += float(np.einsum("hs,hsa,hsa->", self._d_star,
-                                               self._pi_star - pi, self.learner.Q))
+        """Add this episode's term (the policy played and the phase's critic, before the
+        update; :func:`mdptheory.kernels.actor_critic_loop.pi_star_tracking`), then update."""
+        self.actor_tracking += kacl.pi_star_tracking(self._d_star, self._pi_star,
+                                                     self.learner.policy(), self.learner.Q)
         self.learner.update(episode)
+
+    @property
+    def compiled_episodes(self):
+        """The wrapped tabular :class:`ActorCritic`'s compiled loop with the tracking term
+        accumulated inside it (the same kernel as :meth:`update`); AttributeError (so the
+        online driver runs its generic loop) for a learner without one, e.g. the linear one,
+        or for a subclass overriding ``update``."""
+        inner = getattr(self.learner, "compiled_episodes", None)
+        if (inner is None or not isinstance(self.learner, ActorCritic)
+                or type(self).update is not ActorTracking.update):
+            raise AttributeError(f"{type(self).__name__} of {type(self.learner).__name__}: no "
+                                 f"compiled episode loop (the online driver uses its generic "
+                                 f"loop)")
+        return self._compiled_episodes
+
+    def _compiled_episodes(self, truth, tally, U, bernoulli_rewards: bool) -> None:
+        self._tracking[0] = self.actor_tracking
+        self.learner._compiled_episodes(truth, tally, U, bernoulli_rewards,
+                                        tracking=(self._d_star, self._pi_star, self._tracking))
+        self.actor_tracking = float(self._tracking[0])
 
     def metrics(self) -> dict:
         return {**self.learner.metrics(), "actor_tracking": self.actor_tracking}

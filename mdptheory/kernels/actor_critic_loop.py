@@ -287,13 +287,31 @@ def tally_policy(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals,
     acc[0] += acc[2] - acc[1]
 
 
+@njit(cache=True, inline="always")
+def pi_star_tracking(d_star, pi_star, pi, f):
+    """sum_h sum_s d_star[h, s] sum_a (pi_star - pi)[h, s, a] f[h, s, a] (d_star (H, S), the
+    others (H, S, A)), summed in index order: one episode's term of the actor's pi*-tracking
+    (:class:`mdptheory.algorithms.actor_critic.ActorTracking`)."""
+    H, S, A = f.shape
+    total = 0.0
+    for h in range(H):
+        for s in range(S):
+            inner = 0.0
+            for a in range(A):
+                inner += (pi_star[h, s, a] - pi[h, s, a]) * f[h, s, a]
+            total += d_star[h, s] * inner
+    return total
+
+
 @njit(cache=True)
 def actor_critic_episodes(truth, tally, U, bernoulli_rewards, stats, critic, actor, consts,
                           flags, counters, fstate, pkeys, kinds, act_work, switch_log, s_ep,
-                          a_ep, r_ep):
+                          a_ep, r_ep, track, d_star, pi_star, tracking):
     """Run U.shape[0] episodes of the tabular actor-critic with exact regret (module docstring).
     switch_log (>= n,) int64 receives t_k of every switch; returns how many. s_ep, a_ep, r_ep:
-    scratch for one episode; act_work (H, S) int64 scratch."""
+    scratch for one episode; act_work (H, S) int64 scratch. With ``track``, tracking[0]
+    accumulates :func:`pi_star_tracking` of each episode's policy and critic before its update
+    (d_star (H, S), pi_star (H, S, A)), as :meth:`ActorTracking.update` does."""
     P, r, rho0, succ_t, n_succ_t, p_succ_t = truth
     acc, cnt, keys, hashes, vals, V_work = tally
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
@@ -304,6 +322,8 @@ def actor_critic_episodes(truth, tally, U, bernoulli_rewards, stats, critic, act
         tally_policy(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes, vals,
                      V_work, pi, pi_bits, act_work, pkeys, kinds)
         sample_episode(P, r, pi, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
+        if track:
+            tracking[0] += pi_star_tracking(d_star, pi_star, pi, Q)
         code = _step(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, Q,
                      V, act, bonus, v_max, unvisited, n_snap, pi, pi_tmp, E, base, last_pi,
                      uniform, consts, flags, counters, fstate)

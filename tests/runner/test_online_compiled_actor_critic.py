@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mdptheory import envs
-from mdptheory.algorithms.actor_critic import ActorCritic, ActorTracking
+from mdptheory.algorithms.actor_critic import ActorCritic, ActorTracking, LinearActorCritic
 from mdptheory.runner import collect, online
 from mdptheory.solvers.finite import evaluate_finite_policy
 
@@ -197,5 +197,29 @@ def test_learners_without_the_loop_fall_back_to_the_generic_loop():
                                   check_exact=True)
     with pytest.raises(TypeError, match="no compiled episode loop"):
         online(EpsilonGreedyCritic(mdp.S, mdp.A, mdp.H, 5), mdp, 5, rng=0, compiled=True)
-    probe = ActorTracking(ActorCritic(mdp.S, mdp.A, mdp.H, 5), mdp)   # the probe has none
+    lm = envs.random_linear_mdp(5, 3, 3, 2, rng=3)                # the linear learner has none
+    probe = ActorTracking(LinearActorCritic(lm, 5), lm.to_finite())
     assert getattr(probe, "compiled_episodes", None) is None
+    online(probe, lm, 5, rng=0)
+
+
+@pytest.mark.parametrize("env", sorted(ENVS))
+@pytest.mark.parametrize("variant", ["theory", "practical", "no_reset", "greedy", "hybrid"])
+def test_tracking_probe_compiled_loop_is_bit_identical(variant, env):
+    """The pi*-tracking probe of the regret experiment runs the learner's compiled loop with
+    its term accumulated inside; the ``actor_tracking`` column is bit-identical too."""
+    mdp = ENVS[env]
+    K = 500
+    out = []
+    for compiled in (False, True):
+        probe = ActorTracking(make(variant, mdp, K), mdp)
+        assert callable(probe.compiled_episodes)
+        df = online(probe, mdp, K, rng=3, compiled=compiled,
+                    checkpoints=[1, 10, 100, 250, K]).drop(columns="wall_time")
+        out.append((df, probe))
+    (a, g), (b, c) = out
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert "actor_tracking" in a and g.actor_tracking == c.actor_tracking
+    if variant != "theory":               # (c_b = 1: the critic's rows are flat at the clip)
+        assert g.actor_tracking != 0.0
+    assert_same_state(g.learner, c.learner)

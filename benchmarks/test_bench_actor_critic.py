@@ -150,8 +150,8 @@ def measure(kw, mdp, n=K_SIDE):
 
 def side_by_side() -> list[str]:
     """One line per (variant, environment): episodes/s of both loops and their ratio."""
-    lines = [f"{'variant':<18} {'environment':<20} {'generic/s':>10} {'compiled/s':>11} "
-             f"{'ratio':>6} {'switches':>8} {'evals':>6}"]
+    lines = [(f"{'variant':<18} {'environment':<20} {'generic/s':>10} {'compiled/s':>11} "
+              f"{'ratio':>6} {'switches':>8} {'evals':>6}")]
     for name, kw in SIDE_VARIANTS.items():
         for env_name, mdp in SIDE_ENVS.items():
             gen, cmp_, sw, ev = measure(kw, mdp)

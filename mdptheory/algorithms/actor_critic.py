@@ -434,7 +434,9 @@ class ActorCritic(_PhaseActorCritic):
     """Tabular optimistic actor-critic.
 
     Online learner for :func:`mdptheory.runner.online`: :meth:`policy` for the next episode,
-    :meth:`update` after it.
+    :meth:`update` after it (one kernel call per episode), and ``compiled_episodes``, the
+    driver's compiled loop (:mod:`mdptheory.kernels.actor_critic_loop`; every constructor
+    variant; the same table bit for bit as the generic loop).
 
     Parameters
     ----------

@@ -102,8 +102,7 @@ def _refit(P_hat, r_hat, n_sa, succ, n_succ, Q, V, act, bonus, v_max, unvisited,
                     for a in range(1, A):
                         m = max(m, Q[h, s, a])
                     gap = max(gap, m - V[h, s])
-            if gap > fstate[0]:
-                fstate[0] = gap
+            fstate[0] = max(fstate[0], gap)
     n_snap[:] = n_sa
 
 

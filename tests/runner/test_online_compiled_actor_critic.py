@@ -189,7 +189,7 @@ def test_learners_without_the_loop_fall_back_to_the_generic_loop():
     sub = EpsilonGreedyCritic(mdp.S, mdp.A, mdp.H, 50, bonus_scale=0.1)
     assert getattr(sub, "compiled_episodes", None) is None
     with pytest.raises(AttributeError, match="overrides update"):
-        sub.compiled_episodes
+        _ = sub.compiled_episodes
     df = online(sub, mdp, 50, rng=0)                                # compiled=None: generic
     assert EpsilonGreedyCritic.calls == 50
     ref = online(ActorCritic(mdp.S, mdp.A, mdp.H, 50, bonus_scale=0.1), mdp, 50, rng=0)

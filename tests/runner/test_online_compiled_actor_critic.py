@@ -223,3 +223,18 @@ def test_tracking_probe_compiled_loop_is_bit_identical(variant, env):
     if variant != "theory":               # (c_b = 1: the critic's rows are flat at the clip)
         assert g.actor_tracking != 0.0
     assert_same_state(g.learner, c.learner)
+
+
+def test_bonus_kernel_equals_the_bonus_formula_bit_for_bit():
+    """The refit's bonus kernel and the formula b = min(H, c_b H sqrt(L / max(1, n)))
+    (numpy, :func:`tabular_bonus`) agree exactly, counts 0 included."""
+    from mdptheory.algorithms.actor_critic import log_term, tabular_bonus
+    from mdptheory.kernels.actor_critic_loop import tabular_bonus_into
+
+    n = np.random.default_rng(0).integers(0, 5000, size=(4, 6, 3)).astype(float)
+    n[0, 0, :] = 0.0
+    for H, c_b in ((20, 1.0), (7, 0.1), (3, 0.0)):
+        L = log_term(6, 3, H, 1000, 0.1)
+        out = np.empty_like(n)
+        tabular_bonus_into(n, H, L, c_b, out)
+        np.testing.assert_array_equal(out, tabular_bonus(n, H, L, c_b))

@@ -10,6 +10,12 @@ planning. Measured side by side in one process (best of 3):
 * ``every``: the same learner refitting its critic after every episode (``switching="every"``,
   no resets), i.e. without rare switching: what the count-doubling rule saves.
 
+* ``generic`` vs ``compiled``: the driver's generic loop (``policy()`` / ``update()`` from
+  Python, one update kernel per episode) and the learner's compiled episode loop
+  (:func:`mdptheory.kernels.actor_critic_loop.actor_critic_episodes`), same episodes, same
+  table bit for bit, in CPU seconds (``time.process_time``, best of 3) on RiverSwim(6, H=20)
+  and the Garnet (:func:`test_compiled_vs_generic_side_by_side`, printed).
+
 Both the theory constant (c_b = 1: the critic stays at its clip for long, the actor is uniform,
 so the driver's cache hits) and the practical one (c_b = 0.1: a new policy every episode) are
 timed; the assertion is on the learner's rate (bare loop, c_b = 0.1) and on the driver's with
@@ -107,3 +113,64 @@ def test_actor_critic_meets_target_and_rare_switching_pays(capsys):
         print("\n" + "\n".join(lines))
     assert rates[0.1][0] >= TARGET_EPISODES_PER_S, lines[1]
     assert rates[1.0][1] >= TARGET_EPISODES_PER_S, lines[0]
+
+
+# ------------------------------------------------------------------ generic vs compiled loop
+K_SIDE = 5000
+SIDE_ENVS = {"RiverSwim(6, H=20)": envs.river_swim(6, H=20), f"Garnet({S}, {A}, H={H})": MDP}
+SIDE_VARIANTS = {
+    "c_b=1 (theory)": {"bonus_scale": 1.0},
+    "c_b=0.1": {"bonus_scale": 0.1},
+    "c_b=0.1 no reset": {"bonus_scale": 0.1, "reset": False},
+    "c_b=0.1 greedy": {"bonus_scale": 0.1, "eta": np.inf},
+}
+
+
+def best_cpu_time(fn, rounds=3):
+    """Best of ``rounds`` calls in CPU seconds of this process (robust to other load)."""
+    times = []
+    for _ in range(rounds):
+        t0 = time.process_time()
+        fn()
+        times.append(time.process_time() - t0)
+    return min(times)
+
+
+def measure(kw, mdp, n=K_SIDE):
+    """Episodes/s of both loops over the same n episodes (same learner, same uniforms), and
+    the compiled run's switches and exact evaluations."""
+    def make():
+        return ActorCritic(mdp.S, mdp.A, mdp.H, n, **kw)
+
+    t_gen = best_cpu_time(lambda: online(make(), mdp, n, rng=1, compiled=False))
+    t_cmp = best_cpu_time(lambda: online(make(), mdp, n, rng=1, compiled=True))
+    df = online(make(), mdp, n, rng=1, compiled=True)
+    return n / t_gen, n / t_cmp, int(df["switches"].iloc[-1]), int(df["evaluations"].iloc[-1])
+
+
+def side_by_side() -> list[str]:
+    """One line per (variant, environment): episodes/s of both loops and their ratio."""
+    lines = [(f"{'variant':<18} {'environment':<20} {'generic/s':>10} {'compiled/s':>11} "
+              f"{'ratio':>6} {'switches':>8} {'evals':>6}")]
+    for name, kw in SIDE_VARIANTS.items():
+        for env_name, mdp in SIDE_ENVS.items():
+            gen, cmp_, sw, ev = measure(kw, mdp)
+            lines.append(f"{name:<18} {env_name:<20} {gen:>10,.0f} {cmp_:>11,.0f} "
+                         f"{cmp_ / gen:>5.1f}x {sw:>8} {ev:>6}")
+    lines.append(f"K = {K_SIDE} episodes per run, CPU seconds (time.process_time), best of 3; "
+                 f"evals: exact policy evaluations of the run (the softmax actor changes every "
+                 f"episode, so most episodes cost one O(H S A B) evaluation in both loops)")
+    return lines
+
+
+def test_compiled_vs_generic_side_by_side(benchmark, capsys):
+    """Both loops in one process, printed for the report (the benchmark fixture times the
+    whole table once, so that ``--benchmark-only`` runs it)."""
+    for kw in SIDE_VARIANTS.values():                       # compile both paths first
+        for mdp in SIDE_ENVS.values():
+            for compiled in (False, True):
+                online(ActorCritic(mdp.S, mdp.A, mdp.H, 20, **kw), mdp, 20, rng=0,
+                       compiled=compiled)
+    lines = benchmark.pedantic(side_by_side, rounds=1, iterations=1)
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))

@@ -73,6 +73,7 @@ import warnings
 import numpy as np
 
 from ..kernels import actor_critic as kac
+from ..kernels import actor_critic_loop as kacl
 from ..kernels import optimistic as ko
 from ..models import _validate
 from ..solvers._common import as_finite, finite_policy
@@ -433,7 +434,9 @@ class ActorCritic(_PhaseActorCritic):
     """Tabular optimistic actor-critic.
 
     Online learner for :func:`mdptheory.runner.online`: :meth:`policy` for the next episode,
-    :meth:`update` after it.
+    :meth:`update` after it (one kernel call per episode), and ``compiled_episodes``, the
+    driver's compiled loop (:mod:`mdptheory.kernels.actor_critic_loop`; every constructor
+    variant; the same table bit for bit as the generic loop).
 
     Parameters
     ----------
@@ -488,6 +491,10 @@ class ActorCritic(_PhaseActorCritic):
         self.optimistic = bool(optimistic)
         self.pooled = bool(pooled)
         self.d_complexity = S * A
+        # kernel state (mdptheory.kernels.actor_critic_loop): [t, t_k, k, last_pi set] and
+        # [largest target gap]; episodes, phase_start, switches, target_gap read them
+        self._counters = np.array([0, 1, 0, 0], dtype=np.int64)
+        self._fstate = np.zeros(1)
         self._init_actor(eta, temperature, eta_scale, reset, target, switching,
                          SWITCHING_TABULAR)
         data = check_offline_data(offline_data, S, A, H)
@@ -506,9 +513,46 @@ class ActorCritic(_PhaseActorCritic):
         self.V = np.zeros((H + 1, S))                                            # V[h, s]
         self._act = np.zeros((H, S), dtype=np.int64)
         self.n_snap = self.stats.n_sa.copy()                     # n^(k) at the last switch
+        self._bonus = np.zeros(self.stats.n_sa.shape)            # b of the last refit
+        self._pi_work = np.empty((H, S, A))                      # the kernels' pi^t
+        self._last_pi_work = np.zeros((H, S, A))                 # pi played at the last switch
+        self._consts = np.array([self.eta, self.L, self.bonus_scale])
+        self._flags = np.array([kacl.SWITCH_CODES[self.switching], self.reset,
+                                self.target == "policy", self.optimistic, math.isinf(self.eta)],
+                               dtype=np.int64)
+        self._kernel_state = (
+            (self.stats.n_sa, self.stats.n_sas, self.stats.r_sum, self.stats.n_s,
+             self.stats.P_hat, self.stats.r_hat, self.stats.succ, self.stats.n_succ),
+            (self.Q, self.V, self._act, self._bonus, self.v_max, self._unvisited, self.n_snap),
+            (self._pi_work, self._pi_work.view(np.int64), np.empty((H, S, A)), self._E,
+             np.zeros((H, S, A)) if self._base is None else self._base, self._last_pi_work,
+             self._uniform),
+            self._consts, self._flags, self._counters, self._fstate)
+        self._flat_state = tuple(x for part in self._kernel_state
+                                 for x in (part if isinstance(part, tuple) else (part,)))
+        self._episode = (np.zeros(H + 1, dtype=np.int64), np.zeros(H, dtype=np.int64),
+                         np.zeros(H))                            # scratch of the compiled loop
+        self._act_work = np.zeros((H, S), dtype=np.int64)
+        self._switch_log = np.zeros(0, dtype=np.int64)
+        self._cache_owner = None                                 # the tally of _pkeys, _kinds
+        self._no_tracking = (np.zeros((H, S)), np.zeros((H, S, A)), np.zeros(1))
         if data is not None or not self.optimistic:
             self._refit()
         self._start_phase()
+
+    # the kernels keep t, t_k, k and the target gap in arrays (shared with the compiled loop)
+    episodes = property(lambda self: int(self._counters[0]),
+                        lambda self, v: self._counters.__setitem__(0, v),
+                        doc="t: episodes played.")
+    phase_start = property(lambda self: int(self._counters[1]),
+                           lambda self, v: self._counters.__setitem__(1, v),
+                           doc="t_k: the (1-based) first episode of the current phase.")
+    switches = property(lambda self: int(self._counters[2]),
+                        lambda self, v: self._counters.__setitem__(2, v),
+                        doc="k: critic refits / actor resets so far.")
+    target_gap = property(lambda self: float(self._fstate[0]),
+                          lambda self, v: self._fstate.__setitem__(0, v),
+                          doc="Largest max_a f - <pi_target, f> of any refit (0 for Q*).")
 
     @property
     def name(self) -> str:
@@ -527,27 +571,73 @@ class ActorCritic(_PhaseActorCritic):
             return np.zeros(self.stats.n_sa.shape)
         return tabular_bonus(self.stats.n_sa, self.H, self.L, self.bonus_scale)
 
-    def _record(self, episode) -> bool:
-        st = self.stats
-        ko.record_episode(episode.s, episode.a, episode.r, st.n_sa, st.n_sas, st.r_sum, st.n_s,
-                          st.P_hat, st.r_hat, st.succ, st.n_succ)
-        return bool(kac.doubling_switch(episode.s, episode.a, st.n_sa, self.n_snap))
-
     def _refit(self) -> None:
-        st = self.stats
-        b = self.bonus()
-        pi_t = self._target_policy()
-        if pi_t is None and self.optimistic:
-            # the optimistic Q*-critic is UCBVI's backward pass without the monotone min
-            ko.optimistic_backward_induction(st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ, b,
-                                             self.v_max, False, self.V, self.Q, self._act)
-        else:
-            kac.critic_backward_induction(
-                st.P_hat, st.r_hat, st.n_sa, st.succ, st.n_succ, b, self.v_max,
-                self._unvisited, self._uniform if pi_t is None else pi_t, pi_t is not None,
-                self.V, self.Q)
-            self._note_target_gap(pi_t)
-        self.n_snap[:] = st.n_sa
+        """Refit the critic on all data (the optimistic Q*-critic is UCBVI's backward pass
+        without the monotone min; the other variants use the general critic pass), with the
+        target gap and the count snapshot: :func:`mdptheory.kernels.actor_critic_loop.ac_refit`,
+        the refit of the compiled loop."""
+        stats, critic, actor, consts, flags, counters, fstate = self._kernel_state
+        kacl.ac_refit(stats, critic, actor, consts, flags, counters, fstate)
+
+    def _start_phase(self) -> None:
+        """Actor of the first episode of a phase (after the critic is (re)fitted)."""
+        _, critic, actor, consts, flags, _, _ = self._kernel_state
+        kacl.ac_start_phase(critic, actor, consts, flags)
+        self._pi = self._pi_work.copy()
+
+    def update(self, episode) -> None:
+        """Append the episode to D; at a switch refit the critic and reset the actor; else take
+        one exponential-weights step: one call of
+        :func:`mdptheory.kernels.actor_critic_loop.ac_update`, the step of the compiled loop."""
+        pi_played = self._pi
+        code = kacl.ac_update(episode.s, episode.a, np.asarray(episode.r, dtype=np.float64),
+                              *self._flat_state)
+        if code:
+            self._pi = self._pi_work.copy()          # a new array; the old one is never touched
+            if code == 2:
+                self._last_pi = pi_played
+                self.switch_times.append(self.phase_start)
+
+    @property
+    def compiled_episodes(self):
+        """The compiled episode loop for :func:`mdptheory.runner.online` (see its module
+        docstring): every constructor variant has one. A subclass that overrides the step
+        (``policy``, ``update``, ``_refit`` or ``_start_phase``) has none: the attribute then
+        raises AttributeError, so ``getattr(learner, "compiled_episodes", None)`` is None and
+        the driver runs its generic loop."""
+        cls = type(self)
+        for name in ("policy", "update", "_refit", "_start_phase"):
+            if getattr(cls, name) is not getattr(ActorCritic, name):
+                raise AttributeError(f"{cls.__name__} overrides {name}(): no compiled episode "
+                                     f"loop (the online driver uses its generic loop)")
+        return self._compiled_episodes
+
+    def _compiled_episodes(self, truth, tally, U, bernoulli_rewards: bool,
+                           tracking=None) -> None:
+        """Run U.shape[0] episodes in one compiled call
+        (:func:`mdptheory.kernels.actor_critic_loop.actor_critic_episodes`: same kernels, same
+        order as :meth:`update`), then sync the Python-side policy, switch times, last policy.
+        ``tracking`` = (d_star, pi_star, acc (1,)): :class:`ActorTracking`'s term, added to
+        acc[0] per episode."""
+        cnt, keys = tally[1], tally[2]
+        if self._cache_owner is not cnt:             # keys of stochastic policies, per tally
+            C = keys.shape[0]
+            self._pkeys = np.zeros((C, self.H, self.S, self.A), dtype=np.int64)
+            self._kinds = np.zeros(C, dtype=np.int8)
+            self._cache_owner = cnt
+        n = U.shape[0]
+        if self._switch_log.shape[0] < n:
+            self._switch_log = np.zeros(n, dtype=np.int64)
+        n_sw = kacl.actor_critic_episodes(truth, tally, U, bool(bernoulli_rewards),
+                                          *self._kernel_state, self._pkeys, self._kinds,
+                                          self._act_work, self._switch_log, *self._episode,
+                                          tracking is not None,
+                                          *(self._no_tracking if tracking is None else tracking))
+        if n_sw:
+            self.switch_times.extend(self._switch_log[:n_sw].tolist())
+            self._last_pi = self._last_pi_work.copy()
+        if not np.array_equal(self._pi, self._pi_work):
+            self._pi = self._pi_work.copy()
 
     def __repr__(self) -> str:
         return (f"ActorCritic(S={self.S}, A={self.A}, H={self.H}, K={self.K}, eta={self.eta:.4g}, "
@@ -742,9 +832,10 @@ class ActorTracking:
                              f"critic has shape {tuple(learner.Q.shape)}")
         self.learner = learner
         sol = backward_induction(fin)
-        self._pi_star = sol.pi
-        self._d_star = occupancy_measure(fin, sol.pi).sum(axis=-1)      # d^{pi*}_h(s)
+        self._pi_star = np.ascontiguousarray(sol.pi, dtype=np.float64)
+        self._d_star = np.ascontiguousarray(occupancy_measure(fin, sol.pi).sum(axis=-1))
         self.actor_tracking = 0.0
+        self._tracking = np.zeros(1)           # the compiled loop's accumulator
 
     @property
     def name(self) -> str:
@@ -757,10 +848,31 @@ class ActorTracking:
         return self.learner.policy()
 
     def update(self, episode) -> None:
-        pi = self.learner.policy()
-        self.actor_tracking += float(np.einsum("hs,hsa,hsa->", self._d_star,
-                                               self._pi_star - pi, self.learner.Q))
+        """Add this episode's term (the policy played and the phase's critic, before the
+        update; :func:`mdptheory.kernels.actor_critic_loop.pi_star_tracking`), then update."""
+        self.actor_tracking += kacl.pi_star_tracking(self._d_star, self._pi_star,
+                                                     self.learner.policy(), self.learner.Q)
         self.learner.update(episode)
+
+    @property
+    def compiled_episodes(self):
+        """The wrapped tabular :class:`ActorCritic`'s compiled loop with the tracking term
+        accumulated inside it (the same kernel as :meth:`update`); AttributeError (so the
+        online driver runs its generic loop) for a learner without one, e.g. the linear one,
+        or for a subclass overriding ``update``."""
+        inner = getattr(self.learner, "compiled_episodes", None)
+        if (inner is None or not isinstance(self.learner, ActorCritic)
+                or type(self).update is not ActorTracking.update):
+            raise AttributeError(f"{type(self).__name__} of {type(self.learner).__name__}: no "
+                                 f"compiled episode loop (the online driver uses its generic "
+                                 f"loop)")
+        return self._compiled_episodes
+
+    def _compiled_episodes(self, truth, tally, U, bernoulli_rewards: bool) -> None:
+        self._tracking[0] = self.actor_tracking
+        self.learner._compiled_episodes(truth, tally, U, bernoulli_rewards,
+                                        tracking=(self._d_star, self._pi_star, self._tracking))
+        self.actor_tracking = float(self._tracking[0])
 
     def metrics(self) -> dict:
         return {**self.learner.metrics(), "actor_tracking": self.actor_tracking}

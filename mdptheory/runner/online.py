@@ -38,10 +38,13 @@ forces the generic loop, ``True`` requires the compiled one. Both loops give the
 for bit (``wall_time`` aside) because the learner's ``update()`` and its compiled loop call the
 same numba kernels in the same order (numpy's BLAS, exp or log-sum-exp may round differently
 from a numba loop, and one ulp flips an argmax tie). UCBVI
-(:mod:`mdptheory.kernels.ucbvi_loop`) and Q-learning-UCB (:mod:`mdptheory.kernels.qlearning`)
-have compiled loops; the tests check the bit-identity of each.
+(:mod:`mdptheory.kernels.ucbvi_loop`), Q-learning-UCB (:mod:`mdptheory.kernels.qlearning`),
+StepMix / EpsMix (:mod:`mdptheory.kernels.stepmix_loop`) and the tabular actor-critic with its
+tracking probe (:mod:`mdptheory.kernels.actor_critic_loop`) have compiled loops; the tests check
+the bit-identity of each. A subclass that overrides a per-episode method falls back to the
+generic loop.
 
-How another tabular learner plugs in (e.g. StepMix, the actor-critic, demo-regularized BPI):
+How another tabular learner plugs in (e.g. demo-regularized BPI):
 (1) move its per-episode update into a numba kernel taking plain arrays, called by ``update()``
 (one kernel call per episode; keep its numbers the same by keeping the order of operations);
 (2) write ``<name>_episodes(truth, tally, U, bernoulli_rewards, <state arrays>)`` in

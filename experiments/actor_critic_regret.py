@@ -55,8 +55,9 @@ Claims (verdict engine, docs/verdicts.md):
 * regret O(sqrt(T)) per (environment, constant), with the rate-only bound sqrt(d H^5 T log|A|) +
   sqrt(d H^4 T log|F|) (constant 1) drawn but not tested for level; the engine cuts the burn-in
   and says when the run is still in its linear phase;
-* switches under the count / determinant doubling bound (deterministic) and growing like log T
-  (an upper rate 0 with the bound's own slope as margin);
+* switches under the count / determinant doubling bound at every T (deterministic); the bound is
+  O(log T) and far below T, so this is the O(log T) claim (a power-law fit of a count that
+  starts at 1 measures log T's slope at small T and was dropped);
 * PAC: n(eps) = min{T : Reg(T) / T <= eps} (the uniform mixture of pi^1..pi^T is then
   eps-optimal) is O(eps^-2), for eps = ``pac_eps_fracs`` x V*_0 reached by every seed;
 * the actor's pi*-tracking term stays under the exponential-weights bound
@@ -319,11 +320,13 @@ def verdict(results: pd.DataFrame) -> list[analysis.Verdict]:
         rule = "determinant doubling" if lin else "count doubling"
         out.append(analysis.verdict(
             df, x="k", y="switches", bound="switch_bound", probability="deterministic",
-            constants="paper", claimed_exponent=0.0, exponent_is_upper=True,
-            provenance="derived", paper=PAPER,
+            constants="paper", provenance="derived", paper=PAPER,
             theorem=f"rare switching of our reconstruction ({rule})",
-            claim=f"critic switches on {env} ({name}={c:g}) stay under the {rule} bound and "
-                  f"grow like log T",
+            # the bound is O(log T) and far below T (one switch per episode at most), so
+            # staying under it at every T is the O(log T) claim; a power-law fit of a count
+            # that starts at 1 would compare slopes of log T at small T, not the claim
+            claim=f"critic switches on {env} ({name}={c:g}) stay under the {rule} bound, "
+                  f"which is O(log T)",
             note=f"{int(last['switches'].mean())} switches at T (mean), bound "
                  f"{float(last['switch_bound'].mean()):.4g}"))
         pac = pac_sample_sizes(df, eps_fracs)

@@ -622,7 +622,7 @@ class ActorCritic(_PhaseActorCritic):
         cnt, keys = tally[1], tally[2]
         if self._cache_owner is not cnt:             # keys of stochastic policies, per tally
             C = keys.shape[0]
-            self._pkeys = np.zeros((C, self.H, self.S, self.A), dtype=np.int64)
+            self._pkeys = np.zeros((C, self.H, self.S, self.A))
             self._kinds = np.zeros(C, dtype=np.int8)
             self._cache_owner = cnt
         n = U.shape[0]

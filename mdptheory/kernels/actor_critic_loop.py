@@ -12,12 +12,13 @@ episode: the exact regret of the policy played, the sampling
 kernels in the same order, so the online driver's generic and compiled loops give the same
 table bit for bit.
 
-Exact values of the actor's policies (:func:`tally_policy`): the actor is stochastic, so a
+Exact values of the actor's policies (:func:`~mdptheory.kernels.online.tally_any_policy`,
+shared with StepMix's loop): the actor is stochastic, so a
 policy is keyed as the generic driver keys it: a one-hot policy by its action table (evaluated
 by :func:`~mdptheory.kernels.online.deterministic_value_packed`), any other by its bytes
 (evaluated by :func:`~mdptheory.kernels.online.policy_value_sparse`), both kinds in one FIFO
 ring of ``EVAL_CACHE_SIZE`` entries (the driver's ``tally`` ring, plus ``pkeys`` (C, H, S, A)
-int64 for the bit patterns of stochastic keys and ``kinds`` (C,) int8: 0 action table,
+float64 for the stochastic keys (compared bit for bit) and ``kinds`` (C,) int8: 0 action table,
 1 stochastic). A policy equal to the previous one costs nothing (the "changed" flag is not set).
 
 State tuples
@@ -47,13 +48,7 @@ from .actor_critic import (
     greedy_uniform_policy,
     phase_multipliers,
 )
-from .online import (
-    _same_table,
-    action_table_hash,
-    deterministic_value_packed,
-    policy_value_sparse,
-    sample_episode,
-)
+from .online import sample_episode, tally_any_policy
 from .optimistic import optimistic_backward_induction, record_episode
 
 SWITCH_CODES = {"doubling": 0, "every": 1, "never": 2}
@@ -200,93 +195,6 @@ def ac_update(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, Q,
 
 
 @njit(cache=True, inline="always")
-def _one_hot_actions(pi, act):
-    """True when every row of pi is one-hot (one entry exactly 1, the others exactly 0, as
-    :func:`mdptheory.kernels.online.policy_digest` decides); then act[h, s] holds its action."""
-    H, S, A = pi.shape
-    for h in range(H):
-        for s in range(S):
-            arg = -1
-            for a in range(A):
-                p = pi[h, s, a]
-                if p == 1.0 and arg < 0:
-                    arg = a
-                elif p != 0.0:
-                    return False
-            act[h, s] = arg
-    return True
-
-
-@njit(cache=True, inline="always")
-def _bits_hash(bits):
-    """64-bit hash of an int64 table (H, S, A) (the bit patterns of a policy), in the form of
-    :func:`mdptheory.kernels.online.action_table_hash`."""
-    h = np.int64(0)
-    golden = np.int64(-7046029254386353131)
-    k = np.int64(1)
-    for i in range(bits.shape[0]):
-        for j in range(bits.shape[1]):
-            for m in range(bits.shape[2]):
-                h += (bits[i, j, m] + 1) * (k * golden)
-                k += 2
-    return h
-
-
-@njit(cache=True, inline="always")
-def _same_bits(a, b):
-    for i in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            for m in range(a.shape[2]):
-                if a[i, j, m] != b[i, j, m]:
-                    return False
-    return True
-
-
-@njit(cache=True, inline="always")
-def tally_policy(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work, pi,
-                 pi_bits, act, pkeys, kinds):
-    """Add the exact regret V* - V^pi(rho0) of one episode played with the (stochastic or
-    one-hot) policy pi, re-evaluating only when flagged as changed (cnt[3]), through the FIFO
-    ring the generic driver keeps (see the module docstring); act (H, S) int64 scratch."""
-    if cnt[3] != 0:
-        det = _one_hot_actions(pi, act)
-        hsh = action_table_hash(act) if det else _bits_hash(pi_bits)
-        found = -1
-        for i in range(cnt[1]):
-            if hashes[i] == hsh and kinds[i] == (0 if det else 1):
-                if det:
-                    if _same_table(keys[i], act):
-                        found = i
-                        break
-                elif _same_bits(pkeys[i], pi_bits):
-                    found = i
-                    break
-        if found >= 0:
-            v = vals[found]
-        else:
-            if det:
-                v = deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, V_work)
-            else:
-                v = policy_value_sparse(P, succ, n_succ, r, pi, rho0, V_work)
-            cnt[0] += 1
-            slot = cnt[2]
-            if det:
-                keys[slot, :, :] = act
-                kinds[slot] = 0
-            else:
-                pkeys[slot, :, :, :] = pi_bits
-                kinds[slot] = 1
-            hashes[slot] = hsh
-            vals[slot] = v
-            cnt[2] = (slot + 1) % keys.shape[0]
-            if cnt[1] < keys.shape[0]:
-                cnt[1] += 1
-        acc[1] = v
-        cnt[3] = 0
-    acc[0] += acc[2] - acc[1]
-
-
-@njit(cache=True, inline="always")
 def pi_star_tracking(d_star, pi_star, pi, f):
     """sum_h sum_s d_star[h, s] sum_a (pi_star - pi)[h, s, a] f[h, s, a] (d_star (H, S), the
     others (H, S, A)), summed in index order: one episode's term of the actor's pi*-tracking
@@ -315,11 +223,13 @@ def actor_critic_episodes(truth, tally, U, bernoulli_rewards, stats, critic, act
     acc, cnt, keys, hashes, vals, V_work = tally
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     Q, V, act, bonus, v_max, unvisited, n_snap = critic
-    pi, pi_bits, pi_tmp, E, base, last_pi, uniform = actor
+    pi, _pi_bits, pi_tmp, E, base, last_pi, uniform = actor
     n_log = 0
     for i in range(U.shape[0]):
-        tally_policy(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes, vals,
-                     V_work, pi, pi_bits, act_work, pkeys, kinds)
+        if cnt[3] != 0:
+            tally_any_policy(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes,
+                             vals, V_work, pi, kinds, pkeys, act_work)
+        acc[0] += acc[2] - acc[1]
         sample_episode(P, r, pi, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
         if track:
             tracking[0] += pi_star_tracking(d_star, pi_star, pi, Q)

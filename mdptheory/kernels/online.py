@@ -297,3 +297,65 @@ def tally_episode(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals
         tally_policy_value(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals,
                            V_work, act)
     acc[0] += acc[2] - acc[1]
+
+
+POLICY_TOL = 1e-8          # the generic driver's tolerance (runner.online, policy_digest)
+
+
+@njit(cache=True, inline="always")
+def _same_bits_1d(x, y):
+    for i in range(x.shape[0]):
+        if x[i] != y[i]:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def tally_any_policy(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work,
+                     pi, kinds, skeys, act_buf):
+    """Exact V^pi_0(rho0) of the dense policy pi (H, S, A) through the driver's FIFO cache, as
+    the generic ``_Evaluator`` does it: one-hot policies keyed by their action table and valued
+    by :func:`deterministic_value_packed`, other policies keyed by their bytes and valued by
+    :func:`policy_value_sparse`; one ring of slots for both kinds (``kinds`` tells which)."""
+    H, S, A = pi.shape
+    _, det = policy_digest(pi, POLICY_TOL, act_buf)
+    bits = pi.reshape(H * S * A).view(np.int64)          # the bytes of pi, as the driver's key
+    if det:
+        kind = 0
+        hsh = action_table_hash(act_buf)
+    else:
+        kind = 1
+        hsh = action_table_hash(pi.reshape((H, S * A)).view(np.int64))
+    for i in range(cnt[1]):
+        if kinds[i] == kind and hashes[i] == hsh:
+            if kind == 0:
+                hit = True
+                for h in range(H):
+                    for s in range(S):
+                        if keys[i, h, s] != act_buf[h, s]:
+                            hit = False
+            else:
+                hit = _same_bits_1d(skeys[i].reshape(H * S * A).view(np.int64), bits)
+            if hit:
+                acc[1] = vals[i]
+                cnt[3] = 0
+                return vals[i]
+    if det:
+        v = deterministic_value_packed(p_succ, succ, n_succ, r, act_buf, rho0, V_work)
+    else:
+        v = policy_value_sparse(P, succ, n_succ, r, pi, rho0, V_work)
+    cnt[0] += 1
+    slot = cnt[2]
+    kinds[slot] = kind
+    if det:
+        keys[slot, :, :] = act_buf
+    else:
+        skeys[slot, :, :, :] = pi
+    hashes[slot] = hsh
+    vals[slot] = v
+    cnt[2] = (slot + 1) % keys.shape[0]
+    if cnt[1] < keys.shape[0]:
+        cnt[1] += 1
+    acc[1] = v
+    cnt[3] = 0
+    return v

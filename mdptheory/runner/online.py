@@ -90,7 +90,7 @@ from ..models.policies import validate_policy
 from ..solvers._common import as_finite
 from ..solvers.finite import backward_induction
 
-_POLICY_TOL = 1e-8
+_POLICY_TOL = kon.POLICY_TOL
 _CACHE_SIZE = kon.EVAL_CACHE_SIZE   # FIFO cache of evaluated policies (both loops)
 _BLOCK = 4096                # episodes per block of uniforms
 

@@ -356,6 +356,10 @@ def online(learner, mdp, K: int, *, rng, checkpoints=None, bernoulli_rewards: bo
                 loop(tally.truth, tally.arrays, rng.random((n, n_u)), bern)  # same stream
                 k += n
             record(cp, float(tally.acc[0]), float(tally.acc[1]), int(tally.cnt[0]))
+        while k < K:                                 # episodes after the last checkpoint
+            n = min(_BLOCK, K - k)
+            loop(tally.truth, tally.arrays, rng.random((n, n_u)), bern)
+            k += n
         return pd.DataFrame(rows)
 
     block = max(1, min(K, _BLOCK))

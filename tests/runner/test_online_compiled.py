@@ -60,6 +60,20 @@ def test_compiled_learner_state_equals_generic_state_and_can_continue():
     assert g.episodes == c.episodes == 900 and g.policy_switches == c.policy_switches
 
 
+def test_compiled_loop_runs_all_K_episodes_after_the_last_checkpoint():
+    """Regression: with the last checkpoint below K the compiled loop stopped there while the
+    generic loop ran all K episodes; both must leave the learner after K episodes."""
+    mdp = ENVS["river_swim"]
+    learners = [UCBVI(mdp.S, mdp.A, mdp.H, 500, bonus_scale=0.05) for _ in range(2)]
+    tables = [online(learner, mdp, 500, rng=3, checkpoints=[10, 99], compiled=compiled)
+              .drop(columns="wall_time") for learner, compiled in zip(learners, (False, True))]
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
+    g, c = learners
+    assert g.episodes == c.episodes == 500
+    assert g.stats.n_sa.sum() == c.stats.n_sa.sum() == 500 * mdp.H
+    np.testing.assert_array_equal(g.Q, c.Q)
+
+
 class FullPlanUCBVI(UCBVI):
     """UCBVI re-planning from scratch (the full optimistic backward induction) every episode."""
 

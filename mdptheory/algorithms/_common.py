@@ -196,3 +196,18 @@ __all__ = [
     "step_caps",
     "support_lists",
 ]
+
+
+def policy_cache_scratch(learner, tally) -> tuple:
+    """Scratch of :func:`mdptheory.kernels.online.tally_any_policy` for a learner's compiled
+    loop: (kinds (C,) int8, keys of stochastic policies (C, H, S, A), action table (H, S) int64),
+    C = the driver's cache size (``tally[2].shape[0]``). Kept on the learner and reused across
+    driver calls: a slot is always written before the cache reads it (the cache of a new tally
+    starts empty), so stale contents are never seen."""
+    C = tally[2].shape[0]
+    scratch = getattr(learner, "_policy_cache_scratch", None)
+    if scratch is None or scratch[0].shape[0] != C:
+        scratch = (np.zeros(C, dtype=np.int8), np.zeros((C, learner.H, learner.S, learner.A)),
+                   np.zeros((learner.H, learner.S), dtype=np.int64))
+        learner._policy_cache_scratch = scratch
+    return scratch

@@ -79,7 +79,7 @@ from ..models import _validate
 from ..solvers._common import as_finite, finite_policy
 from ..solvers.finite import backward_induction, evaluate_finite_policy, occupancy_measure
 from . import linear_estimation as le
-from ._common import CountStatistics, require_unit_rewards, step_caps
+from ._common import CountStatistics, policy_cache_scratch, require_unit_rewards, step_caps
 
 SWITCHING_TABULAR = ("doubling", "every", "never")
 SWITCHING_LINEAR = ("determinant", "every", "never")
@@ -532,9 +532,7 @@ class ActorCritic(_PhaseActorCritic):
                                  for x in (part if isinstance(part, tuple) else (part,)))
         self._episode = (np.zeros(H + 1, dtype=np.int64), np.zeros(H, dtype=np.int64),
                          np.zeros(H))                            # scratch of the compiled loop
-        self._act_work = np.zeros((H, S), dtype=np.int64)
         self._switch_log = np.zeros(0, dtype=np.int64)
-        self._cache_owner = None                                 # the tally of _pkeys, _kinds
         self._no_tracking = (np.zeros((H, S)), np.zeros((H, S, A)), np.zeros(1))
         if data is not None or not self.optimistic:
             self._refit()
@@ -619,18 +617,13 @@ class ActorCritic(_PhaseActorCritic):
         order as :meth:`update`), then sync the Python-side policy, switch times, last policy.
         ``tracking`` = (d_star, pi_star, acc (1,)): :class:`ActorTracking`'s term, added to
         acc[0] per episode."""
-        cnt, keys = tally[1], tally[2]
-        if self._cache_owner is not cnt:             # keys of stochastic policies, per tally
-            C = keys.shape[0]
-            self._pkeys = np.zeros((C, self.H, self.S, self.A))
-            self._kinds = np.zeros(C, dtype=np.int8)
-            self._cache_owner = cnt
+        kinds, pkeys, act_work = policy_cache_scratch(self, tally)
         n = U.shape[0]
         if self._switch_log.shape[0] < n:
             self._switch_log = np.zeros(n, dtype=np.int64)
         n_sw = kacl.actor_critic_episodes(truth, tally, U, bool(bernoulli_rewards),
-                                          *self._kernel_state, self._pkeys, self._kinds,
-                                          self._act_work, self._switch_log, *self._episode,
+                                          *self._kernel_state, pkeys, kinds, act_work,
+                                          self._switch_log, *self._episode,
                                           tracking is not None,
                                           *(self._no_tracking if tracking is None else tracking))
         if n_sw:

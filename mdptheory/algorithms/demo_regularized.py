@@ -97,7 +97,7 @@ from ..solvers.finite import (
     occupancy_measure,
     soft_backward_induction,
 )
-from ._common import CountStatistics, require_unit_rewards, step_caps
+from ._common import CountStatistics, policy_cache_scratch, require_unit_rewards, step_caps
 from .linear_estimation import OnlineRidge, feature_model
 
 __all__ = [
@@ -619,6 +619,44 @@ class RegBPITabular:
         # before any episode (no initial state seen, rho0 unknown): the max over states
         self.certificate = float(cert) if weights is not None else float(
             np.max(np.einsum("sa,sa->s", pi[0], self.G[0])))
+
+    # -- compiled episode loop (mdptheory.runner.online, "Compiled episode loops")
+    @property
+    def compiled_episodes(self):
+        """The online driver's compiled loop (bound method), or None where it cannot stand in
+        for :meth:`update`: with ``reward_bonus`` (a Python-side step), or in a subclass that
+        overrides ``policy``, ``update`` or ``_plan``; the driver then runs its generic loop."""
+        if self.reward_bonus:
+            return None
+        for name in ("policy", "update", "_plan"):
+            if getattr(type(self), name) is not getattr(RegBPITabular, name):
+                return None
+        return self._compiled_episodes
+
+    def _compiled_episodes(self, truth, tally, U, bernoulli_rewards: bool) -> None:
+        """Run U.shape[0] episodes in one compiled call
+        (:func:`mdptheory.kernels.demo_regularized.tabular_bpi_episodes`: the kernels of
+        :meth:`update` in its order), then sync the policy, episode count and certificate."""
+        n = U.shape[0]
+        if n == 0:
+            return
+        kinds, pkeys, act_work = policy_cache_scratch(self, tally)
+        st = self.stats
+        H, S = self.H, self.S
+        pi = np.ascontiguousarray(self._pi, dtype=np.float64).copy()
+        use_rho = self.rho0 is not None
+        cert = kdr.tabular_bpi_episodes(
+            truth, tally, U, bool(bernoulli_rewards), self.ref, self.lam, self.log_term,
+            float(S), self.bonus_scale, self.v_max, self.d_max,
+            self.rho0 if use_rho else np.zeros(S), use_rho,
+            self.reward if self.reward is not None else st.r_hat, self.reward is not None,
+            st.n_sa, st.n_sas, st.r_sum, st.n_s, st.P_hat, st.r_hat, st.succ, st.n_succ,
+            self.n_s0, self.V, self.Q, pi, self.G, self.width, self.bonus, self._visited,
+            self._r_eff, kinds, pkeys, act_work, np.empty(H + 1, dtype=np.int64),
+            np.empty(H, dtype=np.int64), np.empty(H), np.zeros(S))
+        self._pi = pi
+        self.episodes += n
+        self.certificate = float(cert)
 
     def run_compiled(self, env, K: int, *, rng, checkpoints=None, eval_lam: float | None = None,
                      eval_ref=None) -> BPITrace:

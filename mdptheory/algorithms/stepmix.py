@@ -154,7 +154,14 @@ from ..models import _validate
 from ..models.policies import validate_policy
 from ..solvers._common import as_finite
 from ..solvers.finite import backward_induction, occupancy_measure
-from ._common import CountStatistics, log_term, require_unit_rewards, step_caps, support_lists
+from ._common import (
+    CountStatistics,
+    log_term,
+    policy_cache_scratch,
+    require_unit_rewards,
+    step_caps,
+    support_lists,
+)
 
 BONUSES = ("l1", "hoeffding", "bernstein")
 MIXTURES = ("per_step", "switch_step")
@@ -467,12 +474,7 @@ class _Conservative(_Optimistic):
     def _loop_scratch(self, tally):
         """Scratch of the compiled loop: the kinds and stochastic keys of the driver's cache
         slots (sized by the tally), an action table, one episode, V_bar_0 of the last one."""
-        C = tally[2].shape[0]
-        ev = getattr(self, "_evals", None)
-        if ev is None or ev[0].shape[0] != C:
-            ev = (np.zeros(C, dtype=np.int64), np.zeros((C, self.H, self.S, self.A)),
-                  np.zeros((self.H, self.S), dtype=np.int64))
-            self._evals = ev
+        ev = policy_cache_scratch(self, tally)
         episode = (np.empty(self.H + 1, dtype=np.int64), np.empty(self.H, dtype=np.int64),
                    np.empty(self.H))
         return ev, episode, np.zeros(self.S)

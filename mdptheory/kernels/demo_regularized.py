@@ -226,6 +226,26 @@ def tabular_plan_step(n_sa, P_hat, r, ref, lam, log_term, S, scale, v_max, d_max
 
 
 @njit(cache=True)
+def _bpi_update(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, n_s0, w0,
+                rho_cert, use_rho_cert, rw, ref, lam, log_term, S_f, scale, v_max, d_max, width,
+                bonus, visited, V, Q, pi, G, r_eff):
+    """One update of the tabular solver, what :meth:`RegBPITabular.update` does: add the episode
+    to the counts (:func:`mdptheory.kernels.optimistic.record_episode`) and to the initial-state
+    counts n_s0, set the certificate weights w0 (rho_cert, or n_s0 / sum n_s0) and re-plan
+    (:func:`tabular_plan_step`, rewards rw); returns the certificate."""
+    ko.record_episode(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
+    n_s0[s_ep[0]] += 1.0
+    S = n_s0.shape[0]
+    tot = 0.0
+    for s in range(S):
+        tot += n_s0[s]
+    for s in range(S):
+        w0[s] = rho_cert[s] if use_rho_cert else n_s0[s] / tot
+    return tabular_plan_step(n_sa, P_hat, rw, ref, lam, log_term, S_f, scale, v_max, d_max, w0,
+                             width, bonus, visited, V, Q, pi, G, r_eff)
+
+
+@njit(cache=True)
 def tabular_bpi_run(P, r, rho0, U, ref, lam, log_term, S_f, scale, v_max, d_max, rho_cert,
                     use_rho_cert, reward, use_reward, checkpoints, eval_lam, eval_ref,
                     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, n_s0,
@@ -233,9 +253,8 @@ def tabular_bpi_run(P, r, rho0, U, ref, lam, log_term, S_f, scale, v_max, d_max,
                     val_out, reg_out, cert_out):
     """The whole online loop of the tabular solver in one kernel: for t = 1..K (K = U.shape[0])
     roll out the current policy with the uniforms U[t - 1] (the runner's order, 2 H + 1 per
-    episode, :func:`mdptheory.kernels.online.sample_episode`), add the episode to the counts
-    (:func:`mdptheory.kernels.optimistic.record_episode`) and re-plan
-    (:func:`tabular_plan_step`). At each checkpoint c (sorted, in [0, K]; c = 0 is the initial
+    episode, :func:`mdptheory.kernels.online.sample_episode`) and update (:func:`_bpi_update`).
+    At each checkpoint c (sorted, in [0, K]; c = 0 is the initial
     policy) record, for the policy the learner holds *after* c episodes, its exact value
     rho0 . V^pi_0 (val_out), its exact regularized value rho0 . V^pi_{eval_lam,0} towards
     eval_ref (reg_out; the plain value when eval_lam = 0) and the certificate (cert_out).
@@ -257,16 +276,10 @@ def tabular_bpi_run(P, r, rho0, U, ref, lam, log_term, S_f, scale, v_max, d_max,
     for t in range(K + 1):
         if t > 0:
             kon.sample_episode(P, r, pi, rho0, U[t - 1], False, s_ep, a_ep, r_ep)
-            ko.record_episode(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ,
-                              n_succ)
-            n_s0[s_ep[0]] += 1.0
-            tot = 0.0
-            for s in range(S):
-                tot += n_s0[s]
-            for s in range(S):
-                w0[s] = rho_cert[s] if use_rho_cert else n_s0[s] / tot
-            cert = tabular_plan_step(n_sa, P_hat, rw, ref, lam, log_term, S_f, scale, v_max,
-                                     d_max, w0, width, bonus, visited, V, Q, pi, G, r_eff)
+            cert = _bpi_update(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ,
+                               n_succ, n_s0, w0, rho_cert, use_rho_cert, rw, ref, lam, log_term,
+                               S_f, scale, v_max, d_max, width, bonus, visited, V, Q, pi, G,
+                               r_eff)
         while ci < n_c and checkpoints[ci] == t:
             v = 0.0
             Vw[H, :] = 0.0
@@ -283,6 +296,36 @@ def tabular_bpi_run(P, r, rho0, U, ref, lam, log_term, S_f, scale, v_max, d_max,
             cert_out[ci] = cert
             ci += 1
 
+
+@njit(cache=True)
+def tabular_bpi_episodes(truth, tally, U, bernoulli_rewards, ref, lam, log_term, S_f, scale,
+                         v_max, d_max, rho_cert, use_rho_cert, reward, use_reward, n_sa, n_sas,
+                         r_sum, n_s, P_hat, r_hat, succ, n_succ, n_s0, V, Q, pi, G, width,
+                         bonus, visited, r_eff, kinds, pkeys, act_work, s_ep, a_ep, r_ep, w0):
+    """U.shape[0] episodes of the tabular solver with the online driver's exact regret (its
+    compiled loop, :mod:`mdptheory.runner.online`): per episode the exact value of the policy
+    played through the driver's cache (:func:`mdptheory.kernels.online.tally_any_policy`), the
+    episode (:func:`mdptheory.kernels.online.sample_episode`, 2 H + 1 or 3 H + 1 uniforms) and
+    the update (:func:`_bpi_update`), the kernels of the generic loop in its order. ``truth``,
+    ``tally``: :mod:`mdptheory.kernels.online`; kinds (C,) int8, pkeys (C, H, S, A), act_work
+    (H, S) int64: the cache's scratch; s_ep, a_ep, r_ep, w0 (S,): scratch. The policy is
+    re-planned after every episode, so it is looked up in the cache every episode (a policy
+    equal to a cached one is not evaluated again). Returns the last certificate."""
+    P, r, rho0, succ_t, n_succ_t, p_succ_t = truth
+    acc, cnt, keys, hashes, vals, V_work = tally
+    rw = reward if use_reward else r_hat
+    cert = np.nan
+    for i in range(U.shape[0]):
+        if cnt[3] != 0:
+            kon.tally_any_policy(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes,
+                                 vals, V_work, pi, kinds, pkeys, act_work)
+        acc[0] += acc[2] - acc[1]
+        kon.sample_episode(P, r, pi, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
+        cert = _bpi_update(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ,
+                           n_s0, w0, rho_cert, use_rho_cert, rw, ref, lam, log_term, S_f, scale,
+                           v_max, d_max, width, bonus, visited, V, Q, pi, G, r_eff)
+        cnt[3] = 1
+    return cert
 
 
 @njit(cache=True)

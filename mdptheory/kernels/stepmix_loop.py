@@ -30,7 +30,7 @@ coef (H,), v_max (H,), Q (H, S, A), V (H + 1, S), act (H, S) int64); ``consts`` 
 W_lo (H, C), W_hi (H, C), w_top (H,)); ``sparams`` (7,) int64 = [chunk, switch_step, screen,
 bisect, refine, refine_points, baseline_known]; ``work`` = (pre_a, pre_b (S, 3), V_a, V_b
 (S, Mw), q, qo, acc, out, ub (Mw,), W_buf (H, Mw), pts (Mw,)) with Mw >= max(M, R);
-``counters`` (2,) int64 = [screened, grid evaluations]; ``evals`` = (kinds (C,) int64,
+``counters`` (2,) int64 = [screened, grid evaluations]; ``evals`` = (kinds (C,) int8,
 skeys (C, H, S, A), act_buf (H, S) int64): the kind (0 action table, 1 stochastic policy) and
 the stochastic keys of the tally's cache slots.
 """

@@ -39,19 +39,20 @@ for bit (``wall_time`` aside) because the learner's ``update()`` and its compile
 same numba kernels in the same order (numpy's BLAS, exp or log-sum-exp may round differently
 from a numba loop, and one ulp flips an argmax tie). UCBVI
 (:mod:`mdptheory.kernels.ucbvi_loop`), Q-learning-UCB (:mod:`mdptheory.kernels.qlearning`),
-StepMix / EpsMix (:mod:`mdptheory.kernels.stepmix_loop`) and the tabular actor-critic with its
-tracking probe (:mod:`mdptheory.kernels.actor_critic_loop`) have compiled loops; the tests check
-the bit-identity of each. A subclass that overrides a per-episode method falls back to the
-generic loop.
+StepMix / EpsMix (:mod:`mdptheory.kernels.stepmix_loop`), the tabular actor-critic with its
+tracking probe (:mod:`mdptheory.kernels.actor_critic_loop`) and demonstration-regularized BPI
+(:func:`mdptheory.kernels.demo_regularized.tabular_bpi_episodes`; not with its reward bonus)
+have compiled loops; the tests check the bit-identity of each. A subclass that overrides a
+per-episode method falls back to the generic loop.
 
-How another tabular learner plugs in (e.g. demo-regularized BPI):
+How another tabular learner plugs in:
 (1) move its per-episode update into a numba kernel taking plain arrays, called by ``update()``
 (one kernel call per episode; keep its numbers the same by keeping the order of operations);
 (2) write ``<name>_episodes(truth, tally, U, bernoulli_rewards, <state arrays>)`` in
 ``kernels/`` that unpacks the tuples once, then loops: ``tally_episode(...)`` for a
-deterministic policy given by an action table (a stochastic or mixed policy needs its own
-cached evaluation: the generic driver keys stochastic policies by their bytes; use
-:func:`mdptheory.kernels.online.policy_value_sparse` and the same FIFO rule), the sampling
+deterministic policy given by an action table, or
+:func:`mdptheory.kernels.online.tally_any_policy` for a stochastic one (its scratch:
+:func:`mdptheory.algorithms._common.policy_cache_scratch`), the sampling
 kernel, the inlined update, and ``tally[1][3] = 1`` when the policy changed; (3) add
 ``compiled_episodes`` to the class, syncing any Python-side copy (e.g. the one-hot pi) after
 the call; (4) add the learner to the bit-identity tests. Keep per-episode helpers

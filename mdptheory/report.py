@@ -207,6 +207,9 @@ def _md(text) -> str:
 
 SECTIONS = (
     ("refuted", "Refuted (findings)"),
+    ("recalled", "Refuted on our reconstruction or a recalled statement (provenance "
+                 "paper-recalled: a finding about our reading, not a refutation of the paper "
+                 "as read)"),
     ("verified", "Verified"),
     ("inconclusive", "Inconclusive (with what would decide each)"),
     ("expectation", "Expectations not met (our predictions and calibrated runs)"),
@@ -218,6 +221,8 @@ def _section(claim: dict) -> str:
     o = _outcome(claim)
     if o == "refuted" and claim.get("provenance") in ("expectation", "calibrated"):
         return "expectation"
+    if o == "refuted" and claim.get("provenance") == "paper-recalled":
+        return "recalled"
     return o
 
 

@@ -316,3 +316,29 @@ def test_module_entry_point_runs_list(dirs):
                           text=True, timeout=120, env=source_env(), check=False)
     assert proc.returncode == 0 and "fake" in proc.stdout, proc.stderr
     assert "ucbvi_regret" in proc.stdout and "foundation" in proc.stdout   # built-ins stay
+
+
+def test_report_keeps_refutations_of_recalled_claims_apart_from_paper_refutations(tmp_path):
+    """A refuted claim whose provenance is paper-recalled (our reconstruction, or a statement
+    recalled from secondary sources) is not listed with the refuted paper claims."""
+    from mdptheory import analysis
+    from mdptheory.report import collect, render
+    claims = [analysis.inequality([1.0], paper="Fake (2020)", theorem="Thm 1",
+                                  claim="read claim fails", provenance="paper"),
+              analysis.inequality([1.0], paper="Fake (2020)", theorem="Thm 2",
+                                  claim="recalled claim fails", provenance="paper-recalled"),
+              analysis.inequality([1.0], paper="Fake (2020)", theorem="Thm 3",
+                                  claim="our expectation fails", provenance="expectation")]
+    assert all(c.outcome == "refuted" for c in claims)
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "verdict.json").write_text(json.dumps(
+        {"experiment": "exp", "size": "paper", "seeds": 10,
+         "claims": [c.to_dict() for c in claims]}))
+    text, _ = render(collect(tmp_path), tmp_path)
+    sections = text.split("### ")
+    read = next(s for s in sections if s.startswith("Refuted (findings)"))
+    recalled = next(s for s in sections if s.startswith("Refuted on our reconstruction"))
+    expected = next(s for s in sections if s.startswith("Expectations not met"))
+    assert "read claim fails" in read and "recalled claim fails" not in read
+    assert "recalled claim fails" in recalled and "read claim fails" not in recalled
+    assert "our expectation fails" in expected

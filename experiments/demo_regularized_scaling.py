@@ -87,8 +87,11 @@ about 1.2e4-1.5e4 at every N^E (slope -0.06: refuted expectation); the regulariz
 towards pi^BC costs more than the demonstrations save on an instance whose greedy optimum is
 identified quickly. The eps rate is inconclusive (0.7 decades of eps where BC alone is not
 eps-good). RLHF: the lambda schedule beats lambda = 0, and lambda = 0 over-optimizes (both
-verified as our expectation). The linear part (calibrated c_beta 0.1; the theory scale 1 was
-not run) has a single N^E in its window.
+verified as our expectation). The linear part has a single N^E in its window at the calibrated
+c_beta = 0.1 (inconclusive). At the theory's scale c_beta = 1, after K = 6000 episodes the
+bonus still holds every optimistic Q at its clip: the demonstration-regularized learner plays
+pi^BC exactly (final gap = gap_BC at every N^E) and no-demo BPI stays at gap 0.40, so nothing
+is learned within K (inconclusive; deciding it needs K orders of magnitude larger).
 """
 from __future__ import annotations
 

@@ -190,7 +190,9 @@ def check_bound(xs: np.ndarray, Y: np.ndarray, B: np.ndarray, trivial: np.ndarra
     if vacuity is not None and vacuity >= 1.0:
         return BoundTest("vacuous", tightness, vacuity, p,
                          f"the bound is >= the trivial bound at every {x_name} "
-                         f"(at best {vacuity:.3g}x it): it cannot fail", crossings=c)
+                         f"(at best {vacuity:.3g}x it): it cannot fail",
+                         f"a run where the bound falls below the trivial bound (a larger "
+                         f"{x_name}, or another instance)", crossings=c)
     return BoundTest(status, tightness, vacuity, p, reason, needs, crossings=c)
 
 

@@ -125,11 +125,16 @@ def _rate_test(xs, Y, *, x, a, upper, matching_lower_bound, lead, tot, triv, pap
         out["reason"] = (f"floor reached at {x} = {_fmt(fl.x_star)}: {fl.fraction:.0%} of the "
                          f"seeds are at {what} in the window (level {fl.level:.4g}); no power "
                          f"law is fitted")
+        out["needs"] = (f"an instance where the quantity stays off its floor over a decade of "
+                        f"{x} (on this one the rate cannot be observed past {x} = "
+                        f"{_fmt(fl.x_star)})")
         return out
     if np.any(mean[win_sel] <= 0):
         j = int(np.flatnonzero(win_sel & (mean <= 0))[0])
         out["reason"] = (f"the seed mean is {mean[j]:.4g} <= 0 at {x} = {_fmt(xs[j])}: no "
                          f"power law can be fitted")
+        out["needs"] = (f"a seed mean > 0 at every {x} of the window (more seeds, or a run "
+                        f"where the quantity is clearly positive)")
         return out
     # 4. power of the window
     short = []
@@ -354,7 +359,7 @@ def verdict(results: pd.DataFrame, *, x: str, y: str, claim: str, paper: str, th
             st = {"holds": "ok", "violated": "refuted"}.get(bt.status, "inconclusive")
             statuses.append(st)
             reasons.append(f"bound {bt.status}: {bt.reason}")
-            if bt.needs:
+            if bt.needs and bt.status != "vacuous":
                 needs.append(bt.needs)
             if bt.p_value is not None:
                 p_values.append(bt.p_value)
@@ -381,6 +386,8 @@ def verdict(results: pd.DataFrame, *, x: str, y: str, claim: str, paper: str, th
         statuses.append("inconclusive")
         reasons.append("nothing to test: the bound has rate-only constants and no exponent is "
                        "claimed")
+    if bt is not None and bt.status == "vacuous" and not needs:
+        needs.append(bt.needs)      # the generic word, when the rate gives no sharper one
     if "refuted" in statuses:
         outcome = "refuted"
         reasons = [r for r, s in zip(reasons, statuses) if s == "refuted"] + \

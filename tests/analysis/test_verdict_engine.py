@@ -172,6 +172,11 @@ def test_vacuous_bound_keeps_the_rate_out_of_its_regime():
                          probability="deterministic", **META)
     assert v.outcome == "inconclusive" and v.bound_status == "vacuous"
     assert "trivial bound" in v.reason
+    assert "below the trivial bound nowhere in the sweep" in v.needs   # the rate's sharper word
+    # a bound-only claim: the generic word of what would decide it
+    b = analysis.verdict(df, x="k", y="y", bound="bound", trivial_bound="trivial",
+                         probability="deterministic", **META)
+    assert b.outcome == "inconclusive" and "falls below the trivial bound" in b.needs
 
 
 def test_linear_phase_of_a_cumulative_curve_is_not_a_rate():
@@ -207,6 +212,7 @@ def test_frozen_curve_is_a_floor_not_a_rate():
                          window=(100, 1e5), **META)
     assert v.rate_status == "floor" and v.outcome == "inconclusive"
     assert "floor reached at k = 100" in v.reason
+    assert "off its floor" in v.needs and "k = 100" in v.needs
 
 
 def test_flat_within_noise_is_a_floor():
@@ -222,6 +228,7 @@ def test_zero_and_negative_means_are_never_dropped_silently():
     v = analysis.verdict(df, x="k", y="y", claimed_exponent=0.5, exponent_is_upper=True,
                          **META)
     assert v.outcome == "inconclusive" and "<= 0" in v.reason
+    assert "seed mean > 0" in v.needs
 
 
 # ----------------------------------------------------------------------------- curvature

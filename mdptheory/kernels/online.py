@@ -11,8 +11,6 @@ Shapes: P (H, S, A, S), r (H, S, A), pi (H, S, A), rho0 (S,), u (2H+1,) or (3H+1
 succ (H, S, A, B) int64 / n_succ (H, S, A) int64 (support of P's rows, increasing),
 s_out (H + 1,) int64, a_out (H,) int64, r_out (H,), V_work (H + 1, S) with V_work[H] = 0.
 """
-import math
-
 import numpy as np
 from numba import njit
 
@@ -204,111 +202,6 @@ def deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, V_work):
     return total
 
 
-@njit(cache=True)
-def support_predecessors(succ, n_succ):
-    """Predecessor lists of the support (succ, n_succ) (H, S, A, B) / (H, S, A), per step:
-    the pairs (s, a) with t in succ[h, s, a, :n_succ[h, s, a]] are
-    pred_sa[pred_ptr[h, t]:pred_ptr[h, t + 1]], each coded s * A + a, in increasing order.
-    Returns (pred_ptr (H, S + 1) int64, pred_sa (total support size,) int64)."""
-    H, S, A, _ = succ.shape
-    count = np.zeros((H, S), dtype=np.int64)
-    for h in range(H):
-        for s in range(S):
-            for a in range(A):
-                for i in range(n_succ[h, s, a]):
-                    count[h, succ[h, s, a, i]] += 1
-    pred_ptr = np.zeros((H, S + 1), dtype=np.int64)
-    total = 0
-    for h in range(H):
-        for t in range(S):
-            pred_ptr[h, t] = total
-            total += count[h, t]
-        pred_ptr[h, S] = total
-    pred_sa = np.zeros(total, dtype=np.int64)
-    fill = np.zeros((H, S), dtype=np.int64)
-    for h in range(H):
-        for s in range(S):
-            for a in range(A):
-                for i in range(n_succ[h, s, a]):
-                    t = succ[h, s, a, i]
-                    pred_sa[pred_ptr[h, t] + fill[h, t]] = s * A + a
-                    fill[h, t] += 1
-    return pred_ptr, pred_sa
-
-
-def incremental_state(H: int, S: int):
-    """A fresh state of :func:`deterministic_value_incremental`: (last_act (H, S) int64 all -1,
-    i.e. no table evaluated yet; V (H + 1, S) zeros; work (3, S) int64 zeros)."""
-    return (np.full((H, S), -1, dtype=np.int64), np.zeros((H + 1, S)),
-            np.zeros((3, S), dtype=np.int64))
-
-
-@njit(cache=True, inline="always")
-def deterministic_value_incremental(p_succ, succ, n_succ, r, act, rho0, pred_ptr, pred_sa,
-                                    last_act, V, work):
-    """:func:`deterministic_value_packed` of the table act (H, S), bit for bit, recomputing
-    only what differs from the last table evaluated through this state.
-
-    State: last_act (H, S) int64, the last table evaluated (-1 entries: none yet, so the first
-    call recomputes everything), and V (H + 1, S) its values V_h (V[H] = 0); both are updated to
-    act. work (3, S) int64 scratch (row 0: marks, all 0 between calls). pred_ptr, pred_sa: the
-    predecessor lists of the support (:func:`support_predecessors`).
-
-    Backwards over h, V_h(s) is recomputed when act[h, s] differs from last_act[h, s] or when
-    V_{h+1} changed at a successor of (s, act[h, s]) (found through the predecessor lists of
-    the states whose V_{h+1} changed). A recomputed entry is the same sum as
-    :func:`deterministic_value_packed`'s (same products, same order); an entry not recomputed
-    has the same action and bit-identical successor values, so the full pass would give its
-    old value again. "Changed" means different bits (0.0 vs -0.0 counts as a change), so the
-    induction holds bit for bit. Returns rho0 . V_0 summed as the full pass does.
-    """
-    H, S = act.shape
-    A = r.shape[2]
-    mark = work[0]
-    nxt = 1                                  # work[nxt, :n_nxt]: states whose V_{h+1} changed
-    n_nxt = 0
-    for h in range(H - 1, -1, -1):
-        cur = 3 - nxt                        # rows 1 and 2 alternate
-        lst = work[cur]
-        n_c = 0
-        for s in range(S):
-            a = act[h, s]
-            if a != last_act[h, s]:
-                last_act[h, s] = a
-                mark[s] = 1
-                lst[n_c] = s
-                n_c += 1
-        prev = work[nxt]
-        for j in range(n_nxt):
-            t = prev[j]
-            for k in range(pred_ptr[h, t], pred_ptr[h, t + 1]):
-                sa = pred_sa[k]
-                s = sa // A
-                if mark[s] == 0 and act[h, s] == sa - s * A:
-                    mark[s] = 1
-                    lst[n_c] = s
-                    n_c += 1
-        n_new = 0                            # compact lst to the states whose V_h changed
-        for j in range(n_c):
-            s = lst[j]
-            mark[s] = 0
-            a = act[h, s]
-            q = r[h, s, a]
-            for i in range(n_succ[h, s, a]):
-                q += p_succ[h, s, a, i] * V[h + 1, succ[h, s, a, i]]
-            old = V[h, s]
-            if q != old or (q == 0.0 and math.copysign(1.0, q) != math.copysign(1.0, old)):
-                V[h, s] = q
-                lst[n_new] = s
-                n_new += 1
-        nxt = cur
-        n_nxt = n_new
-    total = 0.0
-    for s in range(S):
-        total += rho0[s] * V[0, s]
-    return total
-
-
 @njit(cache=True, inline="always")
 def draw_support(p_succ, succ, n_succ, h, s, a, u):
     """:func:`mdptheory.kernels.sampling.draw` from row P[h, s, a] over its packed support
@@ -332,17 +225,13 @@ def draw_support(p_succ, succ, n_succ, h, s, a, u):
 # The driver hands a loop two tuples, unpacked once at its top (never per episode: taking an
 # array out of a tuple, or passing it to a function that is not inlined, costs a reference
 # count update, ~20-200 ns, more than a small episode):
-# ``truth`` = (P, r, rho0, succ, n_succ, p_succ, pred_ptr, pred_sa): the true model, its
-#   support lists, the probabilities packed along them (see :func:`deterministic_value_packed`)
-#   and the predecessor lists of the support (:func:`support_predecessors`).
-# ``tally`` = (acc, cnt, keys, hashes, vals, V_work, inc_act, inc_V, inc_work):
+# ``truth`` = (P, r, rho0, succ, n_succ, p_succ): the true model, its support lists and the
+#   probabilities packed along them (see :func:`deterministic_value_packed`).
+# ``tally`` = (acc, cnt, keys, hashes, vals, V_work):
 #   acc    (3,) float64   [cumulative regret, value of the current policy, V*_0(rho0)]
 #   cnt    (4,) int64     [evaluations, cache entries, next cache slot, policy changed (0/1)]
 #   keys   (C, H, S) int64  cached action tables, FIFO ring; hashes (C,) int64 their hashes;
-#   vals   (C,) float64   their values; V_work (H + 1, S) scratch with V_work[H] = 0 (stochastic
-#   policies); inc_act, inc_V, inc_work: the state of :func:`deterministic_value_incremental`
-#   (:func:`incremental_state`), which always describes the last table actually evaluated (a
-#   cache hit leaves it alone).
+#   vals   (C,) float64   their values; V_work (H + 1, S) scratch with V_work[H] = 0.
 
 EVAL_CACHE_SIZE = 256      # the generic driver's _CACHE_SIZE
 
@@ -372,12 +261,11 @@ def _same_table(a, b):
 
 
 @njit(cache=True, inline="always")
-def tally_policy_value(P, r, rho0, succ, n_succ, p_succ, pred_ptr, pred_sa, acc, cnt, keys,
-                       hashes, vals, V_work, inc_act, inc_V, inc_work, act):
+def tally_policy_value(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work,
+                       act):
     """Exact V^pi_0(rho0) of the deterministic policy act (H, S), through the FIFO cache:
-    a table seen before (and not evicted) costs a lookup, a new one is evaluated (by
-    :func:`deterministic_value_incremental` from the last table evaluated: the value of
-    :func:`deterministic_value_packed` bit for bit) and counts as an evaluation. Stores it as the current value
+    a table seen before (and not evicted) costs a lookup, a new one one call of
+    :func:`deterministic_value_packed` and counts as an evaluation. Stores it as the current value
     (acc[1]) and clears the "changed" flag (cnt[3]); returns it."""
     hsh = action_table_hash(act)
     C = keys.shape[0]
@@ -386,8 +274,7 @@ def tally_policy_value(P, r, rho0, succ, n_succ, p_succ, pred_ptr, pred_sa, acc,
             acc[1] = vals[i]
             cnt[3] = 0
             return vals[i]
-    v = deterministic_value_incremental(p_succ, succ, n_succ, r, act, rho0, pred_ptr, pred_sa,
-                                        inc_act, inc_V, inc_work)
+    v = deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, V_work)
     cnt[0] += 1
     slot = cnt[2]
     keys[slot, :, :] = act
@@ -402,14 +289,13 @@ def tally_policy_value(P, r, rho0, succ, n_succ, p_succ, pred_ptr, pred_sa, acc,
 
 
 @njit(cache=True, inline="always")
-def tally_episode(P, r, rho0, succ, n_succ, p_succ, pred_ptr, pred_sa, acc, cnt, keys, hashes,
-                  vals, V_work, inc_act, inc_V, inc_work, act):
+def tally_episode(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work, act):
     """Add the exact regret V* - V^pi(rho0) of one episode played with the deterministic act
     (H, S); the policy is re-evaluated (:func:`tally_policy_value`) only when flagged as
     changed (cnt[3])."""
     if cnt[3] != 0:
-        tally_policy_value(P, r, rho0, succ, n_succ, p_succ, pred_ptr, pred_sa, acc, cnt, keys,
-                           hashes, vals, V_work, inc_act, inc_V, inc_work, act)
+        tally_policy_value(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals,
+                           V_work, act)
     acc[0] += acc[2] - acc[1]
 
 
@@ -425,11 +311,11 @@ def _same_bits_1d(x, y):
 
 
 @njit(cache=True, inline="always")
-def tally_any_policy(P, r, rho0, succ, n_succ, p_succ, pred_ptr, pred_sa, acc, cnt, keys,
-                     hashes, vals, V_work, inc_act, inc_V, inc_work, pi, kinds, skeys, act_buf):
+def tally_any_policy(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work,
+                     pi, kinds, skeys, act_buf):
     """Exact V^pi_0(rho0) of the dense policy pi (H, S, A) through the driver's FIFO cache, as
     the generic ``_Evaluator`` does it: one-hot policies keyed by their action table and valued
-    by :func:`deterministic_value_incremental` (= :func:`deterministic_value_packed`), other policies keyed by their bytes and valued by
+    by :func:`deterministic_value_packed`, other policies keyed by their bytes and valued by
     :func:`policy_value_sparse`; one ring of slots for both kinds (``kinds`` tells which)."""
     H, S, A = pi.shape
     _, det = policy_digest(pi, POLICY_TOL, act_buf)
@@ -455,8 +341,7 @@ def tally_any_policy(P, r, rho0, succ, n_succ, p_succ, pred_ptr, pred_sa, acc, c
                 cnt[3] = 0
                 return vals[i]
     if det:
-        v = deterministic_value_incremental(p_succ, succ, n_succ, r, act_buf, rho0, pred_ptr,
-                                            pred_sa, inc_act, inc_V, inc_work)
+        v = deterministic_value_packed(p_succ, succ, n_succ, r, act_buf, rho0, V_work)
     else:
         v = policy_value_sparse(P, succ, n_succ, r, pi, rho0, V_work)
     cnt[0] += 1

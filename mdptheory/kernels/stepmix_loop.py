@@ -267,8 +267,8 @@ def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, be
     last episode played]; istate (7,) int64 = [status, episodes, conservative, baseline,
     uncertified, status of the last episode played, -]; V0_last (S,) receives V_bar_0 of the
     last episode played; episode = (s (H + 1,), a (H,), r (H,)) scratch."""
-    P, r, _, succ_t, n_succ_t, p_succ, pred_ptr, pred_sa = truth
-    acc, cnt, keys, hashes, vals, V_work, inc_act, inc_V, inc_work = tally
+    P, r, _, succ_t, n_succ_t, p_succ = truth
+    acc, cnt, keys, hashes, vals, V_work = tally
     kinds, skeys, act_buf = evals
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     bonus, _, coef, _, _, V, act = plan
@@ -280,9 +280,8 @@ def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, be
     n = U.shape[0]
     for i in range(n):
         if cnt[3] != 0:
-            tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, pred_ptr, pred_sa, acc, cnt,
-                             keys, hashes, vals, V_work, inc_act, inc_V, inc_work, pi, kinds,
-                             skeys, act_buf)
+            tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, acc, cnt, keys, hashes,
+                             vals, V_work, pi, kinds, skeys, act_buf)
         acc[0] += acc[2] - acc[1]
         sample_episode(P, r, pi, truth[2], U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
         # book the episode played
@@ -324,8 +323,8 @@ def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, ber
     fstate (6,) = [eps, lower, lower_baseline, sum of eps, eps and lower of the last episode
     played]; istate (8,) int64 = [Z, certified, episodes, conservative, optimistic, baseline,
     uncertified, Z of the last episode played]."""
-    P, r, _, succ_t, n_succ_t, p_succ, pred_ptr, pred_sa = truth
-    acc, cnt, keys, hashes, vals, V_work, inc_act, inc_V, inc_work = tally
+    P, r, _, succ_t, n_succ_t, p_succ = truth
+    acc, cnt, keys, hashes, vals, V_work = tally
     kinds, skeys, act_buf = evals
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     bonus, _, coef, _, _, V, act = plan
@@ -339,9 +338,8 @@ def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, ber
     for i in range(n):
         pi = pi_bar if Z != 0 else pi_b
         if cnt[3] != 0:
-            tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, pred_ptr, pred_sa, acc, cnt,
-                             keys, hashes, vals, V_work, inc_act, inc_V, inc_work, pi, kinds,
-                             skeys, act_buf)
+            tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, acc, cnt, keys, hashes,
+                             vals, V_work, pi, kinds, skeys, act_buf)
         acc[0] += acc[2] - acc[1]
         sample_episode(P, r, pi, truth[2], U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
         if i == n - 1:

@@ -24,8 +24,8 @@ more than the arithmetic of a small tabular learner. A learner may therefore als
     regret of the policy it plays to ``tally`` through
     :func:`mdptheory.kernels.online.tally_episode` (which re-evaluates only when the loop set the
     "policy changed" flag ``tally[1][3] = 1``, through the same value kernel and FIFO cache as
-    the generic loop). ``truth`` = (P, r, rho0, succ, n_succ, p_succ, pred_ptr, pred_sa) and
-    ``tally`` are tuples of arrays (layout in :mod:`mdptheory.kernels.online`); afterwards the learner's Python state
+    the generic loop). ``truth`` = (P, r, rho0, succ, n_succ, p_succ) and ``tally`` are tuples of
+    arrays (layout in :mod:`mdptheory.kernels.online`); afterwards the learner's Python state
     (``policy()``, ``metrics()``, ``value_function()``) must be what the same episodes through
     ``update()`` would have left.
 
@@ -196,20 +196,15 @@ class _Evaluator:
 
     A policy equal (bit for bit) to the previous one costs one comparison. A new one is read in
     one kernel pass (validity, and whether it is deterministic); a deterministic policy is keyed
-    by its action table (H * S integers), a stochastic one by its bytes. Only policies not in the
-    cache are evaluated: a stochastic one in O(H S A B), a deterministic one from the last
-    deterministic table evaluated, recomputing only the (h, s) whose action or successor values
-    changed (:func:`mdptheory.kernels.online.deterministic_value_incremental`, bit for bit the
-    full pass).
+    by its action table (H * S integers) and evaluated in O(H S B), a stochastic one by its bytes.
+    Only policies not in the cache are evaluated.
     """
 
     def __init__(self, P, r, rho0, check: bool = True):
         self.P, self.r, self.rho0 = P, r, rho0
         self.H, self.S, self.A = r.shape
         self.succ, self.n_succ, self.p_succ = _support(P)   # sparse rows of P
-        self.pred_ptr, self.pred_sa = kon.support_predecessors(self.succ, self.n_succ)
-        self.V = np.zeros((self.H + 1, self.S))        # V[h, s], V[H] = 0 (stochastic pi)
-        self.inc = kon.incremental_state(self.H, self.S)   # last deterministic table, its V
+        self.V = np.zeros((self.H + 1, self.S))        # V[h, s], V[H] = 0
         self.act = np.zeros((self.H, self.S), dtype=np.int64)
         self.cache: dict[bytes, float] = {}
         self.last_key = b""
@@ -232,9 +227,8 @@ class _Evaluator:
         v = self.cache.get(ckey)
         if v is None:
             if det:
-                v = kon.deterministic_value_incremental(self.p_succ, self.succ, self.n_succ,
-                                                        self.r, self.act, self.rho0,
-                                                        self.pred_ptr, self.pred_sa, *self.inc)
+                v = kon.deterministic_value_packed(self.p_succ, self.succ, self.n_succ, self.r,
+                                                   self.act, self.rho0, self.V)
             else:
                 v = kon.policy_value_sparse(self.P, self.succ, self.n_succ, self.r, pi,
                                             self.rho0, self.V)
@@ -264,13 +258,11 @@ class _Tally:
     def __init__(self, evaluator: _Evaluator, v_star: float):
         ev = evaluator
         C = kon.EVAL_CACHE_SIZE
-        self.truth = (ev.P, ev.r, ev.rho0, ev.succ, ev.n_succ, ev.p_succ, ev.pred_ptr,
-                      ev.pred_sa)
+        self.truth = (ev.P, ev.r, ev.rho0, ev.succ, ev.n_succ, ev.p_succ)
         self.acc = np.array([0.0, np.nan, v_star])       # [regret, value, V*]
         self.cnt = np.array([0, 0, 0, 1], dtype=np.int64)  # [evaluations, fill, slot, changed]
         self.arrays = (self.acc, self.cnt, np.zeros((C, ev.H, ev.S), dtype=np.int64),
-                       np.zeros(C, dtype=np.int64), np.zeros(C), ev.V,
-                       *kon.incremental_state(ev.H, ev.S))     # its own incremental state
+                       np.zeros(C, dtype=np.int64), np.zeros(C), ev.V)
 
 
 def _use_compiled(learner, compiled):

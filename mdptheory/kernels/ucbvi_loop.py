@@ -254,13 +254,13 @@ def ucbvi_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, hoef
     s_ep (H + 1,), a_ep (H,), r_ep (H,): scratch for one episode. Episodes are sampled from
     the greedy actions; the caller rewrites its one-hot policy from them at the end."""
     P, r, rho0, succ_t, n_succ_t, p_succ_t = truth
-    acc, cnt, keys, hashes, vals, V_work = tally
+    acc, cnt, keys, hashes, vals, V_work, index = tally
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     bonus_ch, v_max, Q, V, act, b_out = plan
     vflag, smark, pmark, w, pairs, states = work
     for i in range(U.shape[0]):
         tally_episode(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes, vals,
-                      V_work, act)
+                      V_work, index, act)
         sample_episode_deterministic(P, r, act, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep,
                                      succ_t, n_succ_t, p_succ_t)
         if _update(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ,

@@ -265,7 +265,7 @@ class _Tally:
         # smaller ring to write into and to compare: the same decisions as int64 keys)
         kdt = np.int8 if ev.A <= 127 else np.int16 if ev.A <= 32767 else np.int64
         self.arrays = (self.acc, self.cnt, np.zeros((C, ev.H, ev.S), dtype=kdt),
-                       np.zeros(C, dtype=np.int64), np.zeros(C), ev.V)
+                       np.zeros(C, dtype=np.int64), np.zeros(C), ev.V, kon.cache_index(C))
 
 
 def _use_compiled(learner, compiled):

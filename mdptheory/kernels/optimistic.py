@@ -61,16 +61,14 @@ def record_episode(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
         n_sas[g, st, at, nx] += 1.0
         r_sum[g, st, at] += r[h]
         n_s[h, st] += 1.0
-    n_s[H, s[H]] += 1.0
-    for h in range(H):
-        g = h if G > 1 else 0
-        st = s[h]
-        at = a[h]
+        # refresh the row now: a later visit of the same pair in this episode refreshes it
+        # again from its final counts, so the rows end as after all the counts
         inv = 1.0 / n_sa[g, st, at]
         for i in range(n_succ[g, st, at]):       # the other entries are 0 * inv = 0 already
             t = succ[g, st, at, i]
             P_hat[g, st, at, t] = n_sas[g, st, at, t] * inv
         r_hat[g, st, at] = r_sum[g, st, at] * inv
+    n_s[H, s[H]] += 1.0
 
 
 @njit(cache=True)

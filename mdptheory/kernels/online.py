@@ -227,11 +227,16 @@ def draw_support(p_succ, succ, n_succ, h, s, a, u):
 # count update, ~20-200 ns, more than a small episode):
 # ``truth`` = (P, r, rho0, succ, n_succ, p_succ): the true model, its support lists and the
 #   probabilities packed along them (see :func:`deterministic_value_packed`).
-# ``tally`` = (acc, cnt, keys, hashes, vals, V_work):
+# ``tally`` = (acc, cnt, keys, hashes, vals, V_work, index):
 #   acc    (3,) float64   [cumulative regret, value of the current policy, V*_0(rho0)]
 #   cnt    (4,) int64     [evaluations, cache entries, next cache slot, policy changed (0/1)]
-#   keys   (C, H, S) int64  cached action tables, FIFO ring; hashes (C,) int64 their hashes;
-#   vals   (C,) float64   their values; V_work (H + 1, S) scratch with V_work[H] = 0.
+#   keys   (C, H, S) int8 (any integer type holding the actions)  cached action tables, FIFO
+#          ring; hashes (C,) int64 their hashes;
+#   vals   (C,) float64   their values; V_work (H + 1, S) scratch with V_work[H] = 0;
+#   index  (M,) int64     open-addressing index of the ring by hash (M a power of two >= 2 C,
+#          :func:`cache_index`): entry slot + 1, 0 empty; linear probing from
+#          :func:`_index_home`, backward-shift deletion on eviction. It holds exactly the ring's
+#          slots, so a lookup decides hit or miss as a scan of the ring would, in O(1).
 
 EVAL_CACHE_SIZE = 256      # the generic driver's _CACHE_SIZE
 
@@ -251,6 +256,66 @@ def action_table_hash(act):
     return h
 
 
+def cache_index(C: int) -> np.ndarray:
+    """An empty index for a ring of C slots: (M,) int64 zeros, M the least power of two
+    >= 2 C."""
+    M = 1
+    while M < 2 * C:
+        M *= 2
+    return np.zeros(M, dtype=np.int64)
+
+
+@njit(cache=True, inline="always")
+def _index_home(hsh, mask):
+    """First probe position of a hash (its bits folded; mask = M - 1)."""
+    x = hsh ^ (hsh >> 31)
+    x = x ^ (x >> 17)
+    return x & mask
+
+
+@njit(cache=True, inline="always")
+def _index_insert(index, hsh, slot):
+    mask = index.shape[0] - 1
+    j = _index_home(hsh, mask)
+    while index[j] != 0:
+        j = (j + 1) & mask
+    index[j] = slot + 1
+
+
+@njit(cache=True, inline="always")
+def _index_remove(index, hashes, slot):
+    """Drop ring slot ``slot`` (hash hashes[slot]) from the index; later entries of its probe
+    run are shifted back so that every entry stays reachable from its home."""
+    mask = index.shape[0] - 1
+    i = _index_home(hashes[slot], mask)
+    while index[i] != slot + 1:
+        i = (i + 1) & mask
+    k = (i + 1) & mask
+    while index[k] != 0:
+        home = _index_home(hashes[index[k] - 1], mask)
+        if ((k - home) & mask) >= ((k - i) & mask):     # home at or before the hole i
+            index[i] = index[k]
+            i = k
+        k = (k + 1) & mask
+    index[i] = 0
+
+
+@njit(cache=True, inline="always")
+def _ring_store(cnt, hashes, index, hsh):
+    """The slot for a new entry of hash hsh: the next FIFO slot, evicting its entry from the
+    index when the ring is full; records the hash and advances the ring."""
+    C = hashes.shape[0]
+    slot = cnt[2]
+    if cnt[1] == C:
+        _index_remove(index, hashes, slot)
+    hashes[slot] = hsh
+    _index_insert(index, hsh, slot)
+    cnt[2] = (slot + 1) % C
+    if cnt[1] < C:
+        cnt[1] += 1
+    return slot
+
+
 @njit(cache=True, inline="always")
 def _same_table(a, b):
     for i in range(a.shape[0]):
@@ -262,40 +327,40 @@ def _same_table(a, b):
 
 @njit(cache=True, inline="always")
 def tally_policy_value(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work,
-                       act):
+                       index, act):
     """Exact V^pi_0(rho0) of the deterministic policy act (H, S), through the FIFO cache:
     a table seen before (and not evicted) costs a lookup, a new one one call of
     :func:`deterministic_value_packed` and counts as an evaluation. Stores it as the current value
     (acc[1]) and clears the "changed" flag (cnt[3]); returns it."""
     hsh = action_table_hash(act)
-    C = keys.shape[0]
-    for i in range(cnt[1]):
+    mask = index.shape[0] - 1
+    j = _index_home(hsh, mask)
+    while index[j] != 0:
+        i = index[j] - 1
         if hashes[i] == hsh and _same_table(keys[i], act):
             acc[1] = vals[i]
             cnt[3] = 0
             return vals[i]
+        j = (j + 1) & mask
     v = deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, V_work)
     cnt[0] += 1
-    slot = cnt[2]
+    slot = _ring_store(cnt, hashes, index, hsh)
     keys[slot, :, :] = act
-    hashes[slot] = hsh
     vals[slot] = v
-    cnt[2] = (slot + 1) % C
-    if cnt[1] < C:
-        cnt[1] += 1
     acc[1] = v
     cnt[3] = 0
     return v
 
 
 @njit(cache=True, inline="always")
-def tally_episode(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work, act):
+def tally_episode(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work, index,
+                  act):
     """Add the exact regret V* - V^pi(rho0) of one episode played with the deterministic act
     (H, S); the policy is re-evaluated (:func:`tally_policy_value`) only when flagged as
     changed (cnt[3])."""
     if cnt[3] != 0:
         tally_policy_value(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals,
-                           V_work, act)
+                           V_work, index, act)
     acc[0] += acc[2] - acc[1]
 
 
@@ -312,7 +377,7 @@ def _same_bits_1d(x, y):
 
 @njit(cache=True, inline="always")
 def tally_any_policy(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work,
-                     pi, kinds, skeys, act_buf):
+                     index, pi, kinds, skeys, act_buf):
     """Exact V^pi_0(rho0) of the dense policy pi (H, S, A) through the driver's FIFO cache, as
     the generic ``_Evaluator`` does it: one-hot policies keyed by their action table and valued
     by :func:`deterministic_value_packed`, other policies keyed by their bytes and valued by
@@ -326,7 +391,11 @@ def tally_any_policy(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, v
     else:
         kind = 1
         hsh = action_table_hash(pi.reshape((H, S * A)).view(np.int64))
-    for i in range(cnt[1]):
+    mask = index.shape[0] - 1
+    j = _index_home(hsh, mask)
+    while index[j] != 0:
+        i = index[j] - 1
+        j = (j + 1) & mask
         if kinds[i] == kind and hashes[i] == hsh:
             if kind == 0:
                 hit = True
@@ -345,17 +414,13 @@ def tally_any_policy(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, v
     else:
         v = policy_value_sparse(P, succ, n_succ, r, pi, rho0, V_work)
     cnt[0] += 1
-    slot = cnt[2]
+    slot = _ring_store(cnt, hashes, index, hsh)
     kinds[slot] = kind
     if det:
         keys[slot, :, :] = act_buf
     else:
         skeys[slot, :, :, :] = pi
-    hashes[slot] = hsh
     vals[slot] = v
-    cnt[2] = (slot + 1) % keys.shape[0]
-    if cnt[1] < keys.shape[0]:
-        cnt[1] += 1
     acc[1] = v
     cnt[3] = 0
     return v

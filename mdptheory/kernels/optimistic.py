@@ -38,11 +38,13 @@ def record_episode(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
 
     P_hat[g, s, a, :] = n_sas[g, s, a, :] / n_sa[g, s, a],  r_hat[g, s, a] = r_sum / n_sa.
     A next state seen for the first time from (g, s, a) is inserted into the sorted successor
-    list succ[g, s, a, :n_succ[g, s, a]]. Cost O(H S) per episode, whatever the model size.
+    list succ[g, s, a, :n_succ[g, s, a]]. A row is rewritten on its successor list only: an entry
+    off the list has n_sas = 0, so the dense refresh would write 0 * (1 / n) = 0.0 there, which
+    is what it already holds (P_hat starts at 0 and such an entry was never written). Cost
+    O(H x successors) per episode, whatever the number of states.
     """
     H = a.shape[0]
     G = n_sa.shape[0]
-    S = n_sa.shape[1]
     for h in range(H):
         g = h if G > 1 else 0
         st = s[h]
@@ -59,15 +61,14 @@ def record_episode(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
         n_sas[g, st, at, nx] += 1.0
         r_sum[g, st, at] += r[h]
         n_s[h, st] += 1.0
-    n_s[H, s[H]] += 1.0
-    for h in range(H):
-        g = h if G > 1 else 0
-        st = s[h]
-        at = a[h]
+        # refresh the row now: a later visit of the same pair in this episode refreshes it
+        # again from its final counts, so the rows end as after all the counts
         inv = 1.0 / n_sa[g, st, at]
-        for t in range(S):
+        for i in range(n_succ[g, st, at]):       # the other entries are 0 * inv = 0 already
+            t = succ[g, st, at, i]
             P_hat[g, st, at, t] = n_sas[g, st, at, t] * inv
         r_hat[g, st, at] = r_sum[g, st, at] * inv
+    n_s[H, s[H]] += 1.0
 
 
 @njit(cache=True)

@@ -268,7 +268,7 @@ def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, be
     uncertified, status of the last episode played, -]; V0_last (S,) receives V_bar_0 of the
     last episode played; episode = (s (H + 1,), a (H,), r (H,)) scratch."""
     P, r, _, succ_t, n_succ_t, p_succ = truth
-    acc, cnt, keys, hashes, vals, V_work = tally
+    acc, cnt, keys, hashes, vals, V_work, index = tally
     kinds, skeys, act_buf = evals
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     bonus, _, coef, _, _, V, act = plan
@@ -281,7 +281,7 @@ def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, be
     for i in range(n):
         if cnt[3] != 0:
             tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, acc, cnt, keys, hashes,
-                             vals, V_work, pi, kinds, skeys, act_buf)
+                             vals, V_work, index, pi, kinds, skeys, act_buf)
         acc[0] += acc[2] - acc[1]
         sample_episode(P, r, pi, truth[2], U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
         # book the episode played
@@ -324,7 +324,7 @@ def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, ber
     played]; istate (8,) int64 = [Z, certified, episodes, conservative, optimistic, baseline,
     uncertified, Z of the last episode played]."""
     P, r, _, succ_t, n_succ_t, p_succ = truth
-    acc, cnt, keys, hashes, vals, V_work = tally
+    acc, cnt, keys, hashes, vals, V_work, index = tally
     kinds, skeys, act_buf = evals
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     bonus, _, coef, _, _, V, act = plan
@@ -339,7 +339,7 @@ def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, ber
         pi = pi_bar if Z != 0 else pi_b
         if cnt[3] != 0:
             tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, acc, cnt, keys, hashes,
-                             vals, V_work, pi, kinds, skeys, act_buf)
+                             vals, V_work, index, pi, kinds, skeys, act_buf)
         acc[0] += acc[2] - acc[1]
         sample_episode(P, r, pi, truth[2], U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
         if i == n - 1:

@@ -34,7 +34,7 @@ from .optimistic import (
 
 
 def plan_workspace(H: int, S: int, A: int):
-    """Scratch of :func:`ucbvi_replan`: (V-changed flags (2, S) uint8, state marks (S,) uint8,
+    """Scratch of :func:`ucbvi_replan`: (unused (2, S) uint8, state marks (S,) uint8,
     pair marks (S, A) uint8, Bernstein weights (S,), visited pairs (H, 2) int64, visited
     states (H,) int64)."""
     return (np.zeros((2, S), dtype=np.uint8), np.zeros(S, dtype=np.uint8),
@@ -74,6 +74,12 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
     During the long phase where Q sits at the clip almost nothing moves and a plan costs
     O(H^2) instead of O(H S A B). Returns how many greedy actions changed.
 
+    UCBVI-CH skips the sum e = P_hat V_{h+1} of a pair when r_hat + b >= v_max[h] and
+    V_{h+1} >= 0 everywhere (checked per step; true for rewards >= 0): then e >= +0 and a
+    rounded sum is monotone, so r_hat + b + e >= v_max[h] and the clip gives v_max[h], the
+    very number the full backup gives. While the bonus exceeds the clip (the first millions of
+    episodes with the paper's constants) a pair then costs two reads and a compare.
+
     The backup and the greedy step are written out here, operation for operation as in
     :func:`mdptheory.kernels.optimistic.optimistic_backward_induction` (and its Bernstein twin),
     which the tests run side by side with this function: a helper taking arrays, inlined or
@@ -104,20 +110,19 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
         pmark[pairs[i, 0], pairs[i, 1]] = 0
     for i in range(n_states):
         smark[states[i]] = 0
-    nxt = 0                                       # vflag[nxt, y]: V_{h+1}(y) moved (V_H never)
-    for y in range(S):
-        vflag[nxt, y] = 0
+    moved_next = False                            # some V_{h+1}(y) moved (V_H never)
     changed = 0
     for h in range(H - 1, -1, -1):
         g = h if G > 1 else 0
         cap = v_max[h]
-        cur = 1 - nxt
-        full = force_full
-        if not full:
+        full = force_full or moved_next
+        moved = False
+        v_nonneg = False                          # V_{h+1} >= 0 everywhere (no NaN)
+        if hoeffding:
+            v_nonneg = True
             for y in range(S):
-                if vflag[nxt, y] != 0:
-                    full = True
-                    break
+                if not V[h + 1, y] >= 0.0:
+                    v_nonneg = False
         if not hoeffding:
             for y in range(S):                    # w_{h+1}(y) = min(c_corr / N', H^2)
                 m = n_s[h + 1, y]
@@ -154,11 +159,12 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
             if n > 0.0:
                 if hoeffding:                     # r_hat + b + P_hat V_{h+1}, clipped
                     q = r_hat[g, s, a] + bonus_ch[g, s, a]
-                    e = 0.0
-                    for i in range(n_succ[g, s, a]):
-                        t = succ[g, s, a, i]
-                        e += P_hat[g, s, a, t] * V[h + 1, t]
-                    q += e
+                    if q < cap or not v_nonneg:   # else q + e >= q >= cap: the clip wins
+                        e = 0.0
+                        for i in range(n_succ[g, s, a]):
+                            t = succ[g, s, a, i]
+                            e += P_hat[g, s, a, t] * V[h + 1, t]
+                        q += e
                 else:                             # the UCBVI-BF bonus of this pair
                     m1 = 0.0
                     corr = 0.0
@@ -184,9 +190,6 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
             if monotone and Q[h, s, a] < q:
                 q = Q[h, s, a]
             Q[h, s, a] = q
-        if not full:
-            for y in range(S):
-                vflag[cur, y] = 0
         for k in range(n_greedy):
             if full:
                 s = k
@@ -204,9 +207,10 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
             if act[h, s] != arg:
                 act[h, s] = arg
                 changed += 1
-            vflag[cur, s] = 1 if best != V[h, s] else 0
+            if best != V[h, s]:
+                moved = True
             V[h, s] = best
-        nxt = cur
+        moved_next = moved
     return changed
 
 
@@ -250,13 +254,13 @@ def ucbvi_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, hoef
     s_ep (H + 1,), a_ep (H,), r_ep (H,): scratch for one episode. Episodes are sampled from
     the greedy actions; the caller rewrites its one-hot policy from them at the end."""
     P, r, rho0, succ_t, n_succ_t, p_succ_t = truth
-    acc, cnt, keys, hashes, vals, V_work = tally
+    acc, cnt, keys, hashes, vals, V_work, index = tally
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     bonus_ch, v_max, Q, V, act, b_out = plan
     vflag, smark, pmark, w, pairs, states = work
     for i in range(U.shape[0]):
         tally_episode(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes, vals,
-                      V_work, act)
+                      V_work, index, act)
         sample_episode_deterministic(P, r, act, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep,
                                      succ_t, n_succ_t, p_succ_t)
         if _update(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ,

@@ -262,8 +262,11 @@ class _Tally:
         self.truth = (ev.P, ev.r, ev.rho0, ev.succ, ev.n_succ, ev.p_succ)
         self.acc = np.array([0.0, np.nan, v_star])       # [regret, value, V*]
         self.cnt = np.array([0, 0, 0, 1], dtype=np.int64)  # [evaluations, fill, slot, changed]
-        self.arrays = (self.acc, self.cnt, np.zeros((C, ev.H, ev.S), dtype=np.int64),
-                       np.zeros(C, dtype=np.int64), np.zeros(C), ev.V)
+        # cached action tables in the narrowest integer type that holds every action (a
+        # smaller ring to write into and to compare: the same decisions as int64 keys)
+        kdt = np.int8 if ev.A <= 127 else np.int16 if ev.A <= 32767 else np.int64
+        self.arrays = (self.acc, self.cnt, np.zeros((C, ev.H, ev.S), dtype=kdt),
+                       np.zeros(C, dtype=np.int64), np.zeros(C), ev.V, kon.cache_index(C))
 
 
 def _use_compiled(learner, compiled):

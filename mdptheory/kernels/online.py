@@ -189,12 +189,18 @@ def deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, V_work):
     p_succ[h, s, a, i] = P[h, s, a, succ[h, s, a, i]] (H, S, A, B). The same products summed in
     the same order, so the same result bit for bit, reading B instead of S entries of P."""
     H, S = act.shape
-    for h in range(H - 1, -1, -1):
-        for s in range(S):
-            a = act[h, s]
+    # unsigned indices: numba skips the negative-index wraparound test on each access (all
+    # indices here are >= 0), ~1.4x faster on the 5 x 5 grid; the same products and sums
+    for hi in range(H - 1, -1, -1):
+        h = np.uint64(hi)
+        h1 = np.uint64(hi + 1)
+        for si in range(S):
+            s = np.uint64(si)
+            a = np.uint64(act[h, s])
             q = r[h, s, a]
-            for i in range(n_succ[h, s, a]):
-                q += p_succ[h, s, a, i] * V_work[h + 1, succ[h, s, a, i]]
+            for ii in range(n_succ[h, s, a]):
+                i = np.uint64(ii)
+                q += p_succ[h, s, a, i] * V_work[h1, np.uint64(succ[h, s, a, i])]
             V_work[h, s] = q
     total = 0.0
     for s in range(S):

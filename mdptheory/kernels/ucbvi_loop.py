@@ -145,71 +145,81 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
         else:
             n_entries = n_pairs
             n_greedy = n_states
+        # unsigned indices below: numba then skips the negative-index wraparound test of
+        # every access (all indices are >= 0); the same operations in the same order
+        gu = np.uint64(g)
+        hu = np.uint64(h)
+        h1 = np.uint64(h + 1)
         for k in range(n_entries):
             if full:
-                s = k // A
-                a = k - s * A
+                si = k // A
+                ai = k - si * A
             elif G > 1:
-                s = s_ep[h]
-                a = a_ep[h]
+                si = s_ep[h]
+                ai = a_ep[h]
             else:
-                s = pairs[k, 0]
-                a = pairs[k, 1]
-            n = n_sa[g, s, a]
+                si = pairs[k, 0]
+                ai = pairs[k, 1]
+            s = np.uint64(si)
+            a = np.uint64(ai)
+            n = n_sa[gu, s, a]
             if n > 0.0:
                 if hoeffding:                     # r_hat + b + P_hat V_{h+1}, clipped
-                    q = r_hat[g, s, a] + bonus_ch[g, s, a]
+                    q = r_hat[gu, s, a] + bonus_ch[gu, s, a]
                     if q < cap or not v_nonneg:   # else q + e >= q >= cap: the clip wins
                         e = 0.0
-                        for i in range(n_succ[g, s, a]):
-                            t = succ[g, s, a, i]
-                            e += P_hat[g, s, a, t] * V[h + 1, t]
+                        for i in range(n_succ[gu, s, a]):
+                            t = np.uint64(succ[gu, s, a, np.uint64(i)])
+                            e += P_hat[gu, s, a, t] * V[h1, t]
                         q += e
                 else:                             # the UCBVI-BF bonus of this pair
                     m1 = 0.0
                     corr = 0.0
-                    for i in range(n_succ[g, s, a]):
-                        t = succ[g, s, a, i]
-                        p = P_hat[g, s, a, t]
-                        m1 += p * V[h + 1, t]
+                    nb = n_succ[gu, s, a]
+                    for i in range(nb):
+                        t = np.uint64(succ[gu, s, a, np.uint64(i)])
+                        p = P_hat[gu, s, a, t]
+                        m1 += p * V[h1, t]
                         corr += p * w[t]
                     var = 0.0
-                    for i in range(n_succ[g, s, a]):
-                        t = succ[g, s, a, i]
-                        d = V[h + 1, t] - m1
-                        var += P_hat[g, s, a, t] * d * d
+                    for i in range(nb):
+                        t = np.uint64(succ[gu, s, a, np.uint64(i)])
+                        d = V[h1, t] - m1
+                        var += P_hat[gu, s, a, t] * d * d
                     b = scale * (np.sqrt(8.0 * L * var / n) + 14.0 * H_b * L / (3.0 * n)
                                  + np.sqrt(8.0 * corr / n))
-                    b_out[h, s, a] = b
-                    q = r_hat[g, s, a] + b + m1
+                    b_out[hu, s, a] = b
+                    q = r_hat[gu, s, a] + b + m1
                 q = min(q, cap)
             else:
                 if not hoeffding:
-                    b_out[h, s, a] = 0.0
+                    b_out[hu, s, a] = 0.0
                 q = cap
-            if monotone and Q[h, s, a] < q:
-                q = Q[h, s, a]
-            Q[h, s, a] = q
+            if monotone and Q[hu, s, a] < q:
+                q = Q[hu, s, a]
+            Q[hu, s, a] = q
         for k in range(n_greedy):
             if full:
-                s = k
+                si = k
             elif G > 1:
-                s = s_ep[h]
+                si = s_ep[h]
             else:
-                s = states[k]
-            best = Q[h, s, 0]                     # ties: fewest visits, then lowest index
+                si = states[k]
+            s = np.uint64(si)
+            best = Q[hu, s, 0]                    # ties: fewest visits, then lowest index
             arg = 0
-            for a in range(1, A):
-                q = Q[h, s, a]
-                if q > best or (q == best and n_sa[g, s, a] < n_sa[g, s, arg]):
+            for ai in range(1, A):
+                a = np.uint64(ai)
+                q = Q[hu, s, a]
+                if q > best or (q == best and n_sa[gu, s, a] < n_sa[gu, s, np.uint64(arg)]):
                     best = q
-                    arg = a
-            if act[h, s] != arg:
-                act[h, s] = arg
+                    arg = ai
+            if act[hu, s] != arg:
+                act[hu, s] = arg
                 changed += 1
-            if best != V[h, s]:
+            if best != V[hu, s]:
                 moved = True
-            V[h, s] = best
+            V[hu, s] = best
         moved_next = moved
     return changed
 

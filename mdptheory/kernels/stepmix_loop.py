@@ -37,7 +37,7 @@ the stochastic keys of the tally's cache slots.
 import numpy as np
 from numba import njit
 
-from .online import sample_episode, tally_any_policy
+from .online import deterministic_value_packed, sample_episode, tally_any_policy
 from .optimistic import (
     one_hot,
     optimistic_backward_induction,
@@ -261,12 +261,15 @@ def stepmix_policy(act, pi_b, u, switch, w, pi_out):
 @njit(cache=True)
 def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, bernstein,
                      monotone, rwork, pi_b, rho0, theta, grid, sparams, work, counters, evals, pi, w,
-                     fstate, istate, episode, V0_last):
+                     fstate, istate, episode, V0_last, trace):
     """StepMix for n = U.shape[0] episodes (module docstring). pi (H, S, A) holds the policy of
     the next episode on entry and on exit; fstate (5,) = [u, g(u), sum of u, u and g of the
     last episode played]; istate (7,) int64 = [status, episodes, conservative, baseline,
     uncertified, status of the last episode played, -]; V0_last (S,) receives V_bar_0 of the
-    last episode played; episode = (s (H + 1,), a (H,), r (H,)) scratch."""
+    last episode played; episode = (s (H + 1,), a (H,), r (H,)) scratch; trace (n, 2) or
+    (0, 2): when it has n rows, row i receives the exact value of episode i's policy twice
+    (given the past and as played: the same for this Markov policy; the record of
+    :class:`mdptheory.algorithms.stepmix.ExactValueMonitor`)."""
     P, r, _, succ_t, n_succ_t, p_succ = truth
     acc, cnt, keys, hashes, vals, V_work, index = tally
     kinds, skeys, act_buf = evals
@@ -278,11 +281,15 @@ def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, be
     lower = fstate[1]
     status = istate[0]
     n = U.shape[0]
+    tracing = trace.shape[0] == n and n > 0
     for i in range(n):
         if cnt[3] != 0:
             tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, acc, cnt, keys, hashes,
                              vals, V_work, index, pi, kinds, skeys, act_buf)
         acc[0] += acc[2] - acc[1]
+        if tracing:
+            trace[i, 0] = acc[1]
+            trace[i, 1] = acc[1]
         sample_episode(P, r, pi, truth[2], U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
         # book the episode played
         if i == n - 1:
@@ -316,13 +323,19 @@ def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, be
 @njit(cache=True)
 def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, bernstein,
                     monotone, rwork, pi_b, rho0, W, work, params, known, use_alpha, coins, evals,
-                    pi_bar, fstate, istate, episode, V0_last):
+                    pi_bar, fstate, istate, episode, V0_last, trace, mstate, V_mon):
     """EpsMix for n = U.shape[0] episodes; coins (n,) are the learner's own uniforms (one per
     re-plan, drawn in Python from its Generator: the same stream as one ``random()`` per plan).
     params (3,) = [theta, V_b, alpha]; pi_bar (H, S, A) the one-hot optimistic policy;
     fstate (6,) = [eps, lower, lower_baseline, sum of eps, eps and lower of the last episode
     played]; istate (8,) int64 = [Z, certified, episodes, conservative, optimistic, baseline,
-    uncertified, Z of the last episode played]."""
+    uncertified, Z of the last episode played]. trace (n, 2) or (0, 2): when it has n rows
+    (:class:`mdptheory.algorithms.stepmix.ExactValueMonitor`), row i receives episode i's
+    exact value given the past, eps V^{pi_bar}_0(rho0) + (1 - eps) V^{pi^b}_0(rho0) (zero-weight
+    terms left out, summed in this order, as the monitor does), and the value of the policy
+    played; mstate (2,) = [V^{pi_bar}, V^{pi^b}] on entry (kept up to date: pi_bar is
+    re-evaluated, with :func:`deterministic_value_packed` on V_mon (H + 1, S), when it
+    changes)."""
     P, r, _, succ_t, n_succ_t, p_succ = truth
     acc, cnt, keys, hashes, vals, V_work, index = tally
     kinds, skeys, act_buf = evals
@@ -335,12 +348,21 @@ def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, ber
     Z = istate[0]
     cert = istate[1]
     n = U.shape[0]
+    tracing = trace.shape[0] == n and n > 0
     for i in range(n):
         pi = pi_bar if Z != 0 else pi_b
         if cnt[3] != 0:
             tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, acc, cnt, keys, hashes,
                              vals, V_work, index, pi, kinds, skeys, act_buf)
         acc[0] += acc[2] - acc[1]
+        if tracing:
+            v = 0.0
+            if eps > 0.0:
+                v += eps * mstate[0]
+            if 1.0 - eps > 0.0:
+                v += (1.0 - eps) * mstate[1]
+            trace[i, 0] = v
+            trace[i, 1] = acc[1]
         sample_episode(P, r, pi, truth[2], U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
         if i == n - 1:
             V0_last[:] = V[0]
@@ -367,6 +389,9 @@ def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, ber
         Z_new = 1 if coins[i] < eps else 0
         if changed != 0:
             one_hot(act, A, pi_bar)
+            if tracing:
+                mstate[0] = deterministic_value_packed(p_succ, succ_t, n_succ_t, r, act,
+                                                       truth[2], V_mon)
         if changed != 0 or Z_new != Z:
             cnt[3] = 1
         Z = Z_new

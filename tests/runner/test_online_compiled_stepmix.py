@@ -197,18 +197,73 @@ def test_overriding_subclasses_fall_back_to_the_generic_loop():
         assert callable(make(cls, "garnet", 10).compiled_episodes)
 
 
-def test_monitor_keeps_the_generic_loop():
-    """ExactValueMonitor records values in policy(): the wrapped learner's compiled loop is not
-    offered through it, so every episode is observed."""
+MONITORED = [(StepMix, "garnet", {}), (StepMix, "river_swim", {"mixture": "switch_step"}),
+             (EpsMix, "garnet", {}), (EpsMix, "garnet_small", {"V_b": None}),
+             (EpsMix, "river_swim", {"bonus": "bernstein"})]
+
+
+@pytest.mark.parametrize("cls, name, kw", MONITORED,
+                         ids=[f"{c.__name__}-{n}-{'-'.join(k) or 'default'}"
+                              for c, n, k in MONITORED])
+def test_monitor_compiled_is_bit_identical(cls, name, kw):
+    """ExactValueMonitor over a StepMix / EpsMix runs the learner's compiled loop with a
+    per-episode trace: the same table, the same per-episode values and the same safety
+    counts as the generic loop (where the monitor observes every policy() call)."""
+    inst = INSTANCES[name][0]
+    mdp = inst.mdp
+    K = 900
+    cps = np.unique(np.r_[np.arange(1, 30), np.arange(100, K + 1, 100)])
+    runs = []
+    for compiled in (False, True):
+        L = make(cls, name, K, rng=3, **kw) if cls is EpsMix else make(cls, name, K, **kw)
+        # a threshold between the values played, so that violations are counted
+        mon = ExactValueMonitor(L, mdp, threshold=(1.0 - INSTANCES[name][1] / 2) * inst.V_b)
+        assert callable(mon.compiled_episodes)
+        df = online(mon, mdp, K, rng=5, checkpoints=cps, compiled=compiled)
+        runs.append((df.drop(columns="wall_time"), mon))
+    (t0, m0), (t1, m1) = runs
+    pd.testing.assert_frame_equal(t0, t1, check_exact=True)
+    assert m0.values == m1.values and len(m1.values) == K and m1.k == K
+    for attr in ("regret", "violations", "min_margin", "first_violation",
+                 "realized_violations", "value"):
+        assert getattr(m0, attr) == getattr(m1, attr), attr
+    assert_same_state(state(m0.learner), state(m1.learner))
+    if cls is StepMix:      # a Markov policy: the value given the past is the one played
+        assert t1["exact_regret"].iloc[-1] == t1["regret"].iloc[-1]
+
+
+def test_monitor_counts_violations_in_compiled_runs():
+    """A threshold above every value the learner can play: every episode is a violation,
+    counted from the first, in both loops."""
     inst = INSTANCES["garnet"][0]
-    L = make(StepMix, "garnet", 50)
-    mon = ExactValueMonitor(L, inst.mdp, threshold=L.threshold)
-    assert mon.compiled_episodes is None
-    with pytest.raises(TypeError):
-        online(mon, inst.mdp, 50, rng=0, compiled=True)
-    df = online(mon, inst.mdp, 50, rng=0)
-    assert mon.k == 50 and len(mon.values) == 50
-    np.testing.assert_allclose(df["exact_regret"].iloc[-1], df["regret"].iloc[-1], rtol=1e-12)
+    mdp = inst.mdp
+    for compiled in (False, True):
+        L = make(StepMix, "garnet", 40)
+        mon = ExactValueMonitor(L, mdp, threshold=inst.V_star + 1.0)
+        online(mon, mdp, 40, rng=0, compiled=compiled)
+        assert (mon.violations, mon.realized_violations, mon.first_violation) == (40, 40, 1)
+        assert mon.min_margin <= -1.0
+
+
+def test_monitor_of_other_learners_keeps_the_generic_loop():
+    """A learner without a traced compiled loop (here a StepMix subclass observing update(),
+    and UCBVI) is monitored in the generic loop, where every episode is observed."""
+    from mdptheory.algorithms import UCBVI
+
+    class Observed(StepMix):
+        def update(self, episode):
+            super().update(episode)
+
+    inst = INSTANCES["garnet"][0]
+    mdp = inst.mdp
+    for L in (make(Observed, "garnet", 50), UCBVI(mdp.S, mdp.A, mdp.H, 50)):
+        mon = ExactValueMonitor(L, mdp, threshold=0.0)
+        assert mon.compiled_episodes is None
+        with pytest.raises(TypeError):
+            online(mon, mdp, 50, rng=0, compiled=True)
+        df = online(mon, mdp, 50, rng=0)
+        assert mon.k == 50 and len(mon.values) == 50
+        assert df["exact_regret"].iloc[-1] == df["regret"].iloc[-1]
 
 
 @pytest.mark.parametrize("cls", [StepMix, EpsMix])

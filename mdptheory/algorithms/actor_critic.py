@@ -267,7 +267,7 @@ def check_offline_data(offline_data, S: int, A: int, H: int, name: str = "offlin
     out = (r < 0) | (r > 1)
     if out.any():
         i, j = np.unravel_index(int(np.argmax(out)), r.shape)
-        warnings.warn(f"{name}.r[{i}, {j}] is {r[i, j]:.6g}, outside [0, 1]: the guarantees "
+        warnings.warn(f"{name}.r[{i}, {j}] is {float(r[i, j])!r}, outside [0, 1]: the guarantees "
                       f"assume rewards in [0, 1]", UserWarning, stacklevel=3)
     return (np.ascontiguousarray(s, dtype=np.int64), np.ascontiguousarray(a, dtype=np.int64),
             np.ascontiguousarray(r))

@@ -556,10 +556,15 @@ def test_inconsistent_offline_data_raises_naming_the_field(data, exc, match):
 
 
 def test_offline_data_warnings_and_variant_checks():
-    with pytest.warns(UserWarning, match=r"offline_data.r\[1, 0\] is 2, outside \[0, 1\]"):
+    with pytest.warns(UserWarning, match=r"offline_data.r\[1, 0\] is 2.0, outside \[0, 1\]"):
         ac.ActorCritic(3, 2, 2, 10, offline_data=_ds(np.zeros((2, 3), int),
                                                      np.zeros((2, 2), int),
                                                      np.array([[0, 0], [2.0, 0]])))
+    # a reward one ulp above 1 (e.g. phi . theta rounded up) is named with all its digits
+    with pytest.warns(UserWarning, match=r"r\[0, 1\] is 1.0000000000000002, outside"):
+        ac.ActorCritic(3, 2, 2, 10, offline_data=_ds(np.zeros((1, 3), int),
+                                                     np.zeros((1, 2), int),
+                                                     np.array([[0.5, np.nextafter(1.0, 2.0)]])))
     empty = _ds(np.zeros((0, 3), int), np.zeros((0, 2), int), np.zeros((0, 2)))
     with pytest.warns(UserWarning, match=r"offline_data holds no episodes"):
         learner = ac.ActorCritic(3, 2, 2, 10, offline_data=empty)

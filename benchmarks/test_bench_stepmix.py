@@ -20,7 +20,9 @@ Two loops: ``bare`` (the learner with the driver's sampling kernel, nothing reco
 online driver :func:`mdptheory.runner.online` (exact value of every episode's policy; StepMix and
 EpsMix use their compiled episode loop there by default). ``test_compiled_vs_generic_side_by_side``
 times the driver's generic loop (``compiled=False``) against the compiled one
-(``compiled=True``) for the conservative learners, and checks that both give the same table.
+(``compiled=True``) for the conservative learners, alone and wrapped in
+:class:`~mdptheory.algorithms.stepmix.ExactValueMonitor` as the experiments run them, and
+checks that both give the same table.
 Times are process CPU times, best of 3 (the machines are shared). Run with ``make bench`` or
 ``pytest benchmarks/test_bench_stepmix.py --benchmark-enable -s``.
 """
@@ -30,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mdptheory.algorithms.stepmix import EpsMix, SameBonusUCBVI, StepMix
+from mdptheory.algorithms.stepmix import EpsMix, ExactValueMonitor, SameBonusUCBVI, StepMix
 from mdptheory.algorithms.ucbvi import UCBVI
 from mdptheory.envs.conservative import garnet_instance
 from mdptheory.kernels import online as kon
@@ -118,6 +120,12 @@ def test_stepmix_within_3x_of_ucbvi_and_report(capsys):
 
 COMPILED = ("StepMix", "StepMix-switch", "StepMix (full grid)", "EpsMix", "StepMix c_b=0.05",
             "StepMix-switch c_b=0.05", "EpsMix c_b=0.05")
+# as the stepmix experiments run them: wrapped in ExactValueMonitor (value given the past and
+# safety counts of every episode; compiled through the learner's traced loop)
+MONITORED = {f"{name} + monitor": (lambda m=LEARNERS[name]: ExactValueMonitor(
+    m(), MDP, threshold=(1.0 - ALPHA) * INST.V_b)) for name in ("StepMix", "EpsMix",
+                                                                 "StepMix c_b=0.05",
+                                                                 "EpsMix c_b=0.05")}
 
 
 def measure(make, n=K):
@@ -137,8 +145,9 @@ def side_by_side():
     lines = [f"S=20, A=5, H=10, K={K}, driver (CPU time, best of 3)",
              f"  {'learner':<24} {'generic/s':>10} {'compiled/s':>11} {'speed-up':>9}"]
     tables = {}
-    for name in COMPILED:
-        gen, cmp_, tables[name] = measure(LEARNERS[name])
+    makers = {**{name: LEARNERS[name] for name in COMPILED}, **MONITORED}
+    for name, make in makers.items():
+        gen, cmp_, tables[name] = measure(make)
         lines.append(f"  {name:<24} {gen:10,.0f} {cmp_:11,.0f} {cmp_ / gen:8.2f}x")
     return lines, tables
 

@@ -181,6 +181,13 @@ FUZZ_CASES = {
     "chi2-regularized-tiny-lam": (
         "chi2", True, [1.0, 1.0823432277067953e-114, 3.84522117925145e-218],
         [9.329128112012466, 0.7602833754771865, -7.017870284550316], 1.72702877557863e-134),
+    # the mpmath reference was wrong here, not the kernel: chi2 regularized, lam = 1e-300, the
+    # active state of mass 6.2e-37 needs c - v(1) = 3.2e-264, lost at 50 digits; the curvature
+    # P(A) / (2 lam) = 3e263 turned that into a reference value of -1.8e163, below min v
+    # (inner_reference._digits_for now adds digits for small lam as well)
+    "chi2-regularized-reference-tiny-lam": (
+        "chi2", True, [1.0, 6.2246145381883324e-37], [9.56832296313824, -6.81151736073212],
+        1e-300),
 }
 
 

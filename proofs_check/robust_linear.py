@@ -27,7 +27,7 @@ from scipy.optimize import minimize_scalar
 
 from mdptheory.algorithms import linear_estimation as le
 from mdptheory.solvers.finite import evaluate_finite_policy
-from mdptheory.solvers.inner import divergence_value
+from mdptheory.solvers.inner import divergence_value, worst_case_mean
 from mdptheory.solvers.robust import regularized_robust_evaluate_policy, robust_evaluate_policy
 from mdptheory.testing import examples
 from mdptheory.testing import strategies as mst
@@ -42,7 +42,11 @@ def _div_expr(q, p, div):
     if div == "tv":
         return 0.5 * cp.sum(cp.abs(q - p))
     if div == "kl":
-        return cp.sum(cp.kl_div(q, p))          # q log(q/p) - q + p; the sums agree
+        # sum q log(q/p) = -sum entr(q) - q . log p on the simplex (q lives on supp p): the
+        # small masses enter only as linear coefficients. kl_div(q, p) puts p inside the
+        # exponential cone, and CLARABEL was then 9e-5 off or "inaccurate" at masses of 1e-8
+        # to 1e-18 (linear_mdps factors).
+        return -cp.sum(cp.entr(q)) - np.log(p) @ q
     return cp.sum_squares(cp.multiply(1.0 / np.sqrt(p), q - p))    # scaled: better conditioned
 
 
@@ -163,6 +167,33 @@ def test_linear_representation_and_per_step_equals_per_sa_factors(mdp, div, regu
         nominal_in_worst = evaluate_finite_policy(
             type(mdp.to_finite())(P=ev.P_worst, r=mdp.r, rho0=mdp.rho0), pi)
         np.testing.assert_allclose(nominal_in_worst.V, ev.V, atol=1e-8)
+
+
+# Found by the fuzz profile (fuzz3 branch), KL radius 1: the (phi(s, a), mu_h, V_{h+1}) of the
+# failing (h, s, a). With kl_div(q, p) in the cone, CLARABEL put the joint minimum 9.4e-5 below
+# the exact 0.9312999008009475 (factor (1.7e-8, 1 - 9.7e-8, 8.0e-8)) and reported
+# "optimal_inaccurate" (factor (1 - 2.6e-7, 3.6e-11, 2.6e-7) next to one with a mass of
+# 2.4e-18); the package's values agree with the mpmath reference there.
+PER_SA_FUZZ_CASES = [
+    ([0.0, 0.0, 1.0],
+     [[0.062109693745221795, 0.937887638645248, 2.66760953021775e-06],
+      [0.9706273027890756, 0.011755952580270653, 0.01761674463065383],
+      [1.6939666845910775e-08, 0.9999999028380365, 8.022229648204235e-08]],
+     [1.0, 1.0, 0.11878715342159739]),
+    ([0.0, 1.0, 0.0],
+     [[0.9756548389438238, 2.379882920425376e-18, 0.02434516105617626],
+      [0.9999997432923553, 3.597558687910669e-11, 2.566716690913341e-07],
+      [0.2684566881562315, 0.731533361004139, 9.950839629568098e-06]],
+     [0.36510173865878104, 0.16983410807052368, 0.5392427564250688]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(PER_SA_FUZZ_CASES)))
+def test_fuzz_cases_of_the_per_sa_joint_minimisation(case):
+    phi_sa, mu_h, v = (np.array(x) for x in PER_SA_FUZZ_CASES[case])
+    nu = np.array([worst_case_mean(mu_i, v, "kl", 1.0) for mu_i in mu_h])
+    joint = _joint_per_sa(phi_sa, mu_h, v, "kl", 1.0, False)
+    assert phi_sa @ nu == pytest.approx(joint, abs=2e-5)
 
 
 @FEW

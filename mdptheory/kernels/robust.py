@@ -842,6 +842,27 @@ def _active_variance(p, v, m, top, mu_d):
 
 
 @njit(cache=True)
+def _active_deviation(p, v, vk, top, off):
+    """(D, sum_{A} p (dev / D)^2) with dev(s) = off - (v(s) - vk) the deviation from the mean
+    of A = {s in supp p : v(s) <= top} (off = E_A[v - vk]) and D = max_A |dev| (0: v constant
+    on A). Scaled by D, the sum is at least p(s') for a state s' with |dev(s')| = D, so terms
+    that underflow cost at most S 2^-1074 against it (relative 1e-23 for masses >= 1e-300);
+    unscaled, the variance itself can underflow (masses of 1e-300, values a few ulp apart)."""
+    D = 0.0
+    for i in range(p.shape[0]):
+        if p[i] > 0.0 and v[i] <= top:
+            D = max(D, abs(off + (vk - v[i])))
+    if D == 0.0:
+        return 0.0, 0.0
+    ss = 0.0
+    for i in range(p.shape[0]):
+        if p[i] > 0.0 and v[i] <= top:
+            x = (off + (vk - v[i])) / D
+            ss += p[i] * x * x
+    return D, ss
+
+
+@njit(cache=True)
 def _heavy_offset(p, v, top):
     """(k, E_A[v] - v(k)) over A = {s in supp p : v(s) <= top}, k the heaviest state of A,
     the mean summed as E_A[v - v(k)]: the minimizers' ratios q/p are affine in v, and taking
@@ -954,11 +975,22 @@ def chi2_constrained(p, v, radius, q_out):
         if want_q:
             _copy(p, q_out)
         return mean_n
-    top, W, S1, _ = _threshold(p, v, m, M, 2, radius)
-    # moments of d = v - m on A (exact differences for clustered values), second pass for
-    # the variance: no cancellation
-    mu_d = S1 / W
-    var = _active_variance(p, v, m, top, mu_d) / W
+    top, W, _, _ = _threshold(p, v, m, M, 2, radius)
+    W_A = W                       # sum of p over A (not divided by total)
+    # mean and variance of v on A around the heaviest active state k (exact differences for
+    # clustered values; second pass for the variance: no cancellation). The variance enters
+    # the value as sqrt(var slack), with slack up to ~radius: it must be accurate relative to
+    # itself, not to (v - m)^2. Centred at the mean of d = v - m, the heavy state's deviation
+    # d(k) - E_A d is off by ~eps |d(k)| (a rounding of the mean), and var by ~eps^2 d(k)^2,
+    # which can dwarf var when the rest of A is tiny: p = (5.9e-232, 2.2e-26, 1), radius
+    # 1.4e48 had var 1.6e-206 computed as 4.9e-32, value off by 3.8e-5. Around v(k) the
+    # offset off = E_A[v - v(k)] is off by ~eps E_A|v - v(k)| <= eps sqrt(|A| var) (as
+    # var >= P(k|A) off^2 >= off^2 / |A|), so var keeps its relative accuracy.
+    k, off = _heavy_offset(p, v, top)
+    vk = v[k]
+    # Var_A v = D^2 sd_s^2, kept as the two factors (see _active_deviation)
+    D, ss = _active_deviation(p, v, vk, top, off)
+    sd_s = np.sqrt(ss / W)
     # slack = W (1 + radius) - 1 (>= 0 at the threshold; the ball's chi2 at the minimizer is
     # (1 + slack) / W - 1, so W and slack must come from the same W). Two forms:
     # * radius - P(v > top) (1 + radius), W = 1 - P(v > top): exact in the all-active case,
@@ -978,8 +1010,9 @@ def chi2_constrained(p, v, radius, q_out):
     else:
         W = 1.0 - above
         slack = max(radius - above * (1.0 + radius), 0.0)
-    value = m + (mu_d - np.sqrt(var * slack))
-    if want_q and slack == 0.0:
+    root = np.sqrt(slack)
+    value = vk + (off - D * sd_s * root)
+    if want_q and (slack == 0.0 or D == 0.0):
         # the value is mu_A: q = p restricted to A and renormalized (chi2 = 1/P(A) - 1 = radius)
         tot = 0.0
         for i in range(p.shape[0]):
@@ -989,14 +1022,20 @@ def chi2_constrained(p, v, radius, q_out):
         for i in range(p.shape[0]):
             q_out[i] /= tot
     elif want_q:
-        two_lam = np.sqrt(W * W * var / slack)
-        # mu - v(s) = (mu - v(k)) + (v(k) - v(s)) around the heaviest active state k
-        k, off = _heavy_offset(p, v, top)
-        vk = v[k]
+        # q/p = 1/W + (mu - v) / (2 lam) with 2 lam = W sqrt(Var_A v / slack), i.e.
+        # q = P(s|A) (1 + z(s) sqrt(slack)) with the score z(s) = (mu - v(s)) / sqrt(Var_A v)
+        # = (dev(s) / D) / sd_s. Formed this way no intermediate leaves the float range:
+        # P(s|A) z(s)^2 <= 1, so |z(s)| sqrt(slack) <= sqrt(W (1 + radius) / P(s|A)), about
+        # 1e300 at most for masses >= 1e-300 and radii <= 1e300. (2 lam itself underflowed:
+        # p = (2.3e-228, 5.4e-26, 1), radius 4.8e86 gave 2 lam = 1.7e-158 from the subnormal
+        # W^2 var / slack = 2.9e-316, q(0) 4e-9 off and chi2(q) = radius (1 + 8.5e-9); with
+        # p(0) = 2e-236 it rounded to 0: ZeroDivisionError.) P(s|A) = p(s) / W_A, both sums
+        # unnormalized; mu - v(s) = (mu - v(k)) + (v(k) - v(s)) around the heaviest state k.
         tot = 0.0
         for i in range(p.shape[0]):
             if p[i] > 0.0 and v[i] <= top:
-                qi = p[i] * max(1.0 / W + (off + (vk - v[i])) / two_lam, 0.0)
+                z = ((off + (vk - v[i])) / D) / sd_s
+                qi = (p[i] / W_A) * max(1.0 + z * root, 0.0)
             else:
                 qi = 0.0
             q_out[i] = qi

@@ -84,12 +84,24 @@ def _regularized(p, v, div: str, lam):
     return c - lam - mp.fsum(pi * max(c - vi, 0) ** 2 for pi, vi in sup) / (4 * lam)
 
 
-def _digits_for(lam, spread) -> int:
-    """Extra digits for closed forms that cancel terms of size lam against values of size
-    spread (chi2: c ~ 2 lam)."""
+def _digits_for(lam, spread, scale) -> int:
+    """Extra digits for the chi2 closed form c - lam - E_p (c - v)_+^2 / (4 lam), c from
+    E_p (c - v)_+ = 2 lam (spread = range of v on supp p, scale = max |v| there):
+
+    * lam >> spread: c ~ 2 lam + v, so terms of size lam cancel to a value of size spread:
+      log10(lam / spread) more digits.
+    * lam << scale: the form is stationary in c, with curvature W / (2 lam) (W = P(v < c) <= 1),
+      so an error dc in c costs W dc^2 / (4 lam), always downwards (every c gives a lower bound
+      of the infimum). With d digits, dc ~ 10^-d scale; d = DPS + log10(scale / lam) / 2 + 5
+      makes the loss at most 10^-(2 DPS + 10) scale / 4. (Without it: p = (1, 6.2e-37),
+      v = (9.57, -6.81), lam = 1e-300 gave -1.8e163, below min v: c - v(1) = 3.2e-264 was lost
+      at 50 digits and the curvature 3e263 squared the error into the value.)
+    """
     if spread == 0 or lam == 0 or lam == mp.inf:
         return 0
-    return max(0, int(mp.ceil(mp.log10(lam / spread))) + 5)
+    large = int(mp.ceil(mp.log10(lam / spread))) + 5
+    small = int(mp.ceil(mp.log10(scale / lam) / 2)) + 5
+    return max(0, large, small)
 
 
 def _spread(p, v, div):
@@ -99,13 +111,19 @@ def _spread(p, v, div):
     return max(vals) - min(vals)
 
 
+def _scale(p, v):
+    """max |v| on supp p (the size of the values the chi2 closed form works with)."""
+    return max(abs(vi) for _, vi in _support(p, v))
+
+
 def regularized_value(p, v, divergence: str, lam) -> mp.mpf:
     """inf_q q.v + lam D(q||p) for float arrays p (S,), v (S,) and a float lam >= 0 (inf
     allowed), as an mpmath number."""
     with mp.workdps(DPS):
         pm, vm = _normalized(p), _mp(v)
         lam_m = mp.inf if math.isinf(lam) else mp.mpf(float(lam))
-        extra = _digits_for(lam_m, _spread(pm, vm, divergence)) if divergence == "chi2" else 0
+        extra = _digits_for(lam_m, _spread(pm, vm, divergence), _scale(pm, vm)) \
+            if divergence == "chi2" else 0
     with mp.workdps(DPS + extra):
         pm, vm = _normalized(p), _mp(v)
         return +_regularized(pm, vm, divergence, lam_m)
@@ -119,6 +137,7 @@ def constrained_value(p, v, divergence: str, radius) -> mp.mpf:
         if rho == 0:
             return mp.fsum(pi * vi for pi, vi in zip(pm, vm))
         spread = _spread(pm, vm, divergence)
+        scale = _scale(pm, vm)
         if spread == 0:
             return _regularized(pm, vm, divergence, mp.mpf(0)) if divergence == "tv" \
                 else min(vi for pi, vi in zip(pm, vm) if pi > 0)
@@ -127,7 +146,7 @@ def constrained_value(p, v, divergence: str, radius) -> mp.mpf:
 
     def g(log_lam):
         lam = mp.exp(log_lam)
-        extra = _digits_for(lam, spread) if divergence == "chi2" else 0
+        extra = _digits_for(lam, spread, scale) if divergence == "chi2" else 0
         if extra == 0:
             return _regularized(pm, vm, divergence, lam) - lam * rho
         with mp.workdps(DPS + extra):           # p normalized again at this precision

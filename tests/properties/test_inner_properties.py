@@ -181,6 +181,30 @@ FUZZ_CASES = {
     "chi2-regularized-tiny-lam": (
         "chi2", True, [1.0, 1.0823432277067953e-114, 3.84522117925145e-218],
         [9.329128112012466, 0.7602833754771865, -7.017870284550316], 1.72702877557863e-134),
+    # found by a third fuzz run (test_solver_properties' _tiny_mass_mdp rows, h = 0, with V[1]
+    # of the robust DP; fuzz3 branch):
+    # chi2, radius 1.4e48, A = the two tiny states: Var_A v = 1.6e-206 computed about the
+    # rounded mean E_A (v - m) came out 4.9e-32 (the heavy state's deviation was one ulp of
+    # v - m), and sqrt(var slack) put the value 3.8e-5 below the optimum (_tiny_mass_mdp(0, 258))
+    "chi2-variance-about-a-rounded-mean": (
+        "chi2", False, [5.931861859949687e-232, 2.151705232697981e-26, 1.0],
+        [0.7696620080663568, 1.522445496493343, 1.5801008689872005], 1.3911059567815057e48),
+    # chi2, radius 4.8e86: 2 lam = sqrt(W^2 var / slack) from a subnormal square (2.9e-316),
+    # q(0) 4e-9 off and chi2(q) = radius (1 + 8.5e-9) (_tiny_mass_mdp(0, 254))
+    "chi2-two-lam-underflows": (
+        "chi2", False, [2.280881883406969e-228, 5.379279724351159e-26, 1.0],
+        [0.7696620080663568, 1.0179075986869894, 1.037105046201188], 4.8102844219038885e86),
+    # chi2, radius 4.9e86: the same square rounded to 0, ZeroDivisionError (_tiny_mass_mdp(0, 263))
+    "chi2-two-lam-rounds-to-0": (
+        "chi2", False, [1.9590761610769475e-236, 6.844726283334951e-27, 1.0],
+        [0.7696620080663568, 1.0179075986869894, 1.037105046201188], 4.8871958708529964e86),
+    # the mpmath reference was wrong here, not the kernel: chi2 regularized, lam = 1e-300, the
+    # active state of mass 6.2e-37 needs c - v(1) = 3.2e-264, lost at 50 digits; the curvature
+    # P(A) / (2 lam) = 3e263 turned that into a reference value of -1.8e163, below min v
+    # (inner_reference._digits_for now adds digits for small lam as well)
+    "chi2-regularized-reference-tiny-lam": (
+        "chi2", True, [1.0, 6.2246145381883324e-37], [9.56832296313824, -6.81151736073212],
+        1e-300),
 }
 
 

@@ -116,14 +116,20 @@ def test_robust_value_is_monotone_in_the_radius_and_worst_kernel_is_in_the_ball(
     _check_robust_radii(seed, k, div, r1, r2)
 
 
-@pytest.mark.parametrize("seed, k, r2", [(67, 63, 4263470187863316.0), (2, 60, 70591927.0)])
+@pytest.mark.parametrize("seed, k, r2", [(67, 63, 4263470187863316.0), (2, 60, 70591927.0),
+                                         (0, 258, 1.3911059567815057e48),
+                                         (0, 254, 4.8102844219038885e86),
+                                         (0, 263, 4.8871958708529964e86)])
 def test_fuzz_cases_of_the_robust_radius_property(seed, k, r2):
     """Issue 12 item 1, found by the fuzz profile (hypothesis 6.170.27) with r1 = 0, chi2: a
     worst kernel whose value differed from V by 0.10 (chi2_constrained returned q = p when its
     slack rounded to 0), and a row q = (3.5e-16, 1, 0) of p = (6.3e-39, 2e-8, 1 - 2e-8) with
     chi2 = radius (1 + 4.6e-9) (the slack lost ~eps radius). The inner problems of these rows
     are pinned in test_inner_properties.FUZZ_CASES (the DP reaches them only through the last
-    bits of V)."""
+    bits of V). A third fuzz run (fuzz3 branch) found the last three, radii 1e48-1e87 on rows
+    with masses of 1e-228 to 1e-236: a value 3.8e-5 below V (Var_A v taken about a rounded
+    mean), a row with chi2 = radius (1 + 8.5e-9) and a ZeroDivisionError (2 lam from a
+    subnormal square); the rows are in test_inner_properties.FUZZ_CASES as well."""
     _check_robust_radii(seed, k, "chi2", 0.0, r2)
 
 

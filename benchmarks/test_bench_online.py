@@ -108,8 +108,9 @@ def cost_model(learner, mdp):
     t_eval = best_time(lambda: [kon.deterministic_value_packed(p_succ, succ, n_succ, mdp.r, act,
                                                                mdp.rho0, V)
                                 for _ in range(200)]) / 200
-    row = {"dense pass": H * S * A * S, "evaluation": int(n_succ[np.arange(H)[:, None],
-                                                                   np.arange(S), act].sum())}
+    g = np.arange(H)[:, None] if n_succ.shape[0] > 1 else 0     # stationary lists: G = 1
+    row = {"dense pass": H * S * A * S,
+           "evaluation": int(n_succ[g, np.arange(S), act].sum())}
     if isinstance(learner, UCBVI):
         st = learner.stats
         g = np.arange(H) if st.n_sa.shape[0] > 1 else np.zeros(H, dtype=np.int64)

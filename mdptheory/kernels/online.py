@@ -93,20 +93,24 @@ def policy_value(P, r, pi, rho0, V_work):
 @njit(cache=True)
 def policy_value_sparse(P, succ, n_succ, r, pi, rho0, V_work):
     """:func:`policy_value` summing P[h, s, a, :] V over its support only:
-    succ[h, s, a, :n_succ[h, s, a]] lists the t with P[h, s, a, t] > 0 in increasing order
-    (succ (H, S, A, B) int64, n_succ (H, S, A) int64), so the sums are the dense ones without
-    their zero terms. Cost O(H S B) for a deterministic policy.
+    succ[g, s, a, :n_succ[g, s, a]] lists the t with P[h, s, a, t] > 0 in increasing order
+    (succ (G, S, A, B) int64, n_succ (G, S, A) int64), so the sums are the dense ones without
+    their zero terms. G = H, g = h; or G = 1, g = 0 when every P[h] has the same support lists
+    (a stationary model, :func:`mdptheory.runner.online._support`). Cost O(H S B) for a
+    deterministic policy.
     """
     H, S, A, _ = P.shape
+    G = n_succ.shape[0]
     for h in range(H - 1, -1, -1):
+        g = h if G > 1 else 0
         for s in range(S):
             v = 0.0
             for a in range(A):
                 p = pi[h, s, a]
                 if p != 0.0:
                     q = r[h, s, a]
-                    for i in range(n_succ[h, s, a]):
-                        t = succ[h, s, a, i]
+                    for i in range(n_succ[g, s, a]):
+                        t = succ[g, s, a, i]
                         q += P[h, s, a, t] * V_work[h + 1, t]
                     v += p * q
             V_work[h, s] = v
@@ -167,14 +171,17 @@ def policy_digest(pi, tol, act_out):
 @njit(cache=True)
 def deterministic_value(P, succ, n_succ, r, act, rho0, V_work):
     """rho0 . V^pi_0 for the deterministic policy a = act[h, s] (int64 (H, S)); sums over the
-    support lists as :func:`policy_value_sparse`, with identical results for the one-hot pi."""
+    support lists (G = H or 1) as :func:`policy_value_sparse`, with identical results for the
+    one-hot pi."""
     H, S = act.shape
+    G = n_succ.shape[0]
     for h in range(H - 1, -1, -1):
+        g = h if G > 1 else 0
         for s in range(S):
             a = act[h, s]
             q = r[h, s, a]
-            for i in range(n_succ[h, s, a]):
-                t = succ[h, s, a, i]
+            for i in range(n_succ[g, s, a]):
+                t = succ[g, s, a, i]
                 q += P[h, s, a, t] * V_work[h + 1, t]
             V_work[h, s] = q
     total = 0.0
@@ -186,21 +193,25 @@ def deterministic_value(P, succ, n_succ, r, act, rho0, V_work):
 @njit(cache=True)
 def deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, V_work):
     """:func:`deterministic_value` with the probabilities packed along the support lists:
-    p_succ[h, s, a, i] = P[h, s, a, succ[h, s, a, i]] (H, S, A, B). The same products summed in
-    the same order, so the same result bit for bit, reading B instead of S entries of P."""
+    p_succ[g, s, a, i] = P[h, s, a, succ[g, s, a, i]] (G, S, A, B). The same products summed in
+    the same order, so the same result bit for bit, reading B instead of S entries of P.
+    With a stationary model (G = 1) the lists of every step are one (S, A, B) block that stays
+    in the L1 cache (~1.3x faster on the 5 x 5 grid than G = H)."""
     H, S = act.shape
+    G = n_succ.shape[0]
     # unsigned indices: numba skips the negative-index wraparound test on each access (all
     # indices here are >= 0), ~1.4x faster on the 5 x 5 grid; the same products and sums
     for hi in range(H - 1, -1, -1):
         h = np.uint64(hi)
         h1 = np.uint64(hi + 1)
+        g = np.uint64(hi if G > 1 else 0)
         for si in range(S):
             s = np.uint64(si)
             a = np.uint64(act[h, s])
             q = r[h, s, a]
-            for ii in range(n_succ[h, s, a]):
+            for ii in range(n_succ[g, s, a]):
                 i = np.uint64(ii)
-                q += p_succ[h, s, a, i] * V_work[h1, np.uint64(succ[h, s, a, i])]
+                q += p_succ[g, s, a, i] * V_work[h1, np.uint64(succ[g, s, a, i])]
             V_work[h, s] = q
     total = 0.0
     for s in range(S):
@@ -211,15 +222,17 @@ def deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, V_work):
 @njit(cache=True, inline="always")
 def draw_support(p_succ, succ, n_succ, h, s, a, u):
     """:func:`mdptheory.kernels.sampling.draw` from row P[h, s, a] over its packed support
-    (p_succ[h, s, a, :n] its positive entries in increasing index order, succ[h, s, a, :n] their
-    indices): the same index for the same u, since the dense draw skips the zero entries."""
+    (p_succ[g, s, a, :n] its positive entries in increasing index order, succ[g, s, a, :n] their
+    indices; g = h, or 0 for stationary lists of leading size 1): the same index for the same
+    u, since the dense draw skips the zero entries."""
+    g = h if n_succ.shape[0] > 1 else 0
     c = 0.0
-    n = n_succ[h, s, a]
+    n = n_succ[g, s, a]
     for i in range(n):
-        c += p_succ[h, s, a, i]
+        c += p_succ[g, s, a, i]
         if u < c:
-            return succ[h, s, a, i]
-    return succ[h, s, a, n - 1]
+            return succ[g, s, a, i]
+    return succ[g, s, a, n - 1]
 
 
 # ------------------------------------------------------------------ compiled episode loops
@@ -249,16 +262,15 @@ EVAL_CACHE_SIZE = 256      # the generic driver's _CACHE_SIZE
 
 @njit(cache=True, inline="always")
 def action_table_hash(act):
-    """64-bit hash of an int64 action table (H, S): sum of (act + 1) times a fixed odd
-    multiplier of each position (wrapping arithmetic; independent products, so it vectorises).
-    Equal tables, equal hashes; the cache compares tables in full on a hash match."""
+    """64-bit hash of a C-contiguous integer action table (H, S): sum over the flat position
+    i of (act + 1) (2 i + 1) golden (wrapping arithmetic; independent products over one flat
+    loop, so it vectorises: ~2x faster than the nested loop on the 5 x 5 grid). Equal tables,
+    equal hashes; the cache compares tables in full on a hash match."""
+    flat = act.reshape(act.size)
     h = np.int64(0)
     golden = np.int64(-7046029254386353131)      # 0x9E3779B97F4A7C15 as int64
-    k = np.int64(1)
-    for i in range(act.shape[0]):
-        for j in range(act.shape[1]):
-            h += (act[i, j] + 1) * (k * golden)
-            k += 2
+    for i in range(flat.shape[0]):
+        h += (flat[i] + 1) * ((2 * i + 1) * golden)
     return h
 
 
@@ -332,6 +344,14 @@ def _same_table(a, b):
 
 
 @njit(cache=True, inline="always")
+def _store_table(keys, slot, act):
+    """keys[slot] = act, as a plain loop (~1.7x faster than numba's slice assignment)."""
+    for i in range(act.shape[0]):
+        for j in range(act.shape[1]):
+            keys[slot, i, j] = act[i, j]
+
+
+@njit(cache=True, inline="always")
 def tally_policy_value(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, vals, V_work,
                        index, act):
     """Exact V^pi_0(rho0) of the deterministic policy act (H, S), through the FIFO cache:
@@ -351,7 +371,7 @@ def tally_policy_value(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes,
     v = deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, V_work)
     cnt[0] += 1
     slot = _ring_store(cnt, hashes, index, hsh)
-    keys[slot, :, :] = act
+    _store_table(keys, slot, act)
     vals[slot] = v
     acc[1] = v
     cnt[3] = 0
@@ -423,7 +443,7 @@ def tally_any_policy(P, r, rho0, succ, n_succ, p_succ, acc, cnt, keys, hashes, v
     slot = _ring_store(cnt, hashes, index, hsh)
     kinds[slot] = kind
     if det:
-        keys[slot, :, :] = act_buf
+        _store_table(keys, slot, act_buf)
     else:
         skeys[slot, :, :, :] = pi
     vals[slot] = v

@@ -37,7 +37,7 @@ def plan_workspace(H: int, S: int, A: int):
     """Scratch of :func:`ucbvi_replan`: (unused (2, S) uint8, state marks (S,) uint8,
     pair marks (S, A) uint8, Bernstein weights (S,), visited pairs (H, 2) int64, visited
     states (H,) int64)."""
-    return (np.zeros((2, S), dtype=np.uint8), np.zeros(S, dtype=np.uint8),
+    return (np.zeros(S, dtype=np.int64), np.zeros(S, dtype=np.uint8),
             np.zeros((S, A), dtype=np.uint8), np.zeros(S), np.zeros((H, 2), dtype=np.int64),
             np.zeros(H, dtype=np.int64))
 
@@ -57,7 +57,7 @@ def ucbvi_plan(stats, plan, consts, hoeffding, monotone):
 
 @njit(cache=True, inline="always")
 def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_max, Q, V, act,
-                 b_out, consts, hoeffding, monotone, vflag, smark, pmark, w, pairs, states,
+                 b_out, consts, hoeffding, monotone, amin, smark, pmark, w, pairs, states,
                  force_full=False):
     """The plan of :func:`ucbvi_plan` after adding the episode (s_ep, a_ep), recomputing only
     what that episode can have changed; the result is bit for bit the full plan's
@@ -110,6 +110,19 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
         pmark[pairs[i, 0], pairs[i, 1]] = 0
     for i in range(n_states):
         smark[states[i]] = 0
+    if G == 1:
+        # pooled counts: the tie-break action of each visited state (fewest visits, then
+        # lowest index), the same at every step; n_sa changed only at visited states
+        for i in range(n_states):
+            su = np.uint64(states[i])
+            nb = n_sa[0, su, 0]
+            arg = 0
+            for ai in range(1, A):
+                nq = n_sa[0, su, np.uint64(ai)]
+                if nq < nb:
+                    nb = nq
+                    arg = ai
+            amin[su] = arg
     moved_next = False                            # some V_{h+1}(y) moved (V_H never)
     changed = 0
     for h in range(H - 1, -1, -1):
@@ -208,17 +221,23 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
             s = np.uint64(si)
             best = Q[hu, s, 0]                    # ties: fewest visits, then lowest index
             arg = 0
-            for ai in range(1, A):
-                a = np.uint64(ai)
-                q = Q[hu, s, a]
-                if q > best or (q == best and n_sa[gu, s, a] < n_sa[gu, s, np.uint64(arg)]):
-                    best = q
-                    arg = ai
-            if act[hu, s] != arg:
-                act[hu, s] = arg
-                changed += 1
-            if best != V[hu, s]:
-                moved = True
+            tied = False
+            if not full and G == 1:               # a row of equal Q: the tie-break action
+                tied = True
+                for ai in range(1, A):
+                    tied &= Q[hu, s, np.uint64(ai)] == best
+            if tied:
+                arg = amin[s]
+            else:
+                for ai in range(1, A):
+                    a = np.uint64(ai)
+                    q = Q[hu, s, a]
+                    if q > best or (q == best and n_sa[gu, s, a] < n_sa[gu, s, np.uint64(arg)]):
+                        best = q
+                        arg = ai
+            changed += act[hu, s] != arg
+            act[hu, s] = arg
+            moved |= best != V[hu, s]
             V[hu, s] = best
         moved_next = moved
     return changed
@@ -226,14 +245,14 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
 
 @njit(cache=True, inline="always")
 def _update(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_max, Q,
-            V, act, b_out, consts, hoeffding, monotone, counters, vflag, smark, pmark, w, pairs,
+            V, act, b_out, consts, hoeffding, monotone, counters, amin, smark, pmark, w, pairs,
             states):
     """Add one episode and re-plan (plain-array form of :func:`ucbvi_update`)."""
     record_episode(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
     if hoeffding:
         refresh_hoeffding_bonus(s, a, n_sa, consts[0], bonus_ch)
     changed = ucbvi_replan(s, a, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_max, Q, V,
-                           act, b_out, consts, hoeffding, monotone, vflag, smark, pmark, w,
+                           act, b_out, consts, hoeffding, monotone, amin, smark, pmark, w,
                            pairs, states)
     counters[0] += 1
     if changed > 0:
@@ -251,9 +270,9 @@ def ucbvi_update(s, a, rew, stats, plan, consts, hoeffding, monotone, counters, 
     this; the compiled loop inlines the same steps."""
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     bonus_ch, v_max, Q, V, act, b_out = plan
-    vflag, smark, pmark, w, pairs, states = work
+    amin, smark, pmark, w, pairs, states = work
     return _update(s, a, rew, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, bonus_ch,
-                   v_max, Q, V, act, b_out, consts, hoeffding, monotone, counters, vflag, smark,
+                   v_max, Q, V, act, b_out, consts, hoeffding, monotone, counters, amin, smark,
                    pmark, w, pairs, states)
 
 
@@ -267,7 +286,7 @@ def ucbvi_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, hoef
     acc, cnt, keys, hashes, vals, V_work, index = tally
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     bonus_ch, v_max, Q, V, act, b_out = plan
-    vflag, smark, pmark, w, pairs, states = work
+    amin, smark, pmark, w, pairs, states = work
     for i in range(U.shape[0]):
         tally_episode(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes, vals,
                       V_work, index, act)
@@ -275,5 +294,5 @@ def ucbvi_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, hoef
                                      succ_t, n_succ_t, p_succ_t)
         if _update(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ,
                    bonus_ch, v_max, Q, V, act, b_out, consts, hoeffding, monotone, counters,
-                   vflag, smark, pmark, w, pairs, states):
+                   amin, smark, pmark, w, pairs, states):
             cnt[3] = 1

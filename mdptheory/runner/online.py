@@ -180,8 +180,12 @@ def _check_runner_model(fin, learner=None):
 
 
 def _support(P):
-    """succ (H, S, A, B), n_succ (H, S, A), p_succ (H, S, A, B): the positive entries of each
-    row of P, increasing, and their probabilities (B = the largest support; padding 0)."""
+    """succ (G, S, A, B), n_succ (G, S, A), p_succ (G, S, A, B): the positive entries of each
+    row of P, increasing, and their probabilities (B = the largest support; padding 0).
+    G = 1 when every step has the same transitions (P[h] == P[0] for all h: one block serves
+    all steps, and stays in cache), else G = H; the kernels read step h at g = h or 0."""
+    if P.shape[0] > 1 and (P == P[:1]).all():
+        P = P[:1]
     pos = P > 0
     n_succ = pos.sum(axis=-1).astype(np.int64)
     B = max(int(n_succ.max()), 1)

@@ -195,3 +195,40 @@ def test_packed_support_kernels_equal_the_dense_ones():
                            rng.integers(0, mdp.A, 200)):
             for u in np.append(rng.random(20), [0.0, np.nextafter(1.0, 0.0)]):
                 assert kon.draw_support(p_succ, succ, n_succ, h, s, a, u) == draw(P[h, s, a], u)
+
+
+def test_stationary_support_lists_are_one_block_with_the_per_step_results():
+    # a stationary model gets lists of leading size 1; the kernels read them at g = 0 and give
+    # the very bits of the per-step (G = H) lists; a model whose steps differ keeps G = H
+    from mdptheory.runner.online import _support
+
+    rng = np.random.default_rng(11)
+    mdp = ENVS["grid"]
+    P, r = np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.r)
+    lists = _support(P)
+    assert [x.shape[0] for x in lists] == [1, 1, 1]
+    succ_h, n_succ_h, p_succ_h = (np.ascontiguousarray(np.repeat(x, mdp.H, axis=0))
+                                  for x in lists)
+    succ, n_succ, p_succ = lists
+    for _ in range(5):
+        act = rng.integers(0, mdp.A, size=(mdp.H, mdp.S))
+        pi = rng.dirichlet(np.ones(mdp.A), size=(mdp.H, mdp.S))
+        Vs = [np.zeros((mdp.H + 1, mdp.S)) for _ in range(6)]
+        pairs = [(kon.deterministic_value_packed(p_succ, succ, n_succ, r, act, mdp.rho0, Vs[0]),
+                  kon.deterministic_value_packed(p_succ_h, succ_h, n_succ_h, r, act, mdp.rho0,
+                                                 Vs[1])),
+                 (kon.deterministic_value(P, succ, n_succ, r, act, mdp.rho0, Vs[2]),
+                  kon.deterministic_value(P, succ_h, n_succ_h, r, act, mdp.rho0, Vs[3])),
+                 (kon.policy_value_sparse(P, succ, n_succ, r, pi, mdp.rho0, Vs[4]),
+                  kon.policy_value_sparse(P, succ_h, n_succ_h, r, pi, mdp.rho0, Vs[5]))]
+        for (a, b), i in zip(pairs, (0, 2, 4)):
+            assert np.float64(a).tobytes() == np.float64(b).tobytes()
+            assert Vs[i].tobytes() == Vs[i + 1].tobytes()
+    for h, s, a in zip(rng.integers(0, mdp.H, 100), rng.integers(0, mdp.S, 100),
+                       rng.integers(0, mdp.A, 100)):
+        for u in rng.random(10):
+            assert (kon.draw_support(p_succ, succ, n_succ, h, s, a, u)
+                    == kon.draw_support(p_succ_h, succ_h, n_succ_h, h, s, a, u))
+    P2 = P.copy()
+    P2[-1] = P2[-1, :, ::-1]                       # the last step moves differently
+    assert _support(P2)[0].shape[0] == mdp.H

@@ -8,12 +8,13 @@ episodes/s, *including* the exact value of every episode's policy. The compiled 
 >= 5x the generic loop and >= 300,000 episodes/s for UCBVI-CH on RiverSwim.
 
 Measured (one side-by-side run on the 2-core development machine, episodes/s generic ->
-compiled): UCBVI-CH pooled RiverSwim 107,602 -> 573,423 (5.3x), grid 55,076 -> 208,399
-(3.8x); UCBVI-CH per-step RiverSwim 84,965 -> 353,914 (4.2x), grid 50,480 -> 210,676 (4.2x);
-UCBVI-BF pooled 2.5x / 1.9x; Q-learning-UCB-H 7.5x / 5.8x. So 300,000 episodes/s on RiverSwim
+compiled): UCBVI-CH pooled RiverSwim 105,672 -> 637,151 (6.0x), grid 56,967 -> 251,780
+(4.4x); UCBVI-CH per-step RiverSwim 83,272 -> 378,975 (4.6x), grid 51,219 -> 243,747 (4.8x);
+UCBVI-BF pooled 2.5x / 1.9x; Q-learning-UCB-H 8.4x / 7.0x. So 300,000 episodes/s on RiverSwim
 is reached, and 5x is met by Q-learning-UCB and by UCBVI-CH pooled on RiverSwim, not on the
-grid (see docs/scale-out.md for where a compiled grid episode goes: one exact evaluation of a
-new policy per episode and the re-plan, both shared with the generic loop).
+grid nor by per-step UCBVI-CH on RiverSwim (see docs/scale-out.md for where a compiled grid
+episode goes: one exact evaluation of a new policy per episode and the re-plan, both shared
+with the generic loop).
 
 * ``generic``: :func:`mdptheory.runner.online` with ``compiled=False`` (Python calls
   ``policy()`` and ``update()`` every episode; exact V^{pi_k}(rho0) cached on the policy's

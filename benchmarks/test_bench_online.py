@@ -48,7 +48,7 @@ from mdptheory.algorithms import UCBVI, QLearningUCB
 from mdptheory.kernels import online as kon
 from mdptheory.kernels import optimistic as ko
 from mdptheory.runner import Episode, online
-from mdptheory.runner.online import _support
+from mdptheory.runner.online import _reach, _support
 
 K = 3000
 K_SIDE = 10_000                         # episodes of each loop in the side-by-side table
@@ -104,14 +104,17 @@ def cost_model(learner, mdp):
     H, S, A = mdp.H, mdp.S, mdp.A
     P = np.ascontiguousarray(mdp.P)
     succ, n_succ, p_succ = _support(P)
+    reach, n_reach = _reach(P, mdp.rho0)
     V = np.zeros((H + 1, S))
     act = np.zeros((H, S), dtype=np.int64)
     t_eval = best_time(lambda: [kon.deterministic_value_packed(p_succ, succ, n_succ, mdp.r, act,
-                                                               mdp.rho0, V)
+                                                               mdp.rho0, reach, n_reach, V)
                                 for _ in range(200)]) / 200
     g = np.arange(H)[:, None] if n_succ.shape[0] > 1 else 0     # stationary lists: G = 1
+    listed = np.arange(S) < n_reach[:, None]                      # (h, s) the pass visits
     row = {"dense pass": H * S * A * S,
-           "evaluation": int(n_succ[g, np.arange(S), act].sum())}
+           "evaluation": int((n_succ[g, reach, act[np.arange(H)[:, None], reach]]
+                              * listed).sum())}
     if isinstance(learner, UCBVI):
         st = learner.stats
         g = np.arange(H) if st.n_sa.shape[0] > 1 else np.zeros(H, dtype=np.int64)

@@ -219,7 +219,7 @@ def actor_critic_episodes(truth, tally, U, bernoulli_rewards, stats, critic, act
     scratch for one episode; act_work (H, S) int64 scratch. With ``track``, tracking[0]
     accumulates :func:`pi_star_tracking` of each episode's policy and critic before its update
     (d_star (H, S), pi_star (H, S, A)), as :meth:`ActorTracking.update` does."""
-    P, r, rho0, succ_t, n_succ_t, p_succ_t = truth
+    P, r, rho0, succ_t, n_succ_t, p_succ_t, reach, n_reach = truth
     acc, cnt, keys, hashes, vals, V_work, index = tally
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     Q, V, act, bonus, v_max, unvisited, n_snap = critic
@@ -227,8 +227,8 @@ def actor_critic_episodes(truth, tally, U, bernoulli_rewards, stats, critic, act
     n_log = 0
     for i in range(U.shape[0]):
         if cnt[3] != 0:
-            tally_any_policy(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes,
-                             vals, V_work, index, pi, kinds, pkeys, act_work)
+            tally_any_policy(P, r, rho0, succ_t, n_succ_t, p_succ_t, reach, n_reach, acc, cnt,
+                             keys, hashes, vals, V_work, index, pi, kinds, pkeys, act_work)
         acc[0] += acc[2] - acc[1]
         sample_episode(P, r, pi, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
         if track:

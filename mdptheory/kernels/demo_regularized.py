@@ -311,14 +311,15 @@ def tabular_bpi_episodes(truth, tally, U, bernoulli_rewards, ref, lam, log_term,
     (H, S) int64: the cache's scratch; s_ep, a_ep, r_ep, w0 (S,): scratch. The policy is
     re-planned after every episode, so it is looked up in the cache every episode (a policy
     equal to a cached one is not evaluated again). Returns the last certificate."""
-    P, r, rho0, succ_t, n_succ_t, p_succ_t = truth
+    P, r, rho0, succ_t, n_succ_t, p_succ_t, reach, n_reach = truth
     acc, cnt, keys, hashes, vals, V_work, index = tally
     rw = reward if use_reward else r_hat
     cert = np.nan
     for i in range(U.shape[0]):
         if cnt[3] != 0:
-            kon.tally_any_policy(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes,
-                                 vals, V_work, index, pi, kinds, pkeys, act_work)
+            kon.tally_any_policy(P, r, rho0, succ_t, n_succ_t, p_succ_t, reach, n_reach, acc,
+                                 cnt, keys, hashes, vals, V_work, index, pi, kinds, pkeys,
+                                 act_work)
         acc[0] += acc[2] - acc[1]
         kon.sample_episode(P, r, pi, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep)
         cert = _bpi_update(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ,

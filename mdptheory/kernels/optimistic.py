@@ -62,7 +62,10 @@ def record_episode(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
         r_sum[g, st, at] += r[h]
         n_s[h, st] += 1.0
         # refresh the row now: a later visit of the same pair in this episode refreshes it
-        # again from its final counts, so the rows end as after all the counts
+        # again from its final counts, so the rows end as after all the counts; with pooled
+        # counts a pair repeated at the next step (e.g. pushing into a wall) is refreshed there
+        if G == 1 and h + 1 < H and s[h + 1] == st and a[h + 1] == at:
+            continue
         inv = 1.0 / n_sa[g, st, at]
         for i in range(n_succ[g, st, at]):       # the other entries are 0 * inv = 0 already
             t = succ[g, st, at, i]

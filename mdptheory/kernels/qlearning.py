@@ -130,11 +130,11 @@ def qlearning_episodes(truth, tally, U, bernoulli_rewards, Q, V, N, mu, sigma, b
     the greedy policy (re-evaluated when it changed; :func:`mdptheory.kernels.online.
     tally_episode`), the episode sampled from the greedy actions, and
     :func:`qlearning_update`, the same kernel the generic learner calls."""
-    P, r, rho0, succ_t, n_succ_t, p_succ_t = truth
+    P, r, rho0, succ_t, n_succ_t, p_succ_t, reach, n_reach = truth
     acc, cnt, keys, hashes, vals, V_work, index = tally
     for i in range(U.shape[0]):
-        tally_episode(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes, vals,
-                      V_work, index, act)
+        tally_episode(P, r, rho0, succ_t, n_succ_t, p_succ_t, reach, n_reach, acc, cnt, keys,
+                      hashes, vals, V_work, index, act)
         sample_episode_deterministic(P, r, act, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep,
                                      succ_t, n_succ_t, p_succ_t)
         if _qlearning_update(s_ep, a_ep, r_ep, Q, V, N, mu, sigma, beta, act, consts,

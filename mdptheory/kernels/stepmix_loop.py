@@ -270,7 +270,7 @@ def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, be
     (0, 2): when it has n rows, row i receives the exact value of episode i's policy twice
     (given the past and as played: the same for this Markov policy; the record of
     :class:`mdptheory.algorithms.stepmix.ExactValueMonitor`)."""
-    P, r, _, succ_t, n_succ_t, p_succ = truth
+    P, r, _, succ_t, n_succ_t, p_succ, reach, n_reach = truth
     acc, cnt, keys, hashes, vals, V_work, index = tally
     kinds, skeys, act_buf = evals
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
@@ -284,8 +284,8 @@ def stepmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, be
     tracing = trace.shape[0] == n and n > 0
     for i in range(n):
         if cnt[3] != 0:
-            tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, acc, cnt, keys, hashes,
-                             vals, V_work, index, pi, kinds, skeys, act_buf)
+            tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, reach, n_reach, acc, cnt,
+                             keys, hashes, vals, V_work, index, pi, kinds, skeys, act_buf)
         acc[0] += acc[2] - acc[1]
         if tracing:
             trace[i, 0] = acc[1]
@@ -336,7 +336,7 @@ def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, ber
     played; mstate (2,) = [V^{pi_bar}, V^{pi^b}] on entry (kept up to date: pi_bar is
     re-evaluated, with :func:`deterministic_value_packed` on V_mon (H + 1, S), when it
     changes)."""
-    P, r, _, succ_t, n_succ_t, p_succ = truth
+    P, r, _, succ_t, n_succ_t, p_succ, reach, n_reach = truth
     acc, cnt, keys, hashes, vals, V_work, index = tally
     kinds, skeys, act_buf = evals
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
@@ -352,8 +352,8 @@ def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, ber
     for i in range(n):
         pi = pi_bar if Z != 0 else pi_b
         if cnt[3] != 0:
-            tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, acc, cnt, keys, hashes,
-                             vals, V_work, index, pi, kinds, skeys, act_buf)
+            tally_any_policy(P, r, truth[2], succ_t, n_succ_t, p_succ, reach, n_reach, acc, cnt,
+                             keys, hashes, vals, V_work, index, pi, kinds, skeys, act_buf)
         acc[0] += acc[2] - acc[1]
         if tracing:
             v = 0.0
@@ -391,7 +391,7 @@ def epsmix_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, ber
             one_hot(act, A, pi_bar)
             if tracing:
                 mstate[0] = deterministic_value_packed(p_succ, succ_t, n_succ_t, r, act,
-                                                       truth[2], V_mon)
+                                                       truth[2], reach, n_reach, V_mon)
         if changed != 0 or Z_new != Z:
             cnt[3] = 1
         Z = Z_new

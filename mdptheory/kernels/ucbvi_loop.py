@@ -93,24 +93,24 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
     scale = consts[4]
     H2 = H_b * H_b
     n_pairs = 0                                   # distinct pairs / states of the episode
-    n_states = 0
-    for j in range(H):
-        st = s_ep[j]
-        at = a_ep[j]
-        if pmark[st, at] == 0:
-            pmark[st, at] = 1
-            pairs[n_pairs, 0] = st
-            pairs[n_pairs, 1] = at
-            n_pairs += 1
-        if smark[st] == 0:
-            smark[st] = 1
-            states[n_states] = st
-            n_states += 1
-    for i in range(n_pairs):
-        pmark[pairs[i, 0], pairs[i, 1]] = 0
-    for i in range(n_states):
-        smark[states[i]] = 0
+    n_states = 0                                  # (pooled counts only; per step: s_ep[h])
     if G == 1:
+        for j in range(H):
+            st = s_ep[j]
+            at = a_ep[j]
+            if pmark[st, at] == 0:
+                pmark[st, at] = 1
+                pairs[n_pairs, 0] = st
+                pairs[n_pairs, 1] = at
+                n_pairs += 1
+            if smark[st] == 0:
+                smark[st] = 1
+                states[n_states] = st
+                n_states += 1
+        for i in range(n_pairs):
+            pmark[pairs[i, 0], pairs[i, 1]] = 0
+        for i in range(n_states):
+            smark[states[i]] = 0
         # pooled counts: the tie-break action of each visited state (fewest visits, then
         # lowest index), the same at every step; n_sa changed only at visited states
         for i in range(n_states):
@@ -282,14 +282,14 @@ def ucbvi_episodes(truth, tally, U, bernoulli_rewards, stats, plan, consts, hoef
     """Run U.shape[0] episodes of UCBVI with exact regret (see the module docstring).
     s_ep (H + 1,), a_ep (H,), r_ep (H,): scratch for one episode. Episodes are sampled from
     the greedy actions; the caller rewrites its one-hot policy from them at the end."""
-    P, r, rho0, succ_t, n_succ_t, p_succ_t = truth
+    P, r, rho0, succ_t, n_succ_t, p_succ_t, reach, n_reach = truth
     acc, cnt, keys, hashes, vals, V_work, index = tally
     n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ = stats
     bonus_ch, v_max, Q, V, act, b_out = plan
     amin, smark, pmark, w, pairs, states = work
     for i in range(U.shape[0]):
-        tally_episode(P, r, rho0, succ_t, n_succ_t, p_succ_t, acc, cnt, keys, hashes, vals,
-                      V_work, index, act)
+        tally_episode(P, r, rho0, succ_t, n_succ_t, p_succ_t, reach, n_reach, acc, cnt, keys,
+                      hashes, vals, V_work, index, act)
         sample_episode_deterministic(P, r, act, rho0, U[i], bernoulli_rewards, s_ep, a_ep, r_ep,
                                      succ_t, n_succ_t, p_succ_t)
         if _update(s_ep, a_ep, r_ep, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ,

@@ -24,8 +24,8 @@ more than the arithmetic of a small tabular learner. A learner may therefore als
     regret of the policy it plays to ``tally`` through
     :func:`mdptheory.kernels.online.tally_episode` (which re-evaluates only when the loop set the
     "policy changed" flag ``tally[1][3] = 1``, through the same value kernel and FIFO cache as
-    the generic loop). ``truth`` = (P, r, rho0, succ, n_succ, p_succ) and ``tally`` are tuples of
-    arrays (layout in :mod:`mdptheory.kernels.online`); afterwards the learner's Python state
+    the generic loop). ``truth`` = (P, r, rho0, succ, n_succ, p_succ, reach, n_reach) and
+    ``tally`` are tuples of arrays (layout in :mod:`mdptheory.kernels.online`); afterwards the learner's Python state
     (``policy()``, ``metrics()``, ``value_function()``) must be what the same episodes through
     ``update()`` would have left.
 
@@ -181,7 +181,8 @@ def _check_runner_model(fin, learner=None):
 
 def _support(P):
     """succ (G, S, A, B), n_succ (G, S, A), p_succ (G, S, A, B): the positive entries of each
-    row of P, increasing, and their probabilities (B = the largest support; padding 0).
+    row of P, increasing, and their probabilities (B = the largest support; padding: the row's
+    first successor with probability 0, so a padded term is 0 * a value the pass computed).
     G = 1 when every step has the same transitions (P[h] == P[0] for all h: one block serves
     all steps, and stays in cache), else G = H; the kernels read step h at g = h or 0."""
     if P.shape[0] > 1 and (P == P[:1]).all():
@@ -190,10 +191,27 @@ def _support(P):
     n_succ = pos.sum(axis=-1).astype(np.int64)
     B = max(int(n_succ.max()), 1)
     order = np.argsort(~pos, axis=-1, kind="stable")[..., :B]
-    succ = np.where(np.arange(B) < n_succ[..., None], order, 0)
+    succ = np.where(np.arange(B) < n_succ[..., None], order, order[..., :1])
     p_succ = np.where(np.arange(B) < n_succ[..., None], np.take_along_axis(P, succ, -1), 0.0)
     return (np.ascontiguousarray(succ, dtype=np.int64), n_succ,
             np.ascontiguousarray(p_succ, dtype=np.float64))
+
+
+def _reach(P, rho0):
+    """reach (H, S) int64, n_reach (H,) int64: reach[h, :n_reach[h]] lists, increasing, the
+    states that some policy reaches at step h with positive probability from rho0 (reach[0]:
+    the support of rho0; reach[h + 1]: every successor of a listed state under any action).
+    The exact evaluation needs V_h only there (:func:`kernels.online.deterministic_value_packed`)."""
+    H, S = P.shape[0], P.shape[1]
+    reach = np.zeros((H, S), dtype=np.int64)
+    n_reach = np.zeros(H, dtype=np.int64)
+    live = rho0 > 0
+    for h in range(H):
+        idx = np.flatnonzero(live)
+        reach[h, :idx.size] = idx
+        n_reach[h] = idx.size
+        live = (P[h][live] > 0).any(axis=(0, 1))
+    return reach, n_reach
 
 
 class _Evaluator:
@@ -209,6 +227,7 @@ class _Evaluator:
         self.P, self.r, self.rho0 = P, r, rho0
         self.H, self.S, self.A = r.shape
         self.succ, self.n_succ, self.p_succ = _support(P)   # sparse rows of P
+        self.reach, self.n_reach = _reach(P, rho0)           # states reachable at each step
         self.V = np.zeros((self.H + 1, self.S))        # V[h, s], V[H] = 0
         self.act = np.zeros((self.H, self.S), dtype=np.int64)
         self.cache: dict[bytes, float] = {}
@@ -233,7 +252,8 @@ class _Evaluator:
         if v is None:
             if det:
                 v = kon.deterministic_value_packed(self.p_succ, self.succ, self.n_succ, self.r,
-                                                   self.act, self.rho0, self.V)
+                                                   self.act, self.rho0, self.reach, self.n_reach,
+                                                   self.V)
             else:
                 v = kon.policy_value_sparse(self.P, self.succ, self.n_succ, self.r, pi,
                                             self.rho0, self.V)
@@ -263,7 +283,7 @@ class _Tally:
     def __init__(self, evaluator: _Evaluator, v_star: float):
         ev = evaluator
         C = kon.EVAL_CACHE_SIZE
-        self.truth = (ev.P, ev.r, ev.rho0, ev.succ, ev.n_succ, ev.p_succ)
+        self.truth = (ev.P, ev.r, ev.rho0, ev.succ, ev.n_succ, ev.p_succ, ev.reach, ev.n_reach)
         self.acc = np.array([0.0, np.nan, v_star])       # [regret, value, V*]
         self.cnt = np.array([0, 0, 0, 1], dtype=np.int64)  # [evaluations, fill, slot, changed]
         # cached action tables in the narrowest integer type that holds every action (a

@@ -11,7 +11,7 @@ from mdptheory.algorithms import UCBVI
 from mdptheory.kernels import online as kon
 from mdptheory.kernels import optimistic as ko
 from mdptheory.runner import Episode
-from mdptheory.runner.online import _support
+from mdptheory.runner.online import _reach, _support
 from mdptheory.testing.strategies import finite_mdps
 
 
@@ -43,6 +43,7 @@ def test_indexed_cache_decides_as_a_fifo_list(mdp, C, seed):
     H, S, A = mdp.H, mdp.S, mdp.A
     P, r, rho0 = (np.ascontiguousarray(x) for x in (mdp.P, mdp.r, mdp.rho0))
     succ, n_succ, p_succ = _support(P)
+    reach = _reach(P, rho0)
     pool = rng.integers(0, A, size=(int(rng.integers(1, 3 * C + 2)), H, S))
     tally = _tally(C, H, S)
     fifo, evaluations = [], 0
@@ -55,7 +56,7 @@ def test_indexed_cache_decides_as_a_fifo_list(mdp, C, seed):
             if len(fifo) > C:
                 fifo.pop(0)
         tally[1][3] = 1
-        kon.tally_episode(P, r, rho0, succ, n_succ, p_succ, *tally, act)
+        kon.tally_episode(P, r, rho0, succ, n_succ, p_succ, *reach, *tally, act)
         expected = kon.deterministic_value(P, succ, n_succ, r, act, rho0, np.zeros((H + 1, S)))
         assert tally[0][1] == expected
         assert tally[1][0] == evaluations
@@ -71,6 +72,7 @@ def test_indexed_cache_over_both_kinds_of_policy_decides_as_a_fifo_list():
     P /= P.sum(-1, keepdims=True)
     r, rho0 = rng.random((H, S, A)), np.full(S, 1.0 / S)
     succ, n_succ, p_succ = _support(P)
+    reach = _reach(P, rho0)
     det = [np.eye(A)[rng.integers(0, A, size=(H, S))] for _ in range(6)]
     sto = [rng.dirichlet(np.ones(A), size=(H, S)) for _ in range(6)]
     pool = det + sto
@@ -86,8 +88,8 @@ def test_indexed_cache_over_both_kinds_of_policy_decides_as_a_fifo_list():
             fifo.append(key)
             if len(fifo) > C:
                 fifo.pop(0)
-        v = kon.tally_any_policy(P, r, rho0, succ, n_succ, p_succ, *tally, pi, kinds, skeys,
-                                 act_buf)
+        v = kon.tally_any_policy(P, r, rho0, succ, n_succ, p_succ, *reach, *tally, pi, kinds,
+                                 skeys, act_buf)
         assert v == kon.policy_value(P, r, pi, rho0, np.zeros((H + 1, S)))
         assert tally[1][0] == evaluations
         _check_index(tally)

@@ -178,19 +178,31 @@ def test_value_hook_and_compiled_switch():
 
 def test_packed_support_kernels_equal_the_dense_ones():
     from mdptheory.kernels.sampling import draw
-    from mdptheory.runner.online import _support
+    from mdptheory.runner.online import _reach, _support
 
     rng = np.random.default_rng(5)
-    for mdp in ENVS.values():
+    rs = envs.river_swim(6, H=20)                 # some states unreachable at the first steps
+    mixed = FiniteHorizonMDP(P=rs.P, r=rs.r, rho0=np.array([0.5, 0.0, 0.25, 0.0, 0.0, 0.25]))
+    for mdp in [*ENVS.values(), mixed]:
         P = np.ascontiguousarray(mdp.P)
         r = np.ascontiguousarray(mdp.r)
         succ, n_succ, p_succ = _support(P)
+        reach, n_reach = _reach(P, mdp.rho0)
         for _ in range(5):
             act = rng.integers(0, mdp.A, size=(mdp.H, mdp.S))
             V1, V2 = np.zeros((mdp.H + 1, mdp.S)), np.zeros((mdp.H + 1, mdp.S))
-            assert (kon.deterministic_value_packed(p_succ, succ, n_succ, r, act, mdp.rho0, V1)
-                    == kon.deterministic_value(P, succ, n_succ, r, act, mdp.rho0, V2))
-            np.testing.assert_array_equal(V1, V2)
+            v1 = kon.deterministic_value_packed(p_succ, succ, n_succ, r, act, mdp.rho0, reach,
+                                                n_reach, V1)
+            v2 = kon.deterministic_value(P, succ, n_succ, r, act, mdp.rho0, V2)
+            assert np.float64(v1).tobytes() == np.float64(v2).tobytes()
+            for h in range(mdp.H):                 # the same V_h at every reachable state
+                listed = reach[h, :n_reach[h]]
+                assert V1[h, listed].tobytes() == V2[h, listed].tobytes()
+                # and the list holds every state a policy can reach at h (exact occupancy)
+                d = mdp.rho0.copy()
+                for j in range(h):
+                    d = np.einsum("s,st->t", d, P[j, np.arange(mdp.S), act[j]])
+                assert set(np.flatnonzero(d > 0)) <= set(listed.tolist())
         for h, s, a in zip(rng.integers(0, mdp.H, 200), rng.integers(0, mdp.S, 200),
                            rng.integers(0, mdp.A, 200)):
             for u in np.append(rng.random(20), [0.0, np.nextafter(1.0, 0.0)]):
@@ -200,12 +212,13 @@ def test_packed_support_kernels_equal_the_dense_ones():
 def test_stationary_support_lists_are_one_block_with_the_per_step_results():
     # a stationary model gets lists of leading size 1; the kernels read them at g = 0 and give
     # the very bits of the per-step (G = H) lists; a model whose steps differ keeps G = H
-    from mdptheory.runner.online import _support
+    from mdptheory.runner.online import _reach, _support
 
     rng = np.random.default_rng(11)
     mdp = ENVS["grid"]
     P, r = np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.r)
     lists = _support(P)
+    reach = _reach(P, mdp.rho0)
     assert [x.shape[0] for x in lists] == [1, 1, 1]
     succ_h, n_succ_h, p_succ_h = (np.ascontiguousarray(np.repeat(x, mdp.H, axis=0))
                                   for x in lists)
@@ -214,9 +227,10 @@ def test_stationary_support_lists_are_one_block_with_the_per_step_results():
         act = rng.integers(0, mdp.A, size=(mdp.H, mdp.S))
         pi = rng.dirichlet(np.ones(mdp.A), size=(mdp.H, mdp.S))
         Vs = [np.zeros((mdp.H + 1, mdp.S)) for _ in range(6)]
-        pairs = [(kon.deterministic_value_packed(p_succ, succ, n_succ, r, act, mdp.rho0, Vs[0]),
+        pairs = [(kon.deterministic_value_packed(p_succ, succ, n_succ, r, act, mdp.rho0, *reach,
+                                                 Vs[0]),
                   kon.deterministic_value_packed(p_succ_h, succ_h, n_succ_h, r, act, mdp.rho0,
-                                                 Vs[1])),
+                                                 *reach, Vs[1])),
                  (kon.deterministic_value(P, succ, n_succ, r, act, mdp.rho0, Vs[2]),
                   kon.deterministic_value(P, succ_h, n_succ_h, r, act, mdp.rho0, Vs[3])),
                  (kon.policy_value_sparse(P, succ, n_succ, r, pi, mdp.rho0, Vs[4]),

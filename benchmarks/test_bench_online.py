@@ -7,14 +7,14 @@ re-measured here: rlberry is not a dependency); the first target was >= 100x tha
 episodes/s, *including* the exact value of every episode's policy. The compiled loops aim at
 >= 5x the generic loop and >= 300,000 episodes/s for UCBVI-CH on RiverSwim.
 
-Measured (one side-by-side run on the 2-core development machine, episodes/s generic ->
-compiled): UCBVI-CH pooled RiverSwim 105,672 -> 637,151 (6.0x), grid 56,967 -> 251,780
-(4.4x); UCBVI-CH per-step RiverSwim 83,272 -> 378,975 (4.6x), grid 51,219 -> 243,747 (4.8x);
-UCBVI-BF pooled 2.5x / 1.9x; Q-learning-UCB-H 8.4x / 7.0x. So 300,000 episodes/s on RiverSwim
-is reached, and 5x is met by Q-learning-UCB and by UCBVI-CH pooled on RiverSwim, not on the
-grid nor by per-step UCBVI-CH on RiverSwim (see docs/scale-out.md for where a compiled grid
-episode goes: one exact evaluation of a new policy per episode and the re-plan, both shared
-with the generic loop).
+Measured (side-by-side runs on the 2-core development machine, ratio of compiled to generic
+episodes/s over four runs; one row moves by up to ~10% between runs): UCBVI-CH pooled RiverSwim
+5.0-5.4x (~590,000 episodes/s compiled), grid 4.3-4.6x (~258,000); UCBVI-CH per-step RiverSwim
+4.6-5.0x (~440,000), grid 4.8-5.2x (~258,000); UCBVI-BF pooled 2.4x / 2.0x; Q-learning-UCB-H
+7.4-7.7x / 6.5-6.7x. So 300,000 episodes/s on RiverSwim is reached, 5x is met by Q-learning-UCB
+and UCBVI-CH pooled on RiverSwim, reached by UCBVI-CH per-step on some runs, and not by
+UCBVI-CH pooled on the grid (see docs/scale-out.md for where a compiled grid episode goes: one
+exact evaluation of a new policy per episode and the re-plan, both shared with the generic loop).
 
 * ``generic``: :func:`mdptheory.runner.online` with ``compiled=False`` (Python calls
   ``policy()`` and ``update()`` every episode; exact V^{pi_k}(rho0) cached on the policy's

@@ -210,9 +210,11 @@ def deterministic_value_packed(p_succ, succ, n_succ, r, act, rho0, reach, n_reac
     state (~1.9x faster on RiverSwim inside the compiled UCBVI loop; on the grid, B = 5, the
     extra products cost more than they save). A padding term adds p * V = +-0 to a running
     sum that is never -0 unless the reward is -0.0, so the value is the same (bit for bit but
-    for the sign of a zero reward's exact-zero value) for finite V. Reads B instead of S entries of P, and on the 5 x 5 grid skips
-    20% of the (h, s); with a stationary model (G = 1) the lists of every step are one
-    (S, A, B) block that stays in the L1 cache (~1.3x faster on the grid than G = H)."""
+    for the sign of a zero reward's exact-zero value) for finite V.
+
+    Reads B instead of S entries of P, and on the 5 x 5 grid skips 20% of the (h, s); with a
+    stationary model (G = 1) the lists of every step are one (S, A, B) block that stays in the
+    L1 cache (~1.3x faster on the grid than G = H)."""
     H = act.shape[0]
     G = n_succ.shape[0]
     B = p_succ.shape[3]

@@ -34,9 +34,9 @@ from .optimistic import (
 
 
 def plan_workspace(H: int, S: int, A: int):
-    """Scratch of :func:`ucbvi_replan`: (unused (2, S) uint8, state marks (S,) uint8,
-    pair marks (S, A) uint8, Bernstein weights (S,), visited pairs (H, 2) int64, visited
-    states (H,) int64)."""
+    """Scratch of :func:`ucbvi_replan`: (tie-break action of the visited states under pooled
+    counts (S,) int64, state marks (S,) uint8, pair marks (S, A) uint8, Bernstein weights (S,),
+    visited pairs (H, 2) int64, visited states (H,) int64)."""
     return (np.zeros(S, dtype=np.int64), np.zeros(S, dtype=np.uint8),
             np.zeros((S, A), dtype=np.uint8), np.zeros(S), np.zeros((H, 2), dtype=np.int64),
             np.zeros(H, dtype=np.int64))
@@ -79,6 +79,10 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
     rounded sum is monotone, so r_hat + b + e >= v_max[h] and the clip gives v_max[h], the
     very number the full backup gives. While the bonus exceeds the clip (the first millions of
     episodes with the paper's constants) a pair then costs two reads and a compare.
+
+    With pooled counts the greedy step of a visited state whose Q row is all equal (the clip
+    phase) takes amin[s], the first argmin of n_sa[0, s, :], computed once per episode: the
+    action the tie-break loop returns for such a row, at every step.
 
     The backup and the greedy step are written out here, operation for operation as in
     :func:`mdptheory.kernels.optimistic.optimistic_backward_induction` (and its Bernstein twin),

@@ -25,9 +25,9 @@ more than the arithmetic of a small tabular learner. A learner may therefore als
     :func:`mdptheory.kernels.online.tally_episode` (which re-evaluates only when the loop set the
     "policy changed" flag ``tally[1][3] = 1``, through the same value kernel and FIFO cache as
     the generic loop). ``truth`` = (P, r, rho0, succ, n_succ, p_succ, reach, n_reach) and
-    ``tally`` are tuples of arrays (layout in :mod:`mdptheory.kernels.online`); afterwards the learner's Python state
-    (``policy()``, ``metrics()``, ``value_function()``) must be what the same episodes through
-    ``update()`` would have left.
+    ``tally`` are tuples of arrays (layout in :mod:`mdptheory.kernels.online`); afterwards
+    the learner's Python state (``policy()``, ``metrics()``, ``value_function()``) must be
+    what the same episodes through ``update()`` would have left.
 
 The driver then splits the K episodes into blocks ending at each checkpoint (at most 4096
 episodes, the uniforms of one block drawn with one ``rng.random``: the same stream as the
@@ -201,7 +201,8 @@ def _reach(P, rho0):
     """reach (H, S) int64, n_reach (H,) int64: reach[h, :n_reach[h]] lists, increasing, the
     states that some policy reaches at step h with positive probability from rho0 (reach[0]:
     the support of rho0; reach[h + 1]: every successor of a listed state under any action).
-    The exact evaluation needs V_h only there (:func:`kernels.online.deterministic_value_packed`)."""
+    The exact evaluation needs V_h only there
+    (:func:`mdptheory.kernels.online.deterministic_value_packed`)."""
     H, S = P.shape[0], P.shape[1]
     reach = np.zeros((H, S), dtype=np.int64)
     n_reach = np.zeros(H, dtype=np.int64)

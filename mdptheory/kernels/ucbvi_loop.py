@@ -84,6 +84,16 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
     phase) takes amin[s], the first argmin of n_sa[0, s, :], computed once per episode: the
     action the tie-break loop returns for such a row, at every step.
 
+    The clip phase in one pass (UCBVI-CH, ``monotone``): if every pair the episode makes the
+    loop recompute has r_hat + b >= v_max[h] at each step h where it is recomputed (every h
+    when pooled, so against max_h v_max), with v_max[h] > 0 and Q_prev <= v_max[h], and V_1..V_H
+    >= 0, then by the argument above each recomputed Q is min(Q_prev, v_max[h]) = Q_prev (bit
+    for bit: v_max[h] > 0 leaves no signed zero), no V moves, no step goes full, and only the
+    greedy steps of the recomputed rows remain (their visit counts moved). The loop below does
+    exactly that, in O(H x visited states x A), without the step-by-step bookkeeping; any
+    failed check falls through to the step loop. On the 5 x 5 grid this halves the re-plan of
+    the first millions of episodes (pooled: 1.27 -> ~0.56 us per episode).
+
     The backup and the greedy step are written out here, operation for operation as in
     :func:`mdptheory.kernels.optimistic.optimistic_backward_induction` (and its Bernstein twin),
     which the tests run side by side with this function: a helper taking arrays, inlined or
@@ -127,6 +137,73 @@ def ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus_ch, v_
                     nb = nq
                     arg = ai
             amin[su] = arg
+    if hoeffding and monotone and not force_full:
+        # the clip phase in one pass (see the docstring); the checks count failures in an
+        # integer over a flat loop, which vectorises (a bool &= or a nested loop does not:
+        # 4-5x slower on the grid's V)
+        bad = 0
+        V_flat = V.reshape(V.size)
+        for i in range(S, V_flat.shape[0]):                  # V_1 .. V_H
+            bad += np.int64(not V_flat[np.uint64(i)] >= 0.0)
+        cap_max = v_max[0]
+        for hi in range(H):
+            cap = v_max[np.uint64(hi)]
+            bad += np.int64(not cap > 0.0)
+            cap_max = max(cap_max, cap)
+        if G == 1:
+            for i in range(n_pairs):
+                s = np.uint64(pairs[i, 0])
+                a = np.uint64(pairs[i, 1])
+                bad += np.int64(not r_hat[0, s, a] + bonus_ch[0, s, a] >= cap_max)
+                for hi in range(H):
+                    h = np.uint64(hi)
+                    bad += np.int64(not Q[h, s, a] <= v_max[h])
+        else:
+            for hi in range(H):
+                h = np.uint64(hi)
+                s = np.uint64(s_ep[hi])
+                a = np.uint64(a_ep[hi])
+                cap = v_max[h]
+                bad += np.int64(not r_hat[h, s, a] + bonus_ch[h, s, a] >= cap)
+                bad += np.int64(not Q[h, s, a] <= cap)
+        if bad == 0:
+            changed = 0
+            n_outer = n_states if G == 1 else 1
+            for j in range(n_outer):
+                for hi in range(H):
+                    if G == 1:
+                        si = states[j]
+                        gu = np.uint64(0)
+                    else:
+                        si = s_ep[hi]
+                        gu = np.uint64(hi)
+                    s = np.uint64(si)
+                    h = np.uint64(hi)
+                    best = Q[h, s, 0]
+                    n_above = 0
+                    for ai in range(1, A):
+                        n_above += np.int64(Q[h, s, np.uint64(ai)] != best)
+                    if n_above == 0 and G == 1:   # a tied row: the first argmin of the visits
+                        arg = amin[s]
+                    elif n_above == 0:
+                        nb = n_sa[gu, s, 0]
+                        arg = 0
+                        for ai in range(1, A):
+                            nq = n_sa[gu, s, np.uint64(ai)]
+                            arg = ai if nq < nb else arg
+                            nb = min(nq, nb)
+                    else:
+                        arg = 0
+                        for ai in range(1, A):
+                            a = np.uint64(ai)
+                            q = Q[h, s, a]
+                            if q > best or (q == best
+                                            and n_sa[gu, s, a] < n_sa[gu, s, np.uint64(arg)]):
+                                best = q
+                                arg = ai
+                    changed += act[h, s] != arg
+                    act[h, s] = arg
+            return changed
     moved_next = False                            # some V_{h+1}(y) moved (V_H never)
     changed = 0
     for h in range(H - 1, -1, -1):

@@ -12,7 +12,7 @@ from mdptheory.algorithms import UCBVI, QLearningUCB
 from mdptheory.kernels import online as kon
 from mdptheory.kernels import optimistic as ko
 from mdptheory.models import FiniteHorizonMDP
-from mdptheory.runner import online
+from mdptheory.runner import Episode, online
 from mdptheory.runner.online import _Evaluator, _Tally
 
 ENVS = {"river_swim": envs.river_swim(6, H=20), "grid": envs.grid_world_5x5(H=10)}
@@ -116,6 +116,107 @@ def test_incremental_plan_equals_the_full_plan_at_every_episode(bonus, stage_dep
         assert inc.policy_switches == full.policy_switches > 20
         if scale < 1:
             assert (inc.Q < inc.v_max[:, None, None]).mean() > 0.1   # learning phase reached
+
+
+def clip_shortcut_applies(learner, episode, Q_prev, V_prev):
+    """numpy statement of the clip-phase condition of ``ucbvi_replan`` (UCBVI-CH, monotone):
+    every pair the episode recomputes has r_hat + b >= v_max[h] > 0 and Q_prev <= v_max[h],
+    and V_prev >= 0 at steps 1..H. Returns (applies, some re-greedied row is not tied)."""
+    H = learner.H
+    cap = learner.v_max
+    st = learner.stats
+    pooled = st.n_sa.shape[0] == 1
+    hs = np.arange(H)
+    g = np.zeros(H, dtype=int) if pooled else hs
+    s, a = episode.s[:H], episode.a
+    q0 = st.r_hat[g, s, a] + learner.bonus_values_ch[g, s, a]
+    if pooled:      # a visited pair is recomputed at every step
+        ok = (q0 >= cap.max()).all() and (Q_prev[:, s, a] <= cap[:, None]).all()
+        rows = Q_prev[:, np.unique(s), :]
+    else:
+        ok = (q0 >= cap).all() and (Q_prev[hs, s, a] <= cap).all()
+        rows = Q_prev[hs, s, :]
+    ok = ok and (cap > 0).all() and (V_prev[1:] >= 0).all()
+    untied = (rows != rows[..., :1]).any()
+    return bool(ok), bool(untied)
+
+
+class Counting(Both):
+    """:class:`Both`, counting the episodes the clip-phase shortcut of the re-plan applies to
+    (and those among them with a re-greedied row that is not tied)."""
+
+    def __init__(self, inc, full):
+        super().__init__(inc, full)
+        self.shortcut = self.untied = self.fallback = 0
+
+    def update(self, episode):
+        Q_prev, V_prev = self.full.Q.copy(), self.full.V.copy()
+        self.inc.update(episode)
+        ok, untied = clip_shortcut_applies(self.inc, episode, Q_prev, V_prev)
+        self.shortcut += ok
+        self.untied += ok and untied
+        self.fallback += not ok
+        self.full.update(episode)
+        for name in ("Q", "V", "_act", "bonus_values"):
+            np.testing.assert_array_equal(getattr(self.inc, name), getattr(self.full, name))
+
+
+@pytest.mark.parametrize("stage_dependent", [True, False])
+def test_clip_phase_shortcut_and_its_exits_equal_the_full_plan(stage_dependent):
+    """Bonus scales where the re-plan's clip-phase shortcut applies to some episodes and not to
+    others, in both orders, and to episodes whose re-greedied rows are not all tied: the plan
+    stays bit for bit the full one."""
+    mdp = ENVS["grid"]
+    totals = np.zeros(3, dtype=int)
+    for scale in (0.002, 0.05):
+        kw = {"stage_dependent": stage_dependent, "bonus_scale": scale}
+        both = Counting(UCBVI(mdp.S, mdp.A, mdp.H, 600, **kw),
+                        FullPlanUCBVI(mdp.S, mdp.A, mdp.H, 600, **kw))
+        online(both, mdp, 300, rng=11, compiled=False)
+        # then a 100x larger bonus, planned in full: the monotone Q keeps its learnt rows
+        # (not tied) while the new bonuses put every visited pair above the clip
+        for learner in (both.inc, both.full):
+            learner._coef_ch *= 100.0
+            learner._consts[0] = learner._coef_ch
+            learner.bonus_values_ch[:] = (learner._coef_ch
+                                          / np.sqrt(np.maximum(learner.stats.n_sa, 1.0)))
+            learner._plan()
+        online(both, mdp, 300, rng=12, compiled=False)
+        totals += (both.shortcut, both.untied, both.fallback)
+    assert (totals > 10).all(), totals
+
+
+@pytest.mark.parametrize("case", ["bonus between the clips", "negative values"])
+def test_pooled_clip_shortcut_boundary_cases(case):
+    """Constructed cases at the shortcut's boundary (pooled counts, H = 2, S = 2, A = 1):
+    state 1 is visited 400 times, then two episodes 0 -> 0 -> 1 (the pair (0, 0) at n = 4).
+
+    * "bonus between the clips": bonus 2.4/sqrt(n), rewards 0, so V_1(1) ~ 0.12 and the pair
+      (0, 0) gets the bonus 1.2, above the last clip v_max[1] = 1 but below v_max[0] = 2:
+      1.2 + P_hat V_1 ~ 1.76 < 2, Q_0(0, 0) leaves the clip, so the shortcut must not apply
+      (checking the pairs against the smallest clip instead of the largest would keep 2).
+    * "negative values": bonus 10/sqrt(n), reward -100 in state 1 (outside UCBVI's [0, 1],
+      fed directly to ``update``): the pair (0, 0) has r_hat + b = 5 >= every clip, but
+      V_1(1) ~ -99.5 pulls Q_0(0, 0) below 0, so the check V >= 0 must stop the shortcut.
+    """
+    coef, r1 = (2.4, 0.0) if case == "bonus between the clips" else (10.0, -100.0)
+    learners = [cls(2, 1, 2, 1000, stage_dependent=False) for cls in (UCBVI, FullPlanUCBVI)]
+    for learner in learners:
+        learner._coef_ch = coef
+        learner._consts[0] = coef
+        learner.bonus_values_ch[:] = coef
+        learner._plan()
+    both = Counting(*learners)
+    for _ in range(200):
+        both.update(Episode(np.array([1, 1, 1]), np.zeros(2, dtype=int), np.full(2, r1)))
+    for _ in range(2):
+        both.update(Episode(np.array([0, 0, 1]), np.zeros(2, dtype=int), np.zeros(2)))
+    Q = learners[0].Q
+    if case == "bonus between the clips":
+        assert Q[1, 0, 0] == 1.0 and Q[1, 1, 0] < 0.2 and 1.7 < Q[0, 0, 0] < 1.8
+    else:
+        assert Q[1, 0, 0] == 1.0 and Q[1, 1, 0] < -99 and Q[0, 0, 0] < -40
+    assert both.fallback >= 2
 
 
 def test_evaluation_cache_matches_the_generic_evaluator_beyond_its_capacity():

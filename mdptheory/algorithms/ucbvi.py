@@ -198,6 +198,7 @@ class UCBVI:
 
     def _plan(self) -> None:
         stats, plan = self._kernel_state()
+        self._work[-1][:] = 0            # the re-plan's clip-phase facts: Q and V get rewritten
         if kul.ucbvi_plan(stats, plan, self._consts, self.bonus == "hoeffding", self.monotone):
             ko.one_hot(self._act, self.A, self._pi_work)
             self._pi = self._pi_work.copy()

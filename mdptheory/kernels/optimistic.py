@@ -33,7 +33,7 @@ from numba import njit
 
 
 @njit(cache=True, inline="always")
-def record_episode(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ):
+def record_episode(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ, pmark=None):
     """Add one episode to the counts and refresh the H rows of (P_hat, r_hat) it touched.
 
     P_hat[g, s, a, :] = n_sas[g, s, a, :] / n_sa[g, s, a],  r_hat[g, s, a] = r_sum / n_sa.
@@ -42,6 +42,11 @@ def record_episode(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
     off the list has n_sas = 0, so the dense refresh would write 0 * (1 / n) = 0.0 there, which
     is what it already holds (P_hat starts at 0 and such an entry was never written). Cost
     O(H x successors) per episode, whatever the number of states.
+
+    The rows are refreshed after all the counts (a refresh is a function of the final counts
+    only). With pooled counts (G = 1) a pair repeated at the next step is refreshed once
+    there, and with ``pmark`` (S, A) uint8 zeros (left zero) every distinct pair is refreshed
+    once (the grid's episodes visit ~5 distinct pairs in 20 steps).
     """
     H = a.shape[0]
     G = n_sa.shape[0]
@@ -61,17 +66,26 @@ def record_episode(s, a, r, n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ, n_succ)
         n_sas[g, st, at, nx] += 1.0
         r_sum[g, st, at] += r[h]
         n_s[h, st] += 1.0
-        # refresh the row now: a later visit of the same pair in this episode refreshes it
-        # again from its final counts, so the rows end as after all the counts; with pooled
-        # counts a pair repeated at the next step (e.g. pushing into a wall) is refreshed there
-        if G == 1 and h + 1 < H and s[h + 1] == st and a[h + 1] == at:
-            continue
+    n_s[H, s[H]] += 1.0
+    for h in range(H):
+        g = h if G > 1 else 0
+        st = s[h]
+        at = a[h]
+        if G == 1:
+            if pmark is not None:
+                if pmark[st, at] != 0:
+                    continue
+                pmark[st, at] = 1
+            elif h + 1 < H and s[h + 1] == st and a[h + 1] == at:
+                continue
         inv = 1.0 / n_sa[g, st, at]
         for i in range(n_succ[g, st, at]):       # the other entries are 0 * inv = 0 already
             t = succ[g, st, at, i]
             P_hat[g, st, at, t] = n_sas[g, st, at, t] * inv
         r_hat[g, st, at] = r_sum[g, st, at] * inv
-    n_s[H, s[H]] += 1.0
+    if G == 1 and pmark is not None:
+        for h in range(H):
+            pmark[s[h], a[h]] = 0
 
 
 @njit(cache=True)

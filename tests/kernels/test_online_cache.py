@@ -95,22 +95,32 @@ def test_indexed_cache_over_both_kinds_of_policy_decides_as_a_fifo_list():
         _check_index(tally)
 
 
-@pytest.mark.parametrize("G", [1, 3])
-def test_sparse_refresh_of_the_empirical_model_equals_the_dense_formula(G):
+@pytest.mark.parametrize("marks", [False, True], ids=["no-marks", "pair-marks"])
+@pytest.mark.parametrize("per_step", [False, True], ids=["pooled", "per-step"])
+def test_sparse_refresh_of_the_empirical_model_equals_the_dense_formula(per_step, marks):
+    """Random episodes over few states (pairs repeat within an episode, at the next step and
+    later), with and without the pair marks that refresh each distinct pair once (pooled
+    counts G = 1; per-step counts G = H ignore them)."""
+    H, S, A = 6, 4, 2
+    G = H if per_step else 1
     rng = np.random.default_rng(G)
-    H, S, A = 3, 7, 2
     n_sa, r_sum = np.zeros((G, S, A)), np.zeros((G, S, A))
     n_sas, P_hat = np.zeros((G, S, A, S)), np.zeros((G, S, A, S))
     n_s, r_hat = np.zeros((H + 1, S)), np.zeros((G, S, A))
     succ, n_succ = np.zeros((G, S, A, S), dtype=np.int64), np.zeros((G, S, A), dtype=np.int64)
+    pmark = np.zeros((S, A), dtype=np.uint8) if marks else None
     for _ in range(300):
         s = rng.integers(0, S, size=H + 1)
         a = rng.integers(0, A, size=H)
         ko.record_episode(s, a, rng.random(H), n_sa, n_sas, r_sum, n_s, P_hat, r_hat, succ,
-                          n_succ)
+                          n_succ, pmark)
+        if marks:
+            assert not pmark.any()
     with np.errstate(divide="ignore", invalid="ignore"):
         dense = np.where(n_sa[..., None] > 0, n_sas * (1.0 / n_sa)[..., None], 0.0)
+        dense_r = np.where(n_sa > 0, r_sum * (1.0 / n_sa), 0.0)
     np.testing.assert_array_equal(P_hat.view(np.int64), dense.view(np.int64))
+    np.testing.assert_array_equal(r_hat.view(np.int64), dense_r.view(np.int64))
     assert (n_succ == (n_sas > 0).sum(-1)).all()
 
 

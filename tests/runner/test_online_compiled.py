@@ -141,17 +141,38 @@ def clip_shortcut_applies(learner, episode, Q_prev, V_prev):
     return bool(ok), bool(untied)
 
 
+def check_clip_facts(learner):
+    """The facts the re-plan keeps in its workspace (``clip``) hold for the learner's Q and V:
+    clip[S] = 1 only if V_1..V_H >= 0; clip[s] = 1 (every row of s tied, <= v_max), 2 (<= v_max,
+    some row untied), 3 (some Q above v_max), 0 unknown. Returns the codes (S,)."""
+    clip = learner._work[-1]
+    S, Q, cap = learner.S, learner.Q, learner.v_max[:, None, None]
+    if clip[S]:
+        assert (learner.V[1:] >= 0).all()
+    rows = Q.transpose(1, 0, 2)                                   # (S, H, A)
+    above = (~(rows <= cap.transpose(1, 0, 2))).any(axis=(1, 2))
+    untied = (rows != rows[..., :1]).any(axis=(1, 2))
+    truth = np.where(above, 3, np.where(untied, 2, 1))
+    known = clip[:S] != 0
+    np.testing.assert_array_equal(clip[:S][known], truth[known])
+    return clip[:S].copy()
+
+
 class Counting(Both):
     """:class:`Both`, counting the episodes the clip-phase shortcut of the re-plan applies to
-    (and those among them with a re-greedied row that is not tied)."""
+    (and those among them with a re-greedied row that is not tied), checking the re-plan's
+    remembered clip-phase facts after every episode and counting the states recorded as all
+    tied (1) and as not all tied (2)."""
 
     def __init__(self, inc, full):
         super().__init__(inc, full)
         self.shortcut = self.untied = self.fallback = 0
+        self.facts = np.zeros(4, dtype=int)
 
     def update(self, episode):
         Q_prev, V_prev = self.full.Q.copy(), self.full.V.copy()
         self.inc.update(episode)
+        self.facts += np.bincount(check_clip_facts(self.inc), minlength=4)
         ok, untied = clip_shortcut_applies(self.inc, episode, Q_prev, V_prev)
         self.shortcut += ok
         self.untied += ok and untied
@@ -168,6 +189,7 @@ def test_clip_phase_shortcut_and_its_exits_equal_the_full_plan(stage_dependent):
     stays bit for bit the full one."""
     mdp = ENVS["grid"]
     totals = np.zeros(3, dtype=int)
+    facts = np.zeros(4, dtype=int)
     for scale in (0.002, 0.05):
         kw = {"stage_dependent": stage_dependent, "bonus_scale": scale}
         both = Counting(UCBVI(mdp.S, mdp.A, mdp.H, 600, **kw),
@@ -176,14 +198,43 @@ def test_clip_phase_shortcut_and_its_exits_equal_the_full_plan(stage_dependent):
         # then a 100x larger bonus, planned in full: the monotone Q keeps its learnt rows
         # (not tied) while the new bonuses put every visited pair above the clip
         for learner in (both.inc, both.full):
-            learner._coef_ch *= 100.0
-            learner._consts[0] = learner._coef_ch
-            learner.bonus_values_ch[:] = (learner._coef_ch
-                                          / np.sqrt(np.maximum(learner.stats.n_sa, 1.0)))
-            learner._plan()
+            _set_bonus_coefficient(learner, learner._coef_ch * 100.0)
         online(both, mdp, 300, rng=12, compiled=False)
         totals += (both.shortcut, both.untied, both.fallback)
+        facts += both.facts
     assert (totals > 10).all(), totals
+    if not stage_dependent:                       # states remembered as tied and as untied
+        assert (facts[1:3] > 10).all(), facts
+
+
+def _set_bonus_coefficient(learner, coef):
+    """Change UCBVI-CH's bonus coefficient c H L and re-plan in full (as warm_start does)."""
+    learner._coef_ch = coef
+    learner._consts[0] = coef
+    learner.bonus_values_ch[:] = coef / np.sqrt(np.maximum(learner.stats.n_sa, 1.0))
+    learner._plan()
+
+
+def test_a_full_plan_between_episodes_forgets_the_remembered_clip_facts():
+    """Clip phase (the re-plan remembers visited states as all tied), then two full plans
+    with no episode between them: a small bonus pulls the visited rows below the clip, the
+    paper's bonus again keeps them there (monotone Q) while every pair is back above its clip.
+    The shortcut then applies to rows that are no longer tied, so remembering the earlier
+    facts through the full plans would take the wrong greedy actions."""
+    mdp = ENVS["grid"]
+    kw = {"stage_dependent": False}
+    both = Counting(UCBVI(mdp.S, mdp.A, mdp.H, 600, **kw),
+                    FullPlanUCBVI(mdp.S, mdp.A, mdp.H, 600, **kw))
+    online(both, mdp, 200, rng=3, compiled=False)
+    assert both.facts[1] > 10 and both.fallback == 0
+    coef = both.inc._coef_ch
+    for learner in (both.inc, both.full):
+        _set_bonus_coefficient(learner, coef * 0.002)
+        _set_bonus_coefficient(learner, coef)
+    assert (both.inc.Q < both.inc.v_max[:, None, None]).any()
+    untied = both.untied
+    online(both, mdp, 200, rng=4, compiled=False)
+    assert both.untied - untied > 10
 
 
 @pytest.mark.parametrize("case", ["bonus between the clips", "negative values"])

@@ -9,12 +9,12 @@ episodes/s, *including* the exact value of every episode's policy. The compiled 
 
 Measured (side-by-side runs on the 2-core development machine, ratio of compiled to generic
 episodes/s over four runs; one row moves by up to ~10% between runs): UCBVI-CH pooled RiverSwim
-5.0-5.4x (~590,000 episodes/s compiled), grid 4.3-4.6x (~258,000); UCBVI-CH per-step RiverSwim
-4.6-5.0x (~440,000), grid 4.8-5.2x (~258,000); UCBVI-BF pooled 2.4x / 2.0x; Q-learning-UCB-H
-7.4-7.7x / 6.5-6.7x. So 300,000 episodes/s on RiverSwim is reached, 5x is met by Q-learning-UCB
-and UCBVI-CH pooled on RiverSwim, reached by UCBVI-CH per-step on some runs, and not by
-UCBVI-CH pooled on the grid (see docs/scale-out.md for where a compiled grid episode goes: one
-exact evaluation of a new policy per episode and the re-plan, both shared with the generic loop).
+5.8-6.1x (~600,000 episodes/s compiled), grid 5.5-6.1x (~335,000); UCBVI-CH per-step RiverSwim
+5.8-6.0x (~510,000), grid 5.4-5.6x (~285,000); UCBVI-BF pooled 2.4-2.6x / 2.0-2.2x (a full
+re-plan per episode, shared by both loops); Q-learning-UCB-H 6.8-7.3x / 6.1-6.3x. So 300,000
+episodes/s on RiverSwim is reached and 5x is met by UCBVI-CH and Q-learning-UCB on both
+environments, not by UCBVI-BF (see docs/scale-out.md for where a compiled grid episode goes:
+two thirds of it is the exact evaluation of the new policy, shared with the generic loop).
 
 * ``generic``: :func:`mdptheory.runner.online` with ``compiled=False`` (Python calls
   ``policy()`` and ``update()`` every episode; exact V^{pi_k}(rho0) cached on the policy's

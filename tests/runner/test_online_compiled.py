@@ -6,6 +6,8 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mdptheory import envs
 from mdptheory.algorithms import UCBVI, QLearningUCB
@@ -14,6 +16,7 @@ from mdptheory.kernels import optimistic as ko
 from mdptheory.models import FiniteHorizonMDP
 from mdptheory.runner import Episode, online
 from mdptheory.runner.online import _Evaluator, _Tally
+from mdptheory.testing.strategies import finite_mdps
 
 ENVS = {"river_swim": envs.river_swim(6, H=20), "grid": envs.grid_world_5x5(H=10)}
 
@@ -235,6 +238,28 @@ def test_a_full_plan_between_episodes_forgets_the_remembered_clip_facts():
     untied = both.untied
     online(both, mdp, 200, rng=4, compiled=False)
     assert both.untied - untied > 10
+
+
+@pytest.mark.property
+@settings(max_examples=25, deadline=None)
+@given(mdp=finite_mdps(max_S=5, max_A=3, max_H=5), stage_dependent=st.booleans(),
+       scales=st.lists(st.sampled_from([1.0, 0.05, 0.002]), min_size=1, max_size=3),
+       seed=st.integers(0, 2**32 - 1))
+def test_incremental_ucbvi_ch_plan_equals_the_full_plan_on_random_mdps(mdp, stage_dependent,
+                                                                     scales, seed):
+    """Random MDPs, phases of 40 episodes with the bonus coefficient scaled between them (a
+    full plan in between; 1.0 keeps Q at the clip, the small ones reach the learning phase):
+    the incremental plan equals the full plan bit for bit after every episode, and the facts
+    it remembers hold."""
+    kw = {"stage_dependent": stage_dependent}
+    both = Counting(UCBVI(mdp.S, mdp.A, mdp.H, 1000, **kw),
+                    FullPlanUCBVI(mdp.S, mdp.A, mdp.H, 1000, **kw))
+    coef = both.inc._coef_ch
+    for i, scale in enumerate(scales):
+        for learner in (both.inc, both.full):
+            _set_bonus_coefficient(learner, coef * scale)
+        online(both, mdp, 40, rng=seed + i, compiled=False)
+    assert both.shortcut + both.fallback == 40 * len(scales)
 
 
 @pytest.mark.parametrize("case", ["bonus between the clips", "negative values"])

@@ -85,7 +85,9 @@ def optimistic_plan(stats, plan, consts, bernstein, monotone):
 def _replan(s_ep, a_ep, stats, plan, consts, bernstein, monotone, rwork):
     n_sa, _, _, n_s, P_hat, r_hat, succ, n_succ = stats
     bonus, plan_bonus, _, v_max, Q, V, act = plan
-    amin, smark, pmark, w, pairs, states, _ = rwork     # no clip facts: see replan
+    # no remembered clip facts (clip=None): StepMix also writes Q and V by full plans
+    # (optimistic_plan), which do not clear them
+    amin, smark, pmark, w, pairs, states, _ = rwork
     return ucbvi_replan(s_ep, a_ep, n_sa, n_s, P_hat, r_hat, succ, n_succ, bonus, v_max, Q, V,
                         act, plan_bonus, consts, not bernstein, monotone, amin, smark, pmark, w,
                         pairs, states)

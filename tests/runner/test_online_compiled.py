@@ -278,10 +278,7 @@ def test_pooled_clip_shortcut_boundary_cases(case):
     coef, r1 = (2.4, 0.0) if case == "bonus between the clips" else (10.0, -100.0)
     learners = [cls(2, 1, 2, 1000, stage_dependent=False) for cls in (UCBVI, FullPlanUCBVI)]
     for learner in learners:
-        learner._coef_ch = coef
-        learner._consts[0] = coef
-        learner.bonus_values_ch[:] = coef
-        learner._plan()
+        _set_bonus_coefficient(learner, coef)       # no counts yet: the bonus is coef
     both = Counting(*learners)
     for _ in range(200):
         both.update(Episode(np.array([1, 1, 1]), np.zeros(2, dtype=int), np.full(2, r1)))
